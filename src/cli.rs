@@ -1,0 +1,158 @@
+//! Command-line flags (clap) and their translation into validated plans.
+//!
+//! Raw flags are parsed here and turned into plans ([`crate::ingest::IngestPlan`]) that the
+//! subcommands run. No flag ever takes a credential: those come from the AWS chain only.
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use crate::aws::S3Options;
+use crate::ingest::IngestPlan;
+use crate::parse::Limits;
+use crate::source::DateRange;
+
+/// pipewarden: watch CI/CD pipelines through their audit trail.
+#[derive(Debug, Parser)]
+#[command(name = "pipewarden", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest CloudTrail logs from S3 or a folder into the Parquet lake (incremental).
+    Ingest(IngestArgs),
+}
+
+/// S3 connection flags shared by commands that read or write S3.
+#[derive(Debug, Args, Clone)]
+pub struct S3Args {
+    /// S3-compatible endpoint (MinIO, moto, LocalStack). Also read from AWS_ENDPOINT_URL.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Use path-style S3 addressing (default: on with a custom endpoint, off on AWS).
+    #[arg(long)]
+    pub path_style: bool,
+    /// Use virtual-hosted-style S3 addressing even with a custom endpoint.
+    #[arg(long, conflicts_with = "path_style")]
+    pub virtual_hosted_style: bool,
+}
+
+impl S3Args {
+    fn options(&self) -> S3Options {
+        let path_style = if self.path_style {
+            Some(true)
+        } else if self.virtual_hosted_style {
+            Some(false)
+        } else {
+            None
+        };
+        S3Options { endpoint_url: self.endpoint_url.clone(), path_style }
+    }
+}
+
+/// Flags of `ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Where the logs are: s3://bucket/prefix, a folder, or a single file.
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// Where the lake is: a folder or s3://bucket/prefix.
+    #[arg(long, value_name = "DIR|S3")]
+    pub lake: String,
+    /// First delivery day to read (YYYY-MM-DD, or Nd for N days ago), from the date in the key.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Last delivery day to read (YYYY-MM-DD, or Nd for N days ago), inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Exit with status 2 if any object or record was bad (the good data still lands).
+    #[arg(long)]
+    pub strict: bool,
+    /// Concurrent S3 GETs.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub concurrency: usize,
+    /// Parse threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Events per commit: work done is kept at each commit if the run is interrupted.
+    #[arg(long, default_value_t = 2_000_000, value_name = "N")]
+    pub commit_every: u64,
+    /// Largest decompressed object, in MiB; larger objects are reported, not read.
+    #[arg(long, default_value_t = 1024, value_name = "MIB")]
+    pub max_object_mib: usize,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// A flag with a bad value.
+#[derive(Debug, thiserror::Error)]
+#[error("--{flag}: {reason}")]
+pub struct FlagError {
+    /// The flag.
+    pub flag: &'static str,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Parses `YYYY-MM-DD` or `Nd` (N days before `today`).
+pub fn parse_day(s: &str, today: NaiveDate) -> Option<NaiveDate> {
+    if let Some(n) = s.strip_suffix('d') {
+        let n: u64 = n.parse().ok()?;
+        return today.checked_sub_days(chrono::Days::new(n));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+impl IngestArgs {
+    /// Validates the flags into a plan.
+    pub fn plan(&self) -> Result<IngestPlan, FlagError> {
+        let today = chrono::Utc::now().date_naive();
+        let day = |flag: &'static str, v: &Option<String>| -> Result<Option<NaiveDate>, FlagError> {
+            v.as_deref()
+                .map(|s| parse_day(s, today).ok_or(FlagError { flag, reason: format!("{s:?} is not YYYY-MM-DD or Nd") }))
+                .transpose()
+        };
+        let range = DateRange { since: day("since", &self.since)?, until: day("until", &self.until)? };
+        if let (Some(s), Some(u)) = (range.since, range.until) {
+            if s > u {
+                return Err(FlagError { flag: "since", reason: format!("{s} is after --until {u}") });
+            }
+        }
+        if self.commit_every == 0 {
+            return Err(FlagError { flag: "commit-every", reason: "must be at least 1".into() });
+        }
+        let mut plan = IngestPlan::new(&self.from, &self.lake);
+        plan.range = range;
+        plan.strict = self.strict;
+        plan.concurrency = self.concurrency.max(1);
+        if let Some(w) = self.workers {
+            plan.workers = w.max(1);
+        }
+        plan.commit_every = self.commit_every;
+        plan.limits = Limits { max_decompressed: self.max_object_mib.max(1) << 20 };
+        plan.s3 = self.s3.options();
+        plan.progress = !self.no_progress;
+        Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        assert_eq!(parse_day("2025-03-06", today), NaiveDate::from_ymd_opt(2025, 3, 6));
+        assert_eq!(parse_day("7d", today), NaiveDate::from_ymd_opt(2026, 11, 20));
+        assert_eq!(parse_day("0d", today), Some(today));
+        assert_eq!(parse_day("yesterday", today), None);
+    }
+}

@@ -1,0 +1,51 @@
+//! Engine: a DataFusion session over the lake, with its tables registered.
+//!
+//! The lake's object store (local, or S3 signed by the aws-config chain, see [`crate::aws`]) is
+//! registered with DataFusion, so queries read Parquet through object_store with partition pruning
+//! on `event_date`.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::Result;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::lake::{manifest, Lake, CLOUDTRAIL_DIR, MANIFEST_DIR, REJECTS_DIR};
+use crate::parse::cloudtrail;
+
+/// A session with `cloudtrail`, `manifest` and `rejects` registered.
+pub fn session(lake: &Lake) -> Result<SessionContext> {
+    let config = SessionConfig::new().with_information_schema(true);
+    let ctx = SessionContext::new_with_config(config);
+    if lake.local_root.is_none() {
+        let url = url::Url::parse(&lake.base_url).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        ctx.register_object_store(&url, lake.base_store.clone());
+    }
+    register(&ctx, lake, "cloudtrail", CLOUDTRAIL_DIR, cloudtrail::schema(), &[("event_date", DataType::Date32)])?;
+    register(&ctx, lake, "manifest", MANIFEST_DIR, manifest::schema(), &[])?;
+    register(&ctx, lake, "rejects", REJECTS_DIR, manifest::rejects_schema(), &[])?;
+    Ok(ctx)
+}
+
+fn register(
+    ctx: &SessionContext,
+    lake: &Lake,
+    name: &str,
+    dir: &str,
+    schema: SchemaRef,
+    partitions: &[(&str, DataType)],
+) -> Result<()> {
+    if let Some(root) = &lake.local_root {
+        // Listing a missing folder is an error; an empty table is not.
+        let _ = std::fs::create_dir_all(root.join(dir));
+    }
+    let url = ListingTableUrl::parse(lake.table_url(dir))?;
+    let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(partitions.iter().map(|(n, t)| (n.to_string(), t.clone())).collect());
+    let cfg = ListingTableConfig::new(url).with_listing_options(opts).with_schema(schema);
+    ctx.register_table(name, Arc::new(ListingTable::try_new(cfg)?))?;
+    Ok(())
+}

@@ -1,0 +1,527 @@
+//! `pipewarden ingest`: source → parse → lake, streaming, on every core.
+//!
+//! ```text
+//!  list (async) ─► decide (manifest) ─► GET (bounded, async) ─► parse workers (1 per core)
+//!                                                                  │ chunks of ~8k rows
+//!                                                                  ▼
+//!                                                   writer: split by date, Parquet, commit
+//! ```
+//!
+//! Every queue is bounded, so memory follows batch and row-group sizes, not input size. Bad
+//! objects and records are reported, counted, recorded in the manifest (and `rejects`), and the
+//! run goes on.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use bytes::Bytes;
+use futures::StreamExt;
+use object_store::path::Path;
+
+use crate::aws::{AwsContext, S3Options};
+use crate::lake::commit::{failpoint, new_commit_id, CommitRecord, Move};
+use crate::lake::manifest::{self, Decision, ManifestEntry, SeenObjects, DATASET_CLOUDTRAIL, STATUS_UNREADABLE};
+use crate::lake::writer::{write_small, EventWriter, StagedFile, WriterConfig};
+use crate::lake::{Lake, LakeError, MANIFEST_DIR, REJECTS_DIR};
+use crate::parse::cloudtrail::{self, CloudTrailBuilder};
+use crate::parse::{parse_object, Limits, ObjectStatus, RejectedRecord};
+use crate::progress::Reporter;
+use crate::source::layout::KeyKind;
+use crate::source::{parse_s3_uri, DateRange, Listed, ObjectRef, Source, SourceError};
+
+/// A validated ingest plan.
+#[derive(Debug, Clone)]
+pub struct IngestPlan {
+    /// `s3://bucket/prefix` or a folder (or a single file).
+    pub from: String,
+    /// `s3://bucket/prefix` or a folder.
+    pub lake: String,
+    /// Key-date window.
+    pub range: DateRange,
+    /// Exit non-zero on any bad input.
+    pub strict: bool,
+    /// Concurrent GETs.
+    pub concurrency: usize,
+    /// Parse workers.
+    pub workers: usize,
+    /// Events per commit.
+    pub commit_every: u64,
+    /// Rows per parsed chunk.
+    pub batch_rows: usize,
+    /// Limits against hostile objects.
+    pub limits: Limits,
+    /// S3 endpoint and addressing.
+    pub s3: S3Options,
+    /// Parquet sizing.
+    pub writer: WriterConfig,
+    /// Show a progress bar (only drawn on a terminal).
+    pub progress: bool,
+}
+
+impl IngestPlan {
+    /// A plan with defaults for everything but the two locations.
+    pub fn new(from: impl Into<String>, lake: impl Into<String>) -> Self {
+        IngestPlan {
+            from: from.into(),
+            lake: lake.into(),
+            range: DateRange::default(),
+            strict: false,
+            concurrency: 32,
+            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            commit_every: 2_000_000,
+            batch_rows: 8192,
+            limits: Limits::default(),
+            s3: S3Options::default(),
+            writer: WriterConfig::default(),
+            progress: true,
+        }
+    }
+}
+
+/// Errors that stop an ingest (bad input never does).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The source could not be listed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The lake could not be written.
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    /// Something else (runtime, threads).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What an ingest did, for the summary line and for tests.
+#[derive(Debug, Default, Clone)]
+pub struct IngestSummary {
+    /// Objects read and parsed.
+    pub objects: u64,
+    /// Objects skipped because the manifest has them unchanged.
+    pub unchanged: u64,
+    /// Digest and Insight objects left alone.
+    pub not_logs: u64,
+    /// Events landed.
+    pub events: u64,
+    /// Records rejected.
+    pub rejected: u64,
+    /// Fields coerced or repaired.
+    pub warnings: u64,
+    /// Objects that yielded nothing.
+    pub failed: u64,
+    /// Objects cut short.
+    pub partial: u64,
+    /// Objects that could not be read (retried next run).
+    pub unreadable: u64,
+    /// Objects seen before with another ETag.
+    pub changed: u64,
+    /// Compressed bytes read.
+    pub bytes_in: u64,
+    /// Decompressed bytes parsed.
+    pub bytes_decoded: u64,
+    /// Commits made.
+    pub commits: u64,
+    /// Event files written.
+    pub files: u64,
+    /// Pending commits rolled forward at start.
+    pub recovered: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl IngestSummary {
+    /// Whether any input was bad (for `--strict`).
+    pub fn had_bad_input(&self) -> bool {
+        self.rejected > 0 || self.failed > 0 || self.partial > 0 || self.unreadable > 0 || self.warnings > 0
+    }
+
+    /// The one-line summary.
+    pub fn line(&self) -> String {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        format!(
+            "ingested {} events from {} objects in {:.1}s ({:.0} events/s, {:.1} MB/s decompressed); \
+             {} unchanged skipped, {} digest/insight skipped, {} changed; bad input: {} rejected records, \
+             {} failed, {} partial, {} unreadable objects, {} coerced fields; {} commits, {} files",
+            self.events,
+            self.objects,
+            secs,
+            self.events as f64 / secs,
+            self.bytes_decoded as f64 / secs / 1e6,
+            self.unchanged,
+            self.not_logs,
+            self.changed,
+            self.rejected,
+            self.failed,
+            self.partial,
+            self.unreadable,
+            self.warnings,
+            self.commits,
+            self.files,
+        )
+    }
+}
+
+/// Live counters shared by the stages (progress bar and summary).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Objects parsed.
+    pub objects: AtomicU64,
+    /// Events parsed.
+    pub events: AtomicU64,
+    /// Compressed bytes.
+    pub bytes_in: AtomicU64,
+    /// Decompressed bytes.
+    pub bytes_decoded: AtomicU64,
+}
+
+enum Payload {
+    Bytes(Bytes),
+    File,
+    Unreadable(String),
+}
+
+struct Work {
+    obj: ObjectRef,
+    payload: Payload,
+}
+
+struct Chunk {
+    batch: Option<RecordBatch>,
+    objects: Vec<ManifestEntry>,
+    rejects: Vec<(String, RejectedRecord)>,
+}
+
+#[derive(Default)]
+struct ListStats {
+    unchanged: u64,
+    not_logs: u64,
+    changed: u64,
+}
+
+/// Runs an ingest to completion.
+pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
+    let start = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(plan.workers.clamp(1, 4))
+        .enable_all()
+        .build()
+        .map_err(|e| IngestError::Other(format!("cannot start the async runtime: {e}")))?;
+    let needs_aws = plan.from.starts_with("s3://") || plan.lake.starts_with("s3://");
+    let aws = if needs_aws { Some(rt.block_on(AwsContext::load(&plan.s3))) } else { None };
+    let source = match parse_s3_uri(&plan.from) {
+        Some((bucket, prefix)) => Source::S3 { client: aws.as_ref().expect("loaded for s3").s3_client(), bucket, prefix },
+        None if plan.from.starts_with("s3://") => {
+            return Err(SourceError::List { location: plan.from.clone(), reason: "not a valid s3://bucket/prefix URI".into() }.into());
+        }
+        None => Source::Local { root: plan.from.clone().into() },
+    };
+    let lake = Lake::open(&plan.lake, aws.as_ref())?;
+    lake.lock()?;
+    let recovery = rt.block_on(lake.recover())?;
+    let seen = rt.block_on(SeenObjects::load(&lake))?;
+
+    let reporter = Arc::new(Reporter::new(plan.progress));
+    let counters = Arc::new(Counters::default());
+    let (work_tx, work_rx) = async_channel::bounded::<Work>(plan.workers * 4);
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(plan.workers + 1);
+
+    let producer = rt.spawn(produce(source, plan.range, plan.concurrency, seen, work_tx));
+
+    let mut workers = vec![];
+    for i in 0..plan.workers {
+        let rx = work_rx.clone();
+        let tx = chunk_tx.clone();
+        let counters = counters.clone();
+        let limits = plan.limits;
+        let batch_rows = plan.batch_rows;
+        let h = std::thread::Builder::new()
+            .name(format!("parse-{i}"))
+            .spawn(move || parse_worker(rx, tx, counters, limits, batch_rows))
+            .map_err(|e| IngestError::Other(format!("cannot start a parse thread: {e}")))?;
+        workers.push(h);
+    }
+    drop(work_rx);
+    drop(chunk_tx);
+
+    let ticker = reporter.start_ticker(counters.clone());
+    let written = write_loop(&lake, rt.handle(), plan, chunk_rx, &reporter);
+    // On a writer error, dropping the receiver stops the workers and then the producer.
+    for w in workers {
+        let _ = w.join();
+    }
+    let listed = rt.block_on(producer).map_err(|e| IngestError::Other(format!("listing task failed: {e}")));
+    reporter.finish(ticker);
+    let mut summary = written?;
+    let listed = listed??;
+
+    summary.unchanged = listed.unchanged;
+    summary.not_logs = listed.not_logs;
+    summary.changed = listed.changed;
+    summary.recovered = recovery.rolled_forward as u64;
+    summary.bytes_in = counters.bytes_in.load(Ordering::Relaxed);
+    summary.bytes_decoded = counters.bytes_decoded.load(Ordering::Relaxed);
+    summary.elapsed = start.elapsed();
+    if reporter.suppressed() > 0 {
+        reporter.message(&format!("... and {} more bad-input messages (see the manifest and rejects tables)", reporter.suppressed()));
+    }
+    Ok(summary)
+}
+
+async fn produce(
+    source: Source,
+    range: DateRange,
+    concurrency: usize,
+    seen: SeenObjects,
+    work_tx: async_channel::Sender<Work>,
+) -> Result<ListStats, SourceError> {
+    let (list_tx, list_rx) = tokio::sync::mpsc::channel::<Listed>(1024);
+    let lister = {
+        let source = source.clone();
+        tokio::spawn(async move { source.list(range, list_tx).await })
+    };
+    let mut stats = ListStats::default();
+    let stats_ref = &mut stats;
+    let todo = tokio_stream_from(list_rx).filter_map(move |l| {
+        let out = match l {
+            Listed::Skipped(KeyKind::Digest | KeyKind::Insight) => {
+                stats_ref.not_logs += 1;
+                None
+            }
+            Listed::Skipped(_) => None,
+            Listed::Object(obj) => match seen.decide(&obj.uri, &obj.etag) {
+                Decision::Unchanged => {
+                    stats_ref.unchanged += 1;
+                    None
+                }
+                Decision::Changed => {
+                    stats_ref.changed += 1;
+                    Some(obj)
+                }
+                Decision::New | Decision::Retry => Some(obj),
+            },
+        };
+        futures::future::ready(out)
+    });
+    let source_ref = &source;
+    let mut fetched = todo
+        .map(|obj| async move {
+            match source_ref {
+                Source::Local { .. } => Work { obj, payload: Payload::File },
+                Source::S3 { .. } => match source_ref.fetch(&obj).await {
+                    Ok((bytes, etag)) => Work { obj: ObjectRef { etag, ..obj }, payload: Payload::Bytes(bytes) },
+                    Err(e) => Work { obj, payload: Payload::Unreadable(e.to_string()) },
+                },
+            }
+        })
+        .buffer_unordered(concurrency.max(1));
+    while let Some(w) = fetched.next().await {
+        if work_tx.send(w).await.is_err() {
+            break;
+        }
+    }
+    drop(fetched);
+    lister.await.map_err(|e| SourceError::List { location: source.describe(), reason: e.to_string() })??;
+    Ok(stats)
+}
+
+fn tokio_stream_from<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+fn parse_worker(
+    rx: async_channel::Receiver<Work>,
+    tx: mpsc::SyncSender<Chunk>,
+    counters: Arc<Counters>,
+    limits: Limits,
+    batch_rows: usize,
+) {
+    let mut builder = CloudTrailBuilder::new();
+    let mut objects = vec![];
+    let mut rejects = vec![];
+    let flush = |builder: &mut CloudTrailBuilder, objects: &mut Vec<ManifestEntry>, rejects: &mut Vec<(String, RejectedRecord)>| {
+        let batch = if builder.is_empty() { None } else { Some(builder.finish()) };
+        tx.send(Chunk { batch, objects: std::mem::take(objects), rejects: std::mem::take(rejects) })
+    };
+    while let Ok(work) = rx.recv_blocking() {
+        let entry = parse_one(work, &mut builder, &mut rejects, &counters, limits);
+        objects.push(entry);
+        if (builder.len() >= batch_rows || objects.len() >= 4096) && flush(&mut builder, &mut objects, &mut rejects).is_err() {
+            return;
+        }
+    }
+    if !objects.is_empty() {
+        let _ = flush(&mut builder, &mut objects, &mut rejects);
+    }
+}
+
+fn parse_one(
+    work: Work,
+    builder: &mut CloudTrailBuilder,
+    rejects: &mut Vec<(String, RejectedRecord)>,
+    counters: &Counters,
+    limits: Limits,
+) -> ManifestEntry {
+    let obj = work.obj;
+    let mut entry = ManifestEntry {
+        dataset: DATASET_CLOUDTRAIL,
+        object: obj.uri.clone(),
+        key_date: obj.layout.date().map(|d| crate::parse::time::days_from_civil(
+            chrono::Datelike::year(&d) as i64,
+            chrono::Datelike::month(&d) as i64,
+            chrono::Datelike::day(&d) as i64,
+        ) as i32),
+        account: obj.layout.account.clone(),
+        region: obj.layout.region.clone(),
+        size: obj.size as i64,
+        etag: obj.etag.clone(),
+        status: STATUS_UNREADABLE,
+        error: None,
+        events: 0,
+        rejected: 0,
+        warnings: 0,
+        warning: None,
+    };
+    let bytes: Bytes = match work.payload {
+        Payload::Bytes(b) => b,
+        Payload::File => match std::fs::read(&obj.uri) {
+            Ok(b) => Bytes::from(b),
+            Err(e) => {
+                entry.error = Some(format!("cannot read: {e}"));
+                return entry;
+            }
+        },
+        Payload::Unreadable(reason) => {
+            entry.error = Some(reason);
+            return entry;
+        }
+    };
+    entry.size = bytes.len() as i64;
+    counters.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    let out = parse_object(&bytes, &obj.uri, builder, limits);
+    counters.objects.fetch_add(1, Ordering::Relaxed);
+    counters.events.fetch_add(out.events, Ordering::Relaxed);
+    counters.bytes_decoded.fetch_add(out.decoded_bytes, Ordering::Relaxed);
+    entry.status = out.status.as_str();
+    entry.error = out.error;
+    entry.events = out.events as i64;
+    entry.rejected = out.rejects.len() as i64;
+    entry.warnings = out.warnings.count as i64;
+    entry.warning = out.warnings.first;
+    for r in out.rejects {
+        rejects.push((obj.uri.clone(), r));
+    }
+    entry
+}
+
+fn write_loop(
+    lake: &Lake,
+    rt: &tokio::runtime::Handle,
+    plan: &IngestPlan,
+    rx: mpsc::Receiver<Chunk>,
+    reporter: &Reporter,
+) -> Result<IngestSummary, IngestError> {
+    let mut summary = IngestSummary::default();
+    let schema = cloudtrail::schema();
+    let mut commit = new_commit_id();
+    let mut writer = EventWriter::new(lake, rt.clone(), &commit, schema.clone(), plan.writer);
+    let mut entries: Vec<ManifestEntry> = vec![];
+    let mut rejects: Vec<(String, RejectedRecord)> = vec![];
+    let mut events = 0u64;
+    for chunk in rx {
+        if let Some(b) = &chunk.batch {
+            writer.write(b)?;
+            events += b.num_rows() as u64;
+        }
+        for e in &chunk.objects {
+            report_entry(reporter, e, &mut summary);
+        }
+        for (obj, r) in &chunk.rejects {
+            let at = match r.line {
+                Some(l) => format!("line {l}"),
+                None => format!("record {}", r.index),
+            };
+            reporter.bad_input(&format!("{obj}: {at}: {}", r.reason));
+        }
+        entries.extend(chunk.objects);
+        rejects.extend(chunk.rejects);
+        if events >= plan.commit_every {
+            let next = new_commit_id();
+            let w = std::mem::replace(&mut writer, EventWriter::new(lake, rt.clone(), &next, schema.clone(), plan.writer));
+            let files = w.finish()?;
+            finish_commit(lake, rt, &commit, files, &mut entries, &mut rejects, events, &mut summary)?;
+            commit = next;
+            events = 0;
+        }
+    }
+    if !entries.is_empty() {
+        let files = writer.finish()?;
+        finish_commit(lake, rt, &commit, files, &mut entries, &mut rejects, events, &mut summary)?;
+    }
+    Ok(summary)
+}
+
+fn report_entry(reporter: &Reporter, e: &ManifestEntry, s: &mut IngestSummary) {
+    s.rejected += e.rejected as u64;
+    s.warnings += e.warnings as u64;
+    if e.status == STATUS_UNREADABLE {
+        s.unreadable += 1;
+    } else {
+        s.objects += 1;
+        s.events += e.events as u64;
+    }
+    match e.status {
+        s_ if s_ == ObjectStatus::Failed.as_str() => s.failed += 1,
+        s_ if s_ == ObjectStatus::Partial.as_str() => s.partial += 1,
+        _ => {}
+    }
+    if let Some(err) = &e.error {
+        let what = if e.status == STATUS_UNREADABLE { "unreadable (will retry)" } else { e.status };
+        reporter.bad_input(&format!("{}: {what}: {err}", e.object));
+    }
+    if let Some(w) = &e.warning {
+        reporter.bad_input(&format!("{}: {} coerced field(s), first: {w}", e.object, e.warnings));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish_commit(
+    lake: &Lake,
+    rt: &tokio::runtime::Handle,
+    commit: &str,
+    files: Vec<StagedFile>,
+    entries: &mut Vec<ManifestEntry>,
+    rejects: &mut Vec<(String, RejectedRecord)>,
+    events: u64,
+    summary: &mut IngestSummary,
+) -> Result<(), IngestError> {
+    let now = chrono::Utc::now().timestamp_micros();
+    summary.files += files.len() as u64;
+    let mut moves: Vec<Move> = files.iter().map(|f| Move { from: f.staged.to_string(), to: f.target.to_string() }).collect();
+    if !rejects.is_empty() {
+        let b = manifest::rejects_batch(rejects, commit, now);
+        let f = write_small(lake, rt, commit, Path::from(format!("{REJECTS_DIR}/part-{commit}.parquet")), &b)?;
+        moves.push(Move { from: f.staged.to_string(), to: f.target.to_string() });
+    }
+    let b = manifest::manifest_batch(entries, commit, now);
+    let f = write_small(lake, rt, commit, Path::from(format!("{MANIFEST_DIR}/part-{commit}.parquet")), &b)?;
+    // The manifest moves last: once it is in place, the data it vouches for is too.
+    moves.push(Move { from: f.staged.to_string(), to: f.target.to_string() });
+    failpoint("after-stage");
+    let rec = CommitRecord {
+        version: 1,
+        commit: commit.to_string(),
+        created: chrono::Utc::now().to_rfc3339(),
+        moves,
+        deletes: vec![],
+        objects: entries.len() as u64,
+        events,
+    };
+    rt.block_on(lake.commit(&rec))?;
+    summary.commits += 1;
+    entries.clear();
+    rejects.clear();
+    Ok(())
+}

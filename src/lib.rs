@@ -1,0 +1,69 @@
+//! pipewarden watches CI/CD pipelines through their audit trail (AWS CloudTrail and CI build logs)
+//! and reports what departs from each pipeline's normal behaviour (AWS Well-Architected
+//! SEC11-BP07).
+//!
+//! # Map
+//!
+//! Data flows left to right; each stage is a module.
+//!
+//! ```text
+//!  source ──► parse ──► lake ──► engine (DataFusion SQL)
+//!  S3/folder   bytes →    Parquet     tables: cloudtrail, manifest, rejects
+//!  listing     Arrow rows  + manifest
+//! ```
+//!
+//! - [`source`]: where log objects are (an S3 prefix through aws-sdk-s3, or a folder), the
+//!   CloudTrail key layout ([`source::layout`]), date-pruned listing, reading objects.
+//! - [`parse`]: one object's bytes become Arrow rows. Content detection (gzip, delivery file,
+//!   array, NDJSON, EventBridge envelope), record splitting ([`parse::json_scan`]), and the place
+//!   where a CloudTrail record becomes a row of the `cloudtrail` table ([`parse::cloudtrail`],
+//!   which also owns that table's schema). Bad records become rejects, never panics.
+//! - [`lake`]: the Parquet lake on a folder or S3: date-partitioned writing
+//!   ([`lake::writer`]), the manifest of objects seen and the rejects table ([`lake::manifest`]),
+//!   and atomic, crash-safe commits ([`lake::commit`]).
+//! - [`engine`]: a DataFusion session with the lake's tables registered.
+//! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
+//! - [`ingest`]: the `ingest` subcommand, wiring source → parse → lake with bounded queues on
+//!   every core.
+//! - [`cli`]: flags and their validation into plans; [`progress`] and [`sanitize`]: what people
+//!   see on the terminal, made safe from log-controlled text.
+//!
+//! `main.rs` only parses flags, calls [`run`] and maps the result to an [`Exit`] code.
+
+pub mod aws;
+pub mod cli;
+pub mod engine;
+pub mod ingest;
+pub mod lake;
+pub mod parse;
+pub mod progress;
+pub mod sanitize;
+pub mod source;
+
+/// Process exit codes, documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Success, nothing at or above `--fail-on`.
+    Clean = 0,
+    /// Findings at or above `--fail-on`.
+    Findings = 1,
+    /// An error stopped the run, or `--strict` saw bad input.
+    Error = 2,
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        cli::Command::Ingest(args) => {
+            let plan = args.plan()?;
+            let summary = ingest::run(&plan)?;
+            eprintln!("pipewarden: {}", summary.line());
+            if plan.strict && summary.had_bad_input() {
+                eprintln!("pipewarden: --strict: bad input seen (details above, in the manifest and rejects tables)");
+                return Ok(Exit::Error);
+            }
+            Ok(Exit::Clean)
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! Parse: the bytes of one log object become rows, rejects and an outcome for the manifest.
+//!
+//! The shape of an object is detected from its content, not its name: gzip or plain; a CloudTrail
+//! delivery file (`{"Records":[...]}`), a JSON array of events (Stratus, exports), newline-delimited
+//! events, or concatenated JSON values; each event either a CloudTrail record or an EventBridge
+//! envelope around one. Records are split with [`json_scan`] first and parsed one by one
+//! ([`cloudtrail`]), so a bad record or a truncated tail never costs the records around it.
+
+pub mod cloudtrail;
+pub mod json_scan;
+pub mod time;
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use cloudtrail::{CloudTrailBuilder, FieldWarnings, Position};
+use json_scan::{ScanError, Span};
+
+/// The largest record text kept in `rejects`; longer ones are cut (the object can be re-read).
+pub const MAX_REJECT_RAW: usize = 1 << 20;
+
+/// Limits that protect memory from hostile objects.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest decompressed size of one object, in bytes.
+    pub max_decompressed: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_decompressed: 1 << 30 }
+    }
+}
+
+/// How an object fared as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectStatus {
+    /// Every byte was read; individual records may still have been rejected.
+    Ok,
+    /// Some records landed, then the object broke off (truncated gzip or JSON).
+    Partial,
+    /// Nothing usable: not gzip, not JSON, wrong shape, or empty.
+    Failed,
+}
+
+impl ObjectStatus {
+    /// The manifest spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectStatus::Ok => "ok",
+            ObjectStatus::Partial => "partial",
+            ObjectStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A record that could not become a row, kept with its reason.
+#[derive(Debug, Clone)]
+pub struct RejectedRecord {
+    /// 0-based record position in the object.
+    pub index: i64,
+    /// 1-based line number, for line-delimited objects.
+    pub line: Option<i64>,
+    /// Why it was rejected.
+    pub reason: String,
+    /// The record's text, cut at [`MAX_REJECT_RAW`] bytes.
+    pub raw: String,
+}
+
+/// What parsing one object produced, besides the rows.
+#[derive(Debug)]
+pub struct ObjectOutcome {
+    /// Rows appended to the builder.
+    pub events: u64,
+    /// Records rejected.
+    pub rejects: Vec<RejectedRecord>,
+    /// Fields kept with a coerced type, and text repairs.
+    pub warnings: FieldWarnings,
+    /// The object as a whole.
+    pub status: ObjectStatus,
+    /// Why the object is partial or failed.
+    pub error: Option<String>,
+    /// Decompressed size.
+    pub decoded_bytes: u64,
+}
+
+impl ObjectOutcome {
+    fn failed(reason: String) -> Self {
+        ObjectOutcome {
+            events: 0,
+            rejects: vec![],
+            warnings: FieldWarnings::default(),
+            status: ObjectStatus::Failed,
+            error: Some(reason),
+            decoded_bytes: 0,
+        }
+    }
+}
+
+/// Parses one whole object into `builder`.
+pub fn parse_object(bytes: &[u8], source_object: &str, builder: &mut CloudTrailBuilder, limits: Limits) -> ObjectOutcome {
+    if bytes.is_empty() {
+        return ObjectOutcome::failed("object is empty".into());
+    }
+    let (decoded, decode_error) = match decode(bytes, limits) {
+        Ok(d) => d,
+        Err(e) => return ObjectOutcome::failed(e),
+    };
+    let mut warnings = FieldWarnings::default();
+    let text: Cow<str> = match std::str::from_utf8(&decoded) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(e) => {
+            warnings.count += 1;
+            warnings.first = Some(format!(
+                "invalid UTF-8 at byte {} replaced with U+FFFD",
+                e.valid_up_to()
+            ));
+            Cow::Owned(String::from_utf8_lossy(&decoded).into_owned())
+        }
+    };
+    let mut out = ObjectOutcome {
+        events: 0,
+        rejects: vec![],
+        warnings,
+        status: ObjectStatus::Ok,
+        error: None,
+        decoded_bytes: decoded.len() as u64,
+    };
+    let text = text.trim_start_matches('\u{feff}');
+    let shape_error = split_records(text, |rec_text, pos| {
+        match builder.push(rec_text, source_object, pos, &mut out.warnings) {
+            Ok(()) => out.events += 1,
+            Err(e) => out.rejects.push(RejectedRecord {
+                index: pos.index,
+                line: pos.line,
+                reason: e.0,
+                raw: cut(rec_text, MAX_REJECT_RAW).to_string(),
+            }),
+        }
+    });
+    let error = match (decode_error, shape_error) {
+        (Some(d), _) => Some(d),
+        (None, Some(s)) => Some(s),
+        (None, None) => None,
+    };
+    if let Some(e) = error {
+        let salvaged = out.events > 0 || !out.rejects.is_empty();
+        out.status = if salvaged { ObjectStatus::Partial } else { ObjectStatus::Failed };
+        out.error = Some(e);
+    }
+    out
+}
+
+/// Decompresses gzip (detected by its magic bytes) or passes plain bytes through.
+///
+/// Returns the bytes and, for a damaged gzip stream, the error after the bytes that could be read.
+fn decode(bytes: &[u8], limits: Limits) -> Result<(Cow<'_, [u8]>, Option<String>), String> {
+    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
+        if bytes.len() > limits.max_decompressed {
+            return Err(format!("object is larger than the {} byte limit", limits.max_decompressed));
+        }
+        return Ok((Cow::Borrowed(bytes), None));
+    }
+    // Fast path: libdeflate into a buffer sized from the gzip trailer (ISIZE, size mod 2^32).
+    let n = bytes.len();
+    let isize_hint = if n >= 18 { u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]) as usize } else { 0 };
+    if isize_hint > 0 && isize_hint <= limits.max_decompressed {
+        let mut out = vec![0u8; isize_hint];
+        let mut d = libdeflater::Decompressor::new();
+        if let Ok(written) = d.gzip_decompress(bytes, &mut out) {
+            if written == isize_hint {
+                out.truncate(written);
+                return Ok((Cow::Owned(out), None));
+            }
+        }
+    }
+    // Multi-member, damaged or oversized streams: stream with flate2, keeping what decodes.
+    let mut out = Vec::with_capacity(isize_hint.min(limits.max_decompressed).max(n * 4));
+    let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(limits.max_decompressed as u64 + 1);
+    let err = match dec.read_to_end(&mut out) {
+        Ok(_) if out.len() > limits.max_decompressed => {
+            return Err(format!("decompressed size exceeds the {} byte limit", limits.max_decompressed));
+        }
+        Ok(_) => None,
+        Err(e) => Some(format!("gzip stream is damaged after {} decompressed bytes: {e}", out.len())),
+    };
+    if out.is_empty() {
+        if let Some(e) = err {
+            return Err(e);
+        }
+    }
+    Ok((Cow::Owned(out), err))
+}
+
+/// Calls `each` with the text and position of every record; returns the shape error, if any.
+pub fn split_records(text: &str, mut each: impl FnMut(&str, Position)) -> Option<String> {
+    let b = text.as_bytes();
+    let start = json_scan::skip_ws(b, 0);
+    if start == b.len() {
+        return Some("object holds no JSON (empty or whitespace only)".into());
+    }
+    let mut index: i64 = 0;
+    // Line-delimited when the first line is a whole value and more follows.
+    if let Some(nl) = memchr::memchr(b'\n', &b[start..]).map(|k| start + k) {
+        let first_end = json_scan::value_end(b, start);
+        let rest = json_scan::skip_ws(b, nl);
+        if matches!(first_end, Ok(e) if e <= nl) && rest < b.len() {
+            return split_lines(text, &mut index, &mut each);
+        }
+    }
+    let mut i = start;
+    let mut line = 1i64;
+    let mut line_at = 0usize;
+    let multiple = has_second_value(b, start);
+    while i < b.len() {
+        let pos_line = if multiple {
+            line += memchr::memchr_iter(b'\n', &b[line_at..i]).count() as i64;
+            line_at = i;
+            Some(line)
+        } else {
+            None
+        };
+        match top_level_value(text, i, pos_line, &mut index, &mut each) {
+            Ok(end) => i = json_scan::skip_ws(b, end),
+            Err(e) => return Some(e),
+        }
+    }
+    None
+}
+
+fn has_second_value(b: &[u8], start: usize) -> bool {
+    match json_scan::value_end(b, start) {
+        Ok(e) => json_scan::skip_ws(b, e) < b.len(),
+        Err(_) => false,
+    }
+}
+
+fn split_lines(text: &str, index: &mut i64, each: &mut impl FnMut(&str, Position)) -> Option<String> {
+    let mut first_error = None;
+    for (n, line) in text.split('\n').enumerate() {
+        let line = line.trim_end_matches('\r');
+        let b = line.as_bytes();
+        let s = json_scan::skip_ws(b, 0);
+        if s == b.len() {
+            continue;
+        }
+        let line_no = Some(n as i64 + 1);
+        // A damaged line is one rejected record; the next line starts afresh.
+        match json_scan::value_end(b, s) {
+            Ok(e) if json_scan::skip_ws(b, e) == b.len() && matches!(b[s], b'{' | b'[') => {
+                if let Err(err) = top_level_value(line, s, line_no, index, each) {
+                    first_error.get_or_insert(format!("line {}: {err}", n + 1));
+                }
+            }
+            _ => {
+                each(line, Position { index: *index, line: line_no });
+                *index += 1;
+            }
+        }
+    }
+    first_error
+}
+
+/// Handles one top-level value at `i`; returns the index past it.
+fn top_level_value(
+    text: &str,
+    i: usize,
+    line: Option<i64>,
+    index: &mut i64,
+    each: &mut impl FnMut(&str, Position),
+) -> Result<usize, String> {
+    let b = text.as_bytes();
+    match b[i] {
+        b'{' => {
+            let records = json_scan::object_key(b, i, "Records").map_err(|e| scan_msg(&e))?;
+            match records {
+                Some(sp) if b[sp.start] == b'[' => {
+                    let r = json_scan::array_elements(b, sp.start, |el: Span| {
+                        each(&text[el.start..el.end], Position { index: *index, line });
+                        *index += 1;
+                    });
+                    let arr_end = r.map_err(|e| format!("Records array: {}", scan_msg(&e)))?;
+                    // Finish the enclosing object (other keys may follow Records).
+                    let _ = arr_end;
+                    json_scan::value_end(b, i).map_err(|e| scan_msg(&e))
+                }
+                Some(sp) => Err(format!(
+                    "Records is {}, not an array",
+                    match b[sp.start] {
+                        b'{' => "an object",
+                        b'"' => "a string",
+                        b'n' => "null",
+                        _ => "a scalar",
+                    }
+                )),
+                None => {
+                    let end = json_scan::value_end(b, i).map_err(|e| scan_msg(&e))?;
+                    each(&text[i..end], Position { index: *index, line });
+                    *index += 1;
+                    Ok(end)
+                }
+            }
+        }
+        b'[' => json_scan::array_elements(b, i, |el: Span| {
+            each(&text[el.start..el.end], Position { index: *index, line });
+            *index += 1;
+        })
+        .map_err(|e| scan_msg(&e)),
+        c => Err(format!("not JSON: unexpected {} at byte {i}", if c.is_ascii_graphic() { format!("'{}'", c as char) } else { format!("byte 0x{c:02x}") })),
+    }
+}
+
+fn scan_msg(e: &ScanError) -> String {
+    match e {
+        ScanError::Truncated { .. } => format!("truncated JSON: {e}"),
+        ScanError::Unexpected { .. } => format!("malformed JSON: {e}"),
+    }
+}
+
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(text: &str) -> (Vec<(String, i64, Option<i64>)>, Option<String>) {
+        let mut v = vec![];
+        let e = split_records(text, |t, p| v.push((t.to_string(), p.index, p.line)));
+        (v, e)
+    }
+
+    #[test]
+    fn delivery_file() {
+        let (v, e) = records(r#"{"Records":[{"a":1},{"b":2}]}"#);
+        assert_eq!(e, None);
+        assert_eq!(v.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), vec![r#"{"a":1}"#, r#"{"b":2}"#]);
+        assert_eq!(v[1].1, 1);
+        assert_eq!(v[1].2, None);
+    }
+
+    #[test]
+    fn records_not_an_array() {
+        let (v, e) = records(r#"{"Records":{"a":1}}"#);
+        assert!(v.is_empty());
+        assert_eq!(e.as_deref(), Some("Records is an object, not an array"));
+    }
+
+    #[test]
+    fn ndjson_with_a_broken_line_keeps_the_others() {
+        let (v, e) = records("{\"a\":1}\n{\"b\":\n{\"c\":3}\n\n[{\"d\":4}]\n");
+        assert_eq!(e, None);
+        let texts: Vec<_> = v.iter().map(|r| (r.0.as_str(), r.2)).collect();
+        assert_eq!(texts, vec![("{\"a\":1}", Some(1)), ("{\"b\":", Some(2)), ("{\"c\":3}", Some(3)), ("{\"d\":4}", Some(5))]);
+    }
+
+    #[test]
+    fn pretty_printed_array_is_not_line_split() {
+        let (v, e) = records("[\n  {\"a\": 1},\n  {\"b\": 2}\n]\n");
+        assert_eq!(e, None);
+        assert_eq!(v.len(), 2);
+    }
+
+    #[test]
+    fn concatenated_pretty_objects_get_line_numbers() {
+        let (v, e) = records("{\n\"a\": 1\n}\n{\n\"b\": 2\n}");
+        assert_eq!(e, None);
+        assert_eq!(v.iter().map(|r| r.2).collect::<Vec<_>>(), vec![Some(1), Some(4)]);
+    }
+
+    #[test]
+    fn truncated_delivery_file_keeps_the_head() {
+        let (v, e) = records(r#"{"Records":[{"a":1},{"b":2},{"c""#);
+        assert_eq!(v.len(), 2);
+        assert!(e.unwrap().starts_with("Records array: truncated JSON"));
+    }
+
+    #[test]
+    fn gzip_truncated_is_partial() {
+        use std::io::Write;
+        let mut body = String::from(r#"{"Records":["#);
+        for i in 0..2000 {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&format!(r#"{{"eventTime":"2024-01-01T00:00:00Z","eventID":"{i}","eventName":"GetObject"}}"#));
+        }
+        body.push_str("]}");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(body.as_bytes()).unwrap();
+        let gz = enc.finish().unwrap();
+        let mut b = CloudTrailBuilder::new();
+        let full = parse_object(&gz, "k", &mut b, Limits::default());
+        assert_eq!((full.status, full.events), (ObjectStatus::Ok, 2000));
+        let cut_gz = &gz[..gz.len() / 2];
+        let part = parse_object(cut_gz, "k", &mut b, Limits::default());
+        assert_eq!(part.status, ObjectStatus::Partial);
+        assert!(part.events > 100 && part.events < 2000, "{}", part.events);
+        assert!(part.error.unwrap().contains("gzip"));
+    }
+
+    #[test]
+    fn not_json_fails() {
+        let mut b = CloudTrailBuilder::new();
+        let o = parse_object(b"PK\x03\x04 zip", "k", &mut b, Limits::default());
+        assert_eq!(o.status, ObjectStatus::Failed);
+        assert!(o.error.unwrap().contains("not JSON"));
+        let o = parse_object(b"", "k", &mut b, Limits::default());
+        assert_eq!(o.error.as_deref(), Some("object is empty"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_repaired_and_counted() {
+        let mut b = CloudTrailBuilder::new();
+        let o = parse_object(b"{\"eventTime\":\"2024-01-01T00:00:00Z\",\"userAgent\":\"a\xffb\"}", "k", &mut b, Limits::default());
+        assert_eq!((o.status, o.events, o.warnings.count), (ObjectStatus::Ok, 1, 1));
+    }
+
+    #[test]
+    fn gzip_bomb_is_refused() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&vec![b' '; 4 << 20]).unwrap();
+        let gz = enc.finish().unwrap();
+        let mut b = CloudTrailBuilder::new();
+        let o = parse_object(&gz, "k", &mut b, Limits { max_decompressed: 1 << 20 });
+        assert_eq!(o.status, ObjectStatus::Failed);
+        assert!(o.error.unwrap().contains("limit"));
+    }
+}

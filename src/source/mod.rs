@@ -1,0 +1,388 @@
+//! Source: where log objects come from, an S3 prefix or a local folder, and how they are listed
+//! and read.
+//!
+//! Listing follows the CloudTrail layout ([`layout`]): with `--since/--until` it walks folders with
+//! a delimiter down to each region and then lists only the day prefixes in range, so a bounded run
+//! never scans the whole bucket. Digest and Insight folders are skipped here and counted.
+
+pub mod layout;
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::error::DisplayErrorContext;
+use bytes::Bytes;
+use chrono::NaiveDate;
+use tokio::sync::mpsc;
+
+use layout::{KeyKind, Layout};
+
+/// A date window on object keys (inclusive on both ends).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DateRange {
+    /// First day to include.
+    pub since: Option<NaiveDate>,
+    /// Last day to include.
+    pub until: Option<NaiveDate>,
+}
+
+impl DateRange {
+    /// Whether a dated object falls in the window; undated objects always do.
+    pub fn contains(&self, d: Option<NaiveDate>) -> bool {
+        match d {
+            None => true,
+            Some(d) => self.since.is_none_or(|s| d >= s) && self.until.is_none_or(|u| d <= u),
+        }
+    }
+
+    fn is_bounded(&self) -> bool {
+        self.since.is_some() || self.until.is_some()
+    }
+}
+
+/// One object to read.
+#[derive(Debug, Clone)]
+pub struct ObjectRef {
+    /// Full name: `s3://bucket/key` or an absolute file path. The manifest key and `source_object`.
+    pub uri: String,
+    /// The key, or the path relative to the source folder, with `/` separators.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// S3 ETag (unquoted), or `<size>-<mtime ns>` for files.
+    pub etag: String,
+    /// What the key says about the object.
+    pub layout: Layout,
+}
+
+/// A listed object that is not a log (digest, insight, hidden file), counted and skipped.
+#[derive(Debug, Clone)]
+pub enum Listed {
+    /// An object to ingest.
+    Object(ObjectRef),
+    /// An object left alone, with its kind.
+    Skipped(KeyKind),
+}
+
+/// Errors reading a source.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Listing failed: the run cannot know what exists.
+    #[error("cannot list {location}: {reason}")]
+    List { location: String, reason: String },
+    /// Reading one object failed (retried on the next run).
+    #[error("cannot read {uri}: {reason}")]
+    Read { uri: String, reason: String },
+}
+
+/// Where logs are read from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A local folder.
+    Local { root: PathBuf },
+    /// An S3 prefix, read with aws-sdk-s3.
+    S3 { client: aws_sdk_s3::Client, bucket: String, prefix: String },
+}
+
+/// Splits `s3://bucket/prefix` into bucket and prefix.
+pub fn parse_s3_uri(s: &str) -> Option<(String, String)> {
+    let rest = s.strip_prefix("s3://")?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return None;
+    }
+    Some((bucket.to_string(), prefix.to_string()))
+}
+
+impl Source {
+    /// A short name for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Local { root } => root.display().to_string(),
+            Source::S3 { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}"),
+        }
+    }
+
+    /// Lists objects in the date window into `tx`, in key order within each listed prefix.
+    pub async fn list(&self, range: DateRange, tx: mpsc::Sender<Listed>) -> Result<(), SourceError> {
+        match self {
+            Source::Local { root } => {
+                let root = root.clone();
+                tokio::task::spawn_blocking(move || list_local(&root, range, &tx))
+                    .await
+                    .map_err(|e| SourceError::List { location: "local folder".into(), reason: e.to_string() })?
+            }
+            Source::S3 { client, bucket, prefix } => list_s3(client, bucket, prefix, range, &tx).await,
+        }
+    }
+
+    /// Reads an S3 object's bytes (local files are read by the parse workers).
+    pub async fn fetch(&self, obj: &ObjectRef) -> Result<(Bytes, String), SourceError> {
+        match self {
+            Source::Local { .. } => {
+                let path = PathBuf::from(&obj.uri);
+                let bytes = tokio::fs::read(&path)
+                    .await
+                    .map_err(|e| SourceError::Read { uri: obj.uri.clone(), reason: e.to_string() })?;
+                Ok((Bytes::from(bytes), obj.etag.clone()))
+            }
+            Source::S3 { client, bucket, .. } => {
+                let read_err = |reason: String| SourceError::Read { uri: obj.uri.clone(), reason };
+                let out = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(&obj.key)
+                    .send()
+                    .await
+                    .map_err(|e| read_err(DisplayErrorContext(&e).to_string()))?;
+                let etag = out.e_tag().map(unquote).unwrap_or_else(|| obj.etag.clone());
+                let body = out.body.collect().await.map_err(|e| read_err(e.to_string()))?;
+                Ok((body.into_bytes(), etag))
+            }
+        }
+    }
+}
+
+fn unquote(s: &str) -> String {
+    s.trim_matches('"').to_string()
+}
+
+fn classify(key: &str) -> Option<KeyKind> {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    if name.is_empty() || layout::is_ignored_name(name) {
+        return None;
+    }
+    Some(layout::parse(key).kind())
+}
+
+fn list_local(root: &Path, range: DateRange, tx: &mpsc::Sender<Listed>) -> Result<(), SourceError> {
+    let meta = std::fs::metadata(root)
+        .map_err(|e| SourceError::List { location: root.display().to_string(), reason: e.to_string() })?;
+    let root_abs = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    if meta.is_file() {
+        // A single file given as the source.
+        let key = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let obj = local_object(&root_abs, key, &meta);
+        let _ = tx.blocking_send(Listed::Object(obj));
+        return Ok(());
+    }
+    let walker = walkdir::WalkDir::new(&root_abs).sort_by_file_name().into_iter().filter_entry(|e| {
+        if e.depth() == 0 {
+            return true;
+        }
+        let name = e.file_name().to_string_lossy();
+        if e.file_type().is_dir() {
+            if name.starts_with('.') || name.starts_with('_') {
+                return false;
+            }
+            let rel = rel_key(&root_abs, e.path()) + "/";
+            let l = layout::parse(&rel);
+            return !matches!(l.kind(), KeyKind::Digest | KeyKind::Insight) && l.may_overlap(range.since, range.until);
+        }
+        true
+    });
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                // An unreadable folder is an error for the run, not a silent gap.
+                return Err(SourceError::List { location: root.display().to_string(), reason: e.to_string() });
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let key = rel_key(&root_abs, entry.path());
+        let Some(kind) = classify(&key) else { continue };
+        if matches!(kind, KeyKind::Digest | KeyKind::Insight) {
+            let _ = tx.blocking_send(Listed::Skipped(kind));
+            continue;
+        }
+        let lay = layout::parse(&key);
+        if !range.contains(lay.date()) {
+            continue;
+        }
+        let meta = match entry.metadata() {
+            Ok(m) => m,
+            Err(e) => return Err(SourceError::List { location: entry.path().display().to_string(), reason: e.to_string() }),
+        };
+        let obj = local_object(entry.path(), key, &meta);
+        if tx.blocking_send(Listed::Object(obj)).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn local_object(path: &Path, key: String, meta: &std::fs::Metadata) -> ObjectRef {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    ObjectRef {
+        uri: path.display().to_string(),
+        layout: layout::parse(&key),
+        key,
+        size: meta.len(),
+        etag: format!("{:x}-{:x}", meta.len(), mtime),
+    }
+}
+
+fn rel_key(root: &Path, p: &Path) -> String {
+    let rel = p.strip_prefix(root).unwrap_or(p);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+/// How deep to look for `AWSLogs/` under a prefix before giving up on date pruning there.
+const MAX_PRE_LAYOUT_DEPTH: usize = 4;
+
+async fn list_s3(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    range: DateRange,
+    tx: &mpsc::Sender<Listed>,
+) -> Result<(), SourceError> {
+    if !range.is_bounded() {
+        return list_s3_flat(client, bucket, prefix, range, tx).await;
+    }
+    // Walk folders down to the day prefixes in range.
+    let mut stack: Vec<(String, usize)> = vec![(prefix.to_string(), 0)];
+    let mut day_prefixes: Vec<(NaiveDate, String)> = vec![];
+    while let Some((p, depth)) = stack.pop() {
+        let folder = if p.is_empty() || p.ends_with('/') { p.clone() } else { format!("{p}/") };
+        let l = layout::parse(&folder);
+        if l.region.is_some() && l.year.is_none() && l.kind() == KeyKind::Log {
+            // Both ends known: enumerate the days instead of listing years and months.
+            if let (Some(since), Some(until)) = (range.since, range.until) {
+                let mut d = since;
+                while d <= until {
+                    day_prefixes.push((d, format!("{folder}{}/", d.format("%Y/%m/%d"))));
+                    match d.succ_opt() {
+                        Some(n) => d = n,
+                        None => break,
+                    }
+                }
+                continue;
+            }
+        }
+        if l.day.is_some() {
+            day_prefixes.push((l.date().unwrap_or(NaiveDate::MIN), folder));
+            continue;
+        }
+        if !l.in_layout && depth > MAX_PRE_LAYOUT_DEPTH {
+            // Not a CloudTrail layout: no dates to prune by, list it all.
+            list_s3_flat(client, bucket, &folder, range, tx).await?;
+            continue;
+        }
+        let (folders, _) = list_delimited(client, bucket, &folder, tx, range).await?;
+        for f in folders.into_iter().rev() {
+            let fl = layout::parse(&f);
+            if matches!(fl.kind(), KeyKind::Digest | KeyKind::Insight) {
+                continue;
+            }
+            if fl.may_overlap(range.since, range.until) {
+                stack.push((f, depth + 1));
+            }
+        }
+    }
+    // Day-major order keeps each commit's files to a few dates.
+    day_prefixes.sort();
+    for (_, p) in day_prefixes {
+        list_s3_flat(client, bucket, &p, range, tx).await?;
+    }
+    Ok(())
+}
+
+/// One level of a delimited listing: sub-folders returned, objects at this level sent on.
+async fn list_delimited(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    folder: &str,
+    tx: &mpsc::Sender<Listed>,
+    range: DateRange,
+) -> Result<(Vec<String>, usize), SourceError> {
+    let mut folders = vec![];
+    let mut n = 0;
+    let mut pages = client.list_objects_v2().bucket(bucket).prefix(folder).delimiter("/").into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| SourceError::List {
+            location: format!("s3://{bucket}/{folder}"),
+            reason: DisplayErrorContext(&e).to_string(),
+        })?;
+        for cp in page.common_prefixes() {
+            if let Some(p) = cp.prefix() {
+                folders.push(p.to_string());
+            }
+        }
+        for o in page.contents() {
+            n += 1;
+            if let Some(l) = s3_listed(bucket, o, range) {
+                if tx.send(l).await.is_err() {
+                    return Ok((vec![], n));
+                }
+            }
+        }
+    }
+    Ok((folders, n))
+}
+
+async fn list_s3_flat(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    range: DateRange,
+    tx: &mpsc::Sender<Listed>,
+) -> Result<(), SourceError> {
+    let mut pages = client.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| SourceError::List {
+            location: format!("s3://{bucket}/{prefix}"),
+            reason: DisplayErrorContext(&e).to_string(),
+        })?;
+        for o in page.contents() {
+            if let Some(l) = s3_listed(bucket, o, range) {
+                if tx.send(l).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn s3_listed(bucket: &str, o: &aws_sdk_s3::types::Object, range: DateRange) -> Option<Listed> {
+    let key = o.key()?;
+    if key.ends_with('/') {
+        return None;
+    }
+    let kind = classify(key)?;
+    if matches!(kind, KeyKind::Digest | KeyKind::Insight) {
+        return Some(Listed::Skipped(kind));
+    }
+    let lay = layout::parse(key);
+    if !range.contains(lay.date()) {
+        return None;
+    }
+    Some(Listed::Object(ObjectRef {
+        uri: format!("s3://{bucket}/{key}"),
+        key: key.to_string(),
+        size: o.size().unwrap_or(0).max(0) as u64,
+        etag: o.e_tag().map(unquote).unwrap_or_default(),
+        layout: lay,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_uris() {
+        assert_eq!(parse_s3_uri("s3://b/AWSLogs/"), Some(("b".into(), "AWSLogs/".into())));
+        assert_eq!(parse_s3_uri("s3://b"), Some(("b".into(), "".into())));
+        assert_eq!(parse_s3_uri("s3:///x"), None);
+        assert_eq!(parse_s3_uri("/tmp/x"), None);
+    }
+}
