@@ -703,7 +703,7 @@ mod tests {
         assert_eq!(col(&batch, "event_name").value(0), "42");
         assert!(batch.column_by_name("read_only").unwrap().is_null(0));
         assert_eq!(w.count, 3);
-        assert_eq!(w.first.as_deref(), Some("field readOnly: expected a boolean, found a string"));
+        assert_eq!(w.first.as_deref(), Some("field userIdentity: expected an object, found a string"));
     }
 
     #[test]

@@ -17,6 +17,13 @@ pub fn parse_timestamp_micros(s: &str) -> Option<i64> {
         let days = days_from_civil(y, mo, d);
         return Some(((days * 86_400) + h * 3600 + mi * 60 + sec) * 1_000_000);
     }
+    // ISO 8601 basic format, as some older records write session creation dates.
+    if b.len() == 16 && s.is_ascii() && b[8] == b'T' && b[15] == b'Z' {
+        let ext = format!("{}-{}-{}T{}:{}:{}Z", &s[0..4], &s[4..6], &s[6..8], &s[9..11], &s[11..13], &s[13..15]);
+        if ext.len() == 20 {
+            return parse_timestamp_micros(&ext);
+        }
+    }
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_micros())
 }
 
@@ -76,6 +83,8 @@ mod tests {
             ("2024-01-01T01:00:00+01:00", Some(1_704_067_200_000_000)),
             ("2024-01-01 00:00:00", None),
             ("", None),
+            ("20131102T010628Z", Some(1_383_354_388_000_000)),
+            ("2021-02-21T23: 46: 28Z", None),
             ("２０２４-01-01T00:00:00Z", None),
         ];
         for (s, want) in cases {

@@ -175,8 +175,8 @@ fn list_local(root: &Path, range: DateRange, tx: &mpsc::Sender<Listed>) -> Resul
                 return false;
             }
             let rel = rel_key(&root_abs, e.path()) + "/";
-            let l = layout::parse(&rel);
-            return !matches!(l.kind(), KeyKind::Digest | KeyKind::Insight) && l.may_overlap(range.since, range.until);
+            // Digest and Insight folders are walked only so their files are counted as skipped.
+            return layout::parse(&rel).may_overlap(range.since, range.until);
         }
         true
     });

@@ -1,1 +1,11 @@
+//! pipewarden's integration tests: one binary, one module per capability.
+//!
+//! S3 tests need a real S3-compatible server on loopback: `tests/run.sh` starts moto_server and
+//! sets `PIPEWARDEN_TEST_S3_ENDPOINT`; run the tests through it.
 
+mod bad_input;
+mod crash;
+mod helpers;
+mod ingest_local;
+mod ingest_s3;
+mod interop;

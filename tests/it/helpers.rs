@@ -1,0 +1,170 @@
+//! Shared test helpers: fixture paths, SQL over a lake, the loopback S3 server.
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use arrow::util::pretty::pretty_format_batches;
+use pipewarden::ingest::{self, IngestPlan, IngestSummary};
+use pipewarden::lake::Lake;
+
+/// `../shared/external` (real public logs).
+pub fn external() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for cand in [here.join("../shared/external"), here.join("shared/external")] {
+        if cand.is_dir() {
+            return cand;
+        }
+    }
+    panic!("shared/external not found next to the repository");
+}
+
+/// The cloud-snitch delivery tree (root holding `AWSLogs/`).
+pub fn cloud_snitch() -> PathBuf {
+    external().join("cloud-snitch/backend/report/testdata/aws-cloudtrail-logs")
+}
+
+/// The Stratus Red Team detonation logs (JSON arrays).
+pub fn stratus() -> PathBuf {
+    external().join("stratus-red-team/docs/detonation-logs")
+}
+
+/// A plan with test-friendly settings (no progress bar).
+pub fn plan(from: impl AsRef<str>, lake: impl AsRef<str>) -> IngestPlan {
+    let mut p = IngestPlan::new(from.as_ref(), lake.as_ref());
+    p.progress = false;
+    p
+}
+
+/// Runs an ingest through the library.
+pub fn ingest(p: &IngestPlan) -> IngestSummary {
+    ingest::run(p).unwrap_or_else(|e| panic!("ingest {} -> {} failed: {e}", p.from, p.lake))
+}
+
+/// Runs SQL over a lake (folder or s3://) and returns the batches.
+pub fn sql(lake: &str, query: &str) -> Vec<RecordBatch> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let aws = if lake.starts_with("s3://") { Some(pipewarden::aws::AwsContext::load(&s3_options()).await) } else { None };
+        let lake = Lake::open(lake, aws.as_ref()).unwrap();
+        let ctx = pipewarden::engine::session(&lake).unwrap();
+        ctx.sql(query).await.unwrap_or_else(|e| panic!("{query}: {e}")).collect().await.unwrap_or_else(|e| panic!("{query}: {e}"))
+    })
+}
+
+/// The first column of the first row, as text.
+pub fn scalar(lake: &str, query: &str) -> String {
+    let b = sql(lake, query);
+    let b = b.iter().find(|b| b.num_rows() > 0).unwrap_or_else(|| panic!("{query}: no rows"));
+    arrow::util::display::array_value_to_string(b.column(0), 0).unwrap()
+}
+
+/// Rows as a pretty table, for assertions on several columns.
+pub fn table(lake: &str, query: &str) -> String {
+    pretty_format_batches(&sql(lake, query)).unwrap().to_string()
+}
+
+/// A table with the padding removed, for `contains` checks on whole rows.
+pub fn squash(t: &str) -> String {
+    t.lines().map(|l| l.split('|').map(str::trim).collect::<Vec<_>>().join("|")).collect::<Vec<_>>().join("\n")
+}
+
+/// The loopback S3 endpoint started by `tests/run.sh`.
+pub fn s3_endpoint() -> String {
+    std::env::var("PIPEWARDEN_TEST_S3_ENDPOINT").expect(
+        "PIPEWARDEN_TEST_S3_ENDPOINT is not set: run the tests with tests/run.sh, which starts a loopback S3 server (moto_server)",
+    )
+}
+
+/// S3 options pointing at the loopback server.
+pub fn s3_options() -> pipewarden::aws::S3Options {
+    pipewarden::aws::S3Options { endpoint_url: Some(s3_endpoint()), path_style: Some(true) }
+}
+
+/// A fresh bucket on the loopback server.
+pub fn bucket(name_hint: &str) -> (tokio::runtime::Runtime, aws_sdk_s3::Client, String) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let aws = rt.block_on(pipewarden::aws::AwsContext::load(&s3_options()));
+    let client = aws.s3_client();
+    let name = format!("{name_hint}-{}", &uuid_hex()[..10]);
+    rt.block_on(client.create_bucket().bucket(&name).send()).expect("create bucket on the loopback S3 server");
+    (rt, client, name)
+}
+
+/// Uploads every file under `dir` to `bucket` under `prefix`, keeping relative paths.
+pub fn upload_tree(rt: &tokio::runtime::Runtime, client: &aws_sdk_s3::Client, bucket: &str, dir: &Path, prefix: &str) -> usize {
+    let mut n = 0;
+    for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let e = e.unwrap();
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+        put(rt, client, bucket, &format!("{prefix}{rel}"), std::fs::read(e.path()).unwrap());
+        n += 1;
+    }
+    n
+}
+
+/// Puts one object.
+pub fn put(rt: &tokio::runtime::Runtime, client: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
+    rt.block_on(client.put_object().bucket(bucket).key(key).body(body.into()).send())
+        .unwrap_or_else(|e| panic!("put {key}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)));
+}
+
+/// Random hex.
+pub fn uuid_hex() -> String {
+    format!("{:032x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() ^ (std::process::id() as u128) << 64)
+}
+
+/// gzip of bytes.
+pub fn gz(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// A CloudTrail record with the given id, time and event name.
+pub fn record(id: &str, time: &str, name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLE:ci", "arn": "arn:aws:sts::111122223333:assumed-role/deploy/ci",
+            "accountId": "111122223333", "accessKeyId": "ASIAEXAMPLE",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE", "arn": "arn:aws:iam::111122223333:role/deploy", "accountId": "111122223333", "userName": "deploy"},
+                "attributes": {"creationDate": "2024-05-01T00:00:00Z", "mfaAuthenticated": "false"}}},
+        "eventTime": time, "eventSource": "s3.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
+        "sourceIPAddress": "192.0.2.10", "userAgent": "aws-cli/2.15.0", "requestParameters": {"bucketName": "artifacts"},
+        "responseElements": null, "requestID": "R", "eventID": id, "readOnly": true, "eventType": "AwsApiCall",
+        "managementEvent": false, "recipientAccountId": "111122223333", "eventCategory": "Data"
+    })
+}
+
+/// A delivery file body (`{"Records":[...]}`), gzipped.
+pub fn delivery(records: &[serde_json::Value]) -> Vec<u8> {
+    gz(serde_json::to_string(&serde_json::json!({ "Records": records })).unwrap().as_bytes())
+}
+
+/// The delivery key of a file for account/region/day.
+pub fn delivery_key(account: &str, region: &str, day: &str, n: usize) -> String {
+    let (y, m, d) = (&day[0..4], &day[5..7], &day[8..10]);
+    format!("AWSLogs/{account}/CloudTrail/{region}/{y}/{m}/{d}/{account}_CloudTrail_{region}_{y}{m}{d}T{:02}{:02}Z_test{n:06}.json.gz", n % 24, n % 60)
+}
+
+/// Writes `n_files` delivery files of `per_file` events each under `dir`; returns all event ids.
+pub fn write_corpus(dir: &Path, days: &[&str], n_files: usize, per_file: usize) -> Vec<String> {
+    let mut ids = vec![];
+    for f in 0..n_files {
+        let day = days[f % days.len()];
+        let recs: Vec<_> = (0..per_file)
+            .map(|i| {
+                let id = format!("ev-{f:05}-{i:04}");
+                ids.push(id.clone());
+                record(&id, &format!("{day}T{:02}:{:02}:{:02}Z", (f + i) % 24, i % 60, f % 60), "GetObject")
+            })
+            .collect();
+        let p = dir.join(delivery_key("111122223333", "us-east-1", day, f));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, delivery(&recs)).unwrap();
+    }
+    ids
+}
