@@ -11,6 +11,7 @@
 //! objects and records are reported, counted, recorded in the manifest (and `rejects`), and the
 //! run goes on.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use object_store::path::Path;
 use crate::aws::{AwsContext, S3Options};
 use crate::lake::commit::{failpoint, new_commit_id, CommitRecord, Move};
 use crate::lake::manifest::{self, Decision, ManifestEntry, SeenObjects, DATASET_CLOUDTRAIL, STATUS_UNREADABLE};
+use crate::lake::replace::replace_objects;
 use crate::lake::writer::{write_small, EventWriter, StagedFile, WriterConfig};
 use crate::lake::{Lake, LakeError, MANIFEST_DIR, REJECTS_DIR};
 use crate::parse::cloudtrail::{self, CloudTrailBuilder};
@@ -118,6 +120,8 @@ pub struct IngestSummary {
     pub unreadable: u64,
     /// Objects seen before with another ETag.
     pub changed: u64,
+    /// Rows of earlier versions of changed objects removed.
+    pub replaced_rows: u64,
     /// Compressed bytes read.
     pub bytes_in: u64,
     /// Decompressed bytes parsed.
@@ -143,7 +147,7 @@ impl IngestSummary {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         format!(
             "ingested {} events from {} objects in {:.1}s ({:.0} events/s, {:.1} MB/s decompressed); \
-             {} unchanged skipped, {} digest/insight skipped, {} changed; bad input: {} rejected records, \
+             {} unchanged skipped, {} digest/insight skipped, {} changed ({} old rows replaced); bad input: {} rejected records, \
              {} failed, {} partial, {} unreadable objects, {} coerced fields; {} commits, {} files",
             self.events,
             self.objects,
@@ -153,6 +157,7 @@ impl IngestSummary {
             self.unchanged,
             self.not_logs,
             self.changed,
+            self.replaced_rows,
             self.rejected,
             self.failed,
             self.partial,
@@ -186,6 +191,7 @@ enum Payload {
 struct Work {
     obj: ObjectRef,
     payload: Payload,
+    changed: bool,
 }
 
 struct Chunk {
@@ -285,6 +291,7 @@ async fn produce(
     let mut stats = ListStats::default();
     let stats_ref = &mut stats;
     let todo = tokio_stream_from(list_rx).filter_map(move |l| {
+        // (object, whether an earlier version of it is in the lake)
         let out = match l {
             Listed::Skipped(KeyKind::Digest | KeyKind::Insight) => {
                 stats_ref.not_logs += 1;
@@ -298,21 +305,21 @@ async fn produce(
                 }
                 Decision::Changed => {
                     stats_ref.changed += 1;
-                    Some(obj)
+                    Some((obj, true))
                 }
-                Decision::New | Decision::Retry => Some(obj),
+                Decision::New | Decision::Retry => Some((obj, false)),
             },
         };
         futures::future::ready(out)
     });
     let source_ref = &source;
     let mut fetched = todo
-        .map(|obj| async move {
+        .map(|(obj, changed)| async move {
             match source_ref {
-                Source::Local { .. } => Work { obj, payload: Payload::File },
+                Source::Local { .. } => Work { obj, payload: Payload::File, changed },
                 Source::S3 { .. } => match source_ref.fetch(&obj).await {
-                    Ok((bytes, etag)) => Work { obj: ObjectRef { etag, ..obj }, payload: Payload::Bytes(bytes) },
-                    Err(e) => Work { obj, payload: Payload::Unreadable(e.to_string()) },
+                    Ok((bytes, etag)) => Work { obj: ObjectRef { etag, ..obj }, payload: Payload::Bytes(bytes), changed },
+                    Err(e) => Work { obj, payload: Payload::Unreadable(e.to_string()), changed },
                 },
             }
         })
@@ -383,6 +390,7 @@ fn parse_one(
         rejected: 0,
         warnings: 0,
         warning: None,
+        replaced: false,
     };
     let bytes: Bytes = match work.payload {
         Payload::Bytes(b) => b,
@@ -399,6 +407,7 @@ fn parse_one(
         }
     };
     entry.size = bytes.len() as i64;
+    entry.replaced = work.changed;
     counters.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
     let out = parse_object(&bytes, &obj.uri, builder, limits);
     counters.objects.fetch_add(1, Ordering::Relaxed);
@@ -451,14 +460,14 @@ fn write_loop(
             let next = new_commit_id();
             let w = std::mem::replace(&mut writer, EventWriter::new(lake, rt.clone(), &next, schema.clone(), plan.writer));
             let files = w.finish()?;
-            finish_commit(lake, rt, &commit, files, &mut entries, &mut rejects, events, &mut summary)?;
+            finish_commit(lake, rt, &commit, files, &mut entries, &mut rejects, events, &mut summary, plan.writer)?;
             commit = next;
             events = 0;
         }
     }
     if !entries.is_empty() {
         let files = writer.finish()?;
-        finish_commit(lake, rt, &commit, files, &mut entries, &mut rejects, events, &mut summary)?;
+        finish_commit(lake, rt, &commit, files, &mut entries, &mut rejects, events, &mut summary, plan.writer)?;
     }
     Ok(summary)
 }
@@ -496,10 +505,16 @@ fn finish_commit(
     rejects: &mut Vec<(String, RejectedRecord)>,
     events: u64,
     summary: &mut IngestSummary,
+    writer_cfg: WriterConfig,
 ) -> Result<(), IngestError> {
     let now = chrono::Utc::now().timestamp_micros();
     summary.files += files.len() as u64;
     let mut moves: Vec<Move> = files.iter().map(|f| Move { from: f.staged.to_string(), to: f.target.to_string() }).collect();
+    // Objects that changed since their last ingest: their earlier rows leave in this same commit.
+    let changed: HashSet<String> = entries.iter().filter(|e| e.replaced).map(|e| e.object.clone()).collect();
+    let replacement = replace_objects(lake, rt, commit, &changed, writer_cfg)?;
+    summary.replaced_rows += replacement.removed_rows;
+    moves.extend(replacement.staged.iter().map(|f| Move { from: f.staged.to_string(), to: f.target.to_string() }));
     if !rejects.is_empty() {
         let b = manifest::rejects_batch(rejects, commit, now);
         let f = write_small(lake, rt, commit, Path::from(format!("{REJECTS_DIR}/part-{commit}.parquet")), &b)?;
@@ -515,7 +530,7 @@ fn finish_commit(
         commit: commit.to_string(),
         created: chrono::Utc::now().to_rfc3339(),
         moves,
-        deletes: vec![],
+        deletes: replacement.deletes.iter().map(|p| p.to_string()).collect(),
         objects: entries.len() as u64,
         events,
     };

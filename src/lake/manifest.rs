@@ -58,6 +58,8 @@ pub struct ManifestEntry {
     pub warnings: i64,
     /// The first warning.
     pub warning: Option<String>,
+    /// Whether this visit replaced the rows of an earlier version of the object.
+    pub replaced: bool,
 }
 
 /// Schema of the `manifest` table.
@@ -77,6 +79,7 @@ pub fn schema() -> SchemaRef {
             Field::new("rejected", DataType::Int64, false),
             Field::new("warnings", DataType::Int64, false),
             Field::new("warning", DataType::Utf8, true),
+            Field::new("replaced", DataType::Boolean, false),
             Field::new("commit", DataType::Utf8, false),
             Field::new("ingested_at", DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())), false),
         ]))
@@ -116,6 +119,7 @@ pub fn manifest_batch(entries: &[ManifestEntry], commit: &str, now_micros: i64) 
     let mut rejected = Int64Builder::new();
     let mut warnings = Int64Builder::new();
     let mut warning = StringBuilder::new();
+    let mut replaced = arrow::array::BooleanBuilder::new();
     let mut commits = StringBuilder::new();
     let mut at = TimestampMicrosecondBuilder::new().with_timezone(UTC);
     for e in entries {
@@ -132,6 +136,7 @@ pub fn manifest_batch(entries: &[ManifestEntry], commit: &str, now_micros: i64) 
         rejected.append_value(e.rejected);
         warnings.append_value(e.warnings);
         warning.append_option(e.warning.as_deref());
+        replaced.append_value(e.replaced);
         commits.append_value(commit);
         at.append_value(now_micros);
     }
@@ -151,6 +156,7 @@ pub fn manifest_batch(entries: &[ManifestEntry], commit: &str, now_micros: i64) 
             Arc::new(rejected.finish()),
             Arc::new(warnings.finish()),
             Arc::new(warning.finish()),
+            Arc::new(replaced.finish()),
             Arc::new(commits.finish()),
             Arc::new(at.finish()),
         ],

@@ -19,6 +19,7 @@
 
 pub mod commit;
 pub mod manifest;
+pub mod replace;
 pub mod writer;
 
 use std::path::PathBuf;

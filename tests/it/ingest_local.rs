@@ -172,3 +172,27 @@ fn partitions_are_by_event_date_and_files_are_few() {
     // Partition pruning: a one-day query reads one day.
     assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail WHERE event_date = DATE '2024-05-02'"), "1000");
 }
+
+#[test]
+fn a_changed_object_replaces_its_earlier_rows() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    let ids = write_corpus(&src, &["2024-05-01", "2024-05-02"], 6, 20);
+    let lake = d.path().join("lake").display().to_string();
+    let from = src.display().to_string();
+    ingest(&plan(&from, &lake));
+    // Object 0 is delivered again with other content (ETag/mtime change).
+    let p = src.join(delivery_key("111122223333", "us-east-1", "2024-05-01", 0));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&p, delivery(&[record("v2-a", "2024-05-01T05:00:00Z", "PutObject"), record("v2-b", "2024-05-02T05:00:00Z", "PutObject")])).unwrap();
+    let s = ingest(&plan(&from, &lake));
+    assert_eq!((s.objects, s.changed, s.replaced_rows, s.events), (1, 1, 20, 2), "{}", s.line());
+    let total = ids.len() - 20 + 2;
+    assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail"), total.to_string());
+    assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail WHERE event_id LIKE 'ev-00000-%'"), "0");
+    assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail WHERE event_id LIKE 'v2-%'"), "2");
+    assert_eq!(scalar(&lake, "SELECT count(*) FROM manifest WHERE replaced"), "1");
+    // And the rerun after that is quiet.
+    let again = ingest(&plan(&from, &lake));
+    assert_eq!((again.objects, again.unchanged), (0, 6));
+}

@@ -78,3 +78,19 @@ fn listing_errors_name_the_location() {
     let e = pipewarden::ingest::run(&p).unwrap_err().to_string();
     assert!(e.contains("s3://no-such-bucket-pipewarden/AWSLogs/") && e.contains("NoSuchBucket"), "{e}");
 }
+
+#[test]
+fn an_object_rewritten_in_s3_is_replaced_not_duplicated() {
+    let (rt, client, bucket) = bucket("changed");
+    let key = delivery_key("111122223333", "eu-west-1", "2024-06-01", 1);
+    put(&rt, &client, &bucket, &key, delivery(&[record("a", "2024-06-01T01:00:00Z", "GetObject"), record("b", "2024-06-01T02:00:00Z", "GetObject")]));
+    put(&rt, &client, &bucket, &delivery_key("111122223333", "eu-west-1", "2024-06-01", 2), delivery(&[record("c", "2024-06-01T03:00:00Z", "GetObject")]));
+    let lake = format!("s3://{bucket}/lake");
+    let mut p = plan(format!("s3://{bucket}/AWSLogs/"), &lake);
+    p.s3 = s3_options();
+    assert_eq!(ingest(&p).events, 3);
+    put(&rt, &client, &bucket, &key, delivery(&[record("a2", "2024-06-01T01:00:00Z", "GetObject")]));
+    let s = ingest(&p);
+    assert_eq!((s.changed, s.replaced_rows, s.events), (1, 2, 1), "{}", s.line());
+    assert_eq!(scalar(&lake, "SELECT string_agg(event_id, ',' ORDER BY event_id) FROM cloudtrail"), "a2,c");
+}
