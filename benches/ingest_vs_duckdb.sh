@@ -22,8 +22,10 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import duckdb' 2>/dev
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'duckdb>=1.1' 'pyarrow>=15'
 fi
-cargo build --release --quiet --bin pipewarden
-BIN="$CARGO_TARGET_DIR/release/pipewarden"
+if [ -z "${PIPEWARDEN_BIN:-}" ]; then
+  cargo build --release --quiet --bin pipewarden
+fi
+BIN="${PIPEWARDEN_BIN:-$CARGO_TARGET_DIR/release/pipewarden}"
 
 if [ ! -d "$CORPUS" ]; then
   python3 benches/make_corpus.py "$CORPUS" "$EVENTS"
@@ -38,7 +40,9 @@ measure() { # name, command...: prints "name seconds maxrss_kb"
   out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/tmp/bench-$name.err; } 2>&1 | tail -1 )
   echo "$name $out"
 }
-rate() { python3 -c "import sys; e,s,k=float(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); print(f'{sys.argv[4]:<12} {e/s:>10,.0f} events/s  {s:7.2f} s  peak RSS {k/1024:7.0f} MiB')" "$EVENTS" "$2" "$3" "$1"; }
+rate() { # name seconds maxrss_kb
+  python3 -c "import sys; e,s,k=float(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); print(f'{sys.argv[4]:<12} {e/s:>10,.0f} events/s  {s:7.2f} s  peak RSS {k/1024:7.0f} MiB')" "$EVENTS" "$2" "$3" "$1"
+}
 
 # Warm the page cache so every contender reads from memory.
 find "$CORPUS" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lays out N realistic CloudTrail events as gzip delivery files, the way AWS writes them.
 
-Real records (the bundled sample-logs and, when present, ../shared/external) are replicated under
+Real records (sample-logs/cloudtrail/real and, when present, ../shared/external) are replicated under
 other accounts, regions and dates with fresh event ids and times; files hold a few to a few hundred
 events (most hold few, as real delivery files do). Used by benches/ingest_vs_duckdb.sh until the
 generator (`pipewarden generate`) can feed the benchmark.
@@ -67,7 +67,7 @@ def main():
     out, events = sys.argv[1], int(float(sys.argv[2]))
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     here = os.path.dirname(os.path.abspath(__file__))
-    recs = load_records(os.path.join(here, '..', 'sample-logs'))
+    recs = load_records(os.path.join(here, '..', 'sample-logs', 'cloudtrail', 'real'))
     ext = os.path.join(here, '..', '..', 'shared', 'external', 'stratus-red-team')
     if os.path.isdir(ext):
         recs += load_records(ext)

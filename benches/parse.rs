@@ -1,13 +1,13 @@
 //! Criterion benchmark of the parse kernel: one CloudTrail delivery object (gzip and plain) to
-//! Arrow rows. Records come from the bundled real sample logs, replicated into a delivery file of
-//! typical size.
+//! Arrow rows. Records come from the bundled real sample logs (`sample-logs/cloudtrail/real`),
+//! replicated into a delivery file of typical size.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pipewarden::parse::cloudtrail::CloudTrailBuilder;
 use pipewarden::parse::{parse_object, Limits};
 
 fn sample_records() -> Vec<serde_json::Value> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs/cloudtrail/real");
     let mut out = vec![];
     for e in walkdir::WalkDir::new(root).sort_by_file_name() {
         let e = e.unwrap();

@@ -25,6 +25,45 @@ pub struct Cli {
 pub enum Command {
     /// Ingest CloudTrail logs from S3 or a folder into the Parquet lake (incremental).
     Ingest(IngestArgs),
+    /// Generate a realistic CI/CD history (CloudTrail and build logs) with labelled anomalies.
+    Generate(GenerateArgs),
+}
+
+/// Flags of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output folder or s3://bucket/prefix.
+    #[arg(long, value_name = "DIR|S3")]
+    pub out: String,
+    /// Days of history.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Events per day multiplier (1.0 is about 1,100 events a day).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// First day (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-09-01")]
+    pub start: String,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+impl GenerateArgs {
+    /// Validates the flags into a plan.
+    pub fn plan(&self) -> Result<crate::generate::GeneratePlan, FlagError> {
+        let start = NaiveDate::parse_from_str(&self.start, "%Y-%m-%d")
+            .map_err(|_| FlagError { flag: "start", reason: format!("{:?} is not YYYY-MM-DD", self.start) })?;
+        if self.days < 3 {
+            return Err(FlagError { flag: "days", reason: "at least 3 days are needed to place anomalies after a baseline".into() });
+        }
+        if !(self.scale > 0.0 && self.scale <= 10_000.0) {
+            return Err(FlagError { flag: "scale", reason: "must be in (0, 10000]".into() });
+        }
+        Ok(crate::generate::GeneratePlan { out: self.out.clone(), days: self.days, seed: self.seed, scale: self.scale, start, s3: self.s3.options() })
+    }
 }
 
 /// S3 connection flags shared by commands that read or write S3.
@@ -79,7 +118,7 @@ pub struct IngestArgs {
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
     /// Events per commit: work done is kept at each commit if the run is interrupted.
-    #[arg(long, default_value_t = 2_000_000, value_name = "N")]
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     pub commit_every: u64,
     /// Largest decompressed object, in MiB; larger objects are reported, not read.
     #[arg(long, default_value_t = 1024, value_name = "MIB")]

@@ -29,7 +29,7 @@ use crate::lake::replace::replace_objects;
 use crate::lake::writer::{write_small, EventWriter, StagedFile, WriterConfig};
 use crate::lake::{Lake, LakeError, MANIFEST_DIR, REJECTS_DIR};
 use crate::parse::cloudtrail::{self, CloudTrailBuilder};
-use crate::parse::{parse_object, Limits, ObjectStatus, RejectedRecord};
+use crate::parse::{parse_object_with, Limits, ObjectStatus, RejectedRecord};
 use crate::progress::Reporter;
 use crate::source::layout::KeyKind;
 use crate::source::{parse_s3_uri, DateRange, Listed, ObjectRef, Source, SourceError};
@@ -73,8 +73,8 @@ impl IngestPlan {
             strict: false,
             concurrency: 32,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
-            commit_every: 2_000_000,
-            batch_rows: 8192,
+            commit_every: 1_000_000,
+            batch_rows: 4096,
             limits: Limits::default(),
             s3: S3Options::default(),
             writer: WriterConfig::default(),
@@ -232,7 +232,8 @@ pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
     let reporter = Arc::new(Reporter::new(plan.progress));
     let counters = Arc::new(Counters::default());
     let (work_tx, work_rx) = async_channel::bounded::<Work>(plan.workers * 4);
-    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(plan.workers + 1);
+    // Chunks are the largest things in flight: keep few of them queued.
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(plan.workers.max(1));
 
     let producer = rt.spawn(produce(source, plan.range, plan.concurrency, seen, work_tx));
 
@@ -346,6 +347,7 @@ fn parse_worker(
     batch_rows: usize,
 ) {
     let mut builder = CloudTrailBuilder::new();
+    let mut scratch = Vec::new();
     let mut objects = vec![];
     let mut rejects = vec![];
     let flush = |builder: &mut CloudTrailBuilder, objects: &mut Vec<ManifestEntry>, rejects: &mut Vec<(String, RejectedRecord)>| {
@@ -353,7 +355,7 @@ fn parse_worker(
         tx.send(Chunk { batch, objects: std::mem::take(objects), rejects: std::mem::take(rejects) })
     };
     while let Ok(work) = rx.recv_blocking() {
-        let entry = parse_one(work, &mut builder, &mut rejects, &counters, limits);
+        let entry = parse_one(work, &mut builder, &mut rejects, &counters, limits, &mut scratch);
         objects.push(entry);
         if (builder.len() >= batch_rows || objects.len() >= 4096) && flush(&mut builder, &mut objects, &mut rejects).is_err() {
             return;
@@ -370,6 +372,7 @@ fn parse_one(
     rejects: &mut Vec<(String, RejectedRecord)>,
     counters: &Counters,
     limits: Limits,
+    scratch: &mut Vec<u8>,
 ) -> ManifestEntry {
     let obj = work.obj;
     let mut entry = ManifestEntry {
@@ -409,7 +412,7 @@ fn parse_one(
     entry.size = bytes.len() as i64;
     entry.replaced = work.changed;
     counters.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    let out = parse_object(&bytes, &obj.uri, builder, limits);
+    let out = parse_object_with(&bytes, &obj.uri, builder, limits, scratch);
     counters.objects.fetch_add(1, Ordering::Relaxed);
     counters.events.fetch_add(out.events, Ordering::Relaxed);
     counters.bytes_decoded.fetch_add(out.decoded_bytes, Ordering::Relaxed);

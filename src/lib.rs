@@ -20,11 +20,15 @@
 //!   which also owns that table's schema). Bad records become rejects, never panics.
 //! - [`lake`]: the Parquet lake on a folder or S3: date-partitioned writing
 //!   ([`lake::writer`]), the manifest of objects seen and the rejects table ([`lake::manifest`]),
-//!   and atomic, crash-safe commits ([`lake::commit`]).
+//!   atomic, crash-safe commits ([`lake::commit`]), and removal of the earlier rows of objects
+//!   whose content changed ([`lake::replace`]).
 //! - [`engine`]: a DataFusion session with the lake's tables registered.
 //! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
 //! - [`ingest`]: the `ingest` subcommand, wiring source → parse → lake with bounded queues on
 //!   every core.
+//! - [`generate`]: `pipewarden generate`, a deterministic simulated organisation whose pipelines
+//!   leave CloudTrail delivery files and CI build records, with labelled anomalies (the sample
+//!   logs, the tests' known answers, the benchmarks' input).
 //! - [`cli`]: flags and their validation into plans; [`progress`] and [`sanitize`]: what people
 //!   see on the terminal, made safe from log-controlled text.
 //!
@@ -33,6 +37,7 @@
 pub mod aws;
 pub mod cli;
 pub mod engine;
+pub mod generate;
 pub mod ingest;
 pub mod lake;
 pub mod parse;
@@ -63,6 +68,15 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
                 eprintln!("pipewarden: --strict: bad input seen (details above, in the manifest and rejects tables)");
                 return Ok(Exit::Error);
             }
+            Ok(Exit::Clean)
+        }
+        cli::Command::Generate(args) => {
+            let plan = args.plan()?;
+            let s = generate::run(&plan)?;
+            eprintln!(
+                "pipewarden: generated {} CloudTrail events in {} delivery files, {} build records, {} labelled anomalies under {}",
+                s.events, s.files, s.build_records, s.labels, plan.out
+            );
             Ok(Exit::Clean)
         }
     }

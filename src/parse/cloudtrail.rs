@@ -522,7 +522,19 @@ impl CloudTrailBuilder {
 
     /// Takes the pending rows as a batch in [`schema`] order.
     pub fn finish(&mut self) -> RecordBatch {
-        let mut strings: Vec<ArrayRef> = self.strings.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+        // The next chunk is about as big as this one: size the builders now instead of growing
+        // (and copying) them value by value.
+        let rows = self.rows;
+        let mut strings: Vec<ArrayRef> = self
+            .strings
+            .iter_mut()
+            .map(|b| {
+                let bytes = b.values_slice().len();
+                let a = Arc::new(b.finish()) as ArrayRef;
+                *b = StringBuilder::with_capacity(rows, bytes + bytes / 8);
+                a
+            })
+            .collect();
         let mut s = |i: S| std::mem::replace(&mut strings[i as usize], Arc::new(arrow::array::NullArray::new(0)));
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.event_time.finish()),

@@ -99,10 +99,21 @@ impl ObjectOutcome {
 
 /// Parses one whole object into `builder`.
 pub fn parse_object(bytes: &[u8], source_object: &str, builder: &mut CloudTrailBuilder, limits: Limits) -> ObjectOutcome {
+    parse_object_with(bytes, source_object, builder, limits, &mut Vec::new())
+}
+
+/// [`parse_object`] with a reusable decompression buffer (one per worker thread).
+pub fn parse_object_with(
+    bytes: &[u8],
+    source_object: &str,
+    builder: &mut CloudTrailBuilder,
+    limits: Limits,
+    scratch: &mut Vec<u8>,
+) -> ObjectOutcome {
     if bytes.is_empty() {
         return ObjectOutcome::failed("object is empty".into());
     }
-    let (decoded, decode_error) = match decode(bytes, limits) {
+    let (decoded, decode_error) = match decode(bytes, limits, scratch) {
         Ok(d) => d,
         Err(e) => return ObjectOutcome::failed(e),
     };
@@ -154,7 +165,7 @@ pub fn parse_object(bytes: &[u8], source_object: &str, builder: &mut CloudTrailB
 /// Decompresses gzip (detected by its magic bytes) or passes plain bytes through.
 ///
 /// Returns the bytes and, for a damaged gzip stream, the error after the bytes that could be read.
-fn decode(bytes: &[u8], limits: Limits) -> Result<(Cow<'_, [u8]>, Option<String>), String> {
+fn decode<'a>(bytes: &'a [u8], limits: Limits, scratch: &'a mut Vec<u8>) -> Result<(Cow<'a, [u8]>, Option<String>), String> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         if bytes.len() > limits.max_decompressed {
             return Err(format!("object is larger than the {} byte limit", limits.max_decompressed));
@@ -165,17 +176,19 @@ fn decode(bytes: &[u8], limits: Limits) -> Result<(Cow<'_, [u8]>, Option<String>
     let n = bytes.len();
     let isize_hint = if n >= 18 { u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]) as usize } else { 0 };
     if isize_hint > 0 && isize_hint <= limits.max_decompressed {
-        let mut out = vec![0u8; isize_hint];
+        // The buffer only grows, so it is zeroed once, not per object.
+        if scratch.len() < isize_hint {
+            scratch.resize(isize_hint, 0);
+        }
         let mut d = libdeflater::Decompressor::new();
-        if let Ok(written) = d.gzip_decompress(bytes, &mut out) {
+        if let Ok(written) = d.gzip_decompress(bytes, &mut scratch[..isize_hint]) {
             if written == isize_hint {
-                out.truncate(written);
-                return Ok((Cow::Owned(out), None));
+                return Ok((Cow::Borrowed(&scratch[..written]), None));
             }
         }
     }
     // Multi-member, damaged or oversized streams: stream with flate2, keeping what decodes.
-    let mut out = Vec::with_capacity(isize_hint.min(limits.max_decompressed).max(n * 4));
+    let mut out = Vec::with_capacity((n * 4).max(isize_hint).min(limits.max_decompressed));
     let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(limits.max_decompressed as u64 + 1);
     let err = match dec.read_to_end(&mut out) {
         Ok(_) if out.len() > limits.max_decompressed => {
@@ -211,7 +224,9 @@ pub fn split_records(text: &str, mut each: impl FnMut(&str, Position)) -> Option
     let mut i = start;
     let mut line = 1i64;
     let mut line_at = 0usize;
-    let multiple = has_second_value(b, start);
+    // Line numbers matter only when several values share a multi-line document; a delivery file
+    // is one line, so the scan for a second value is skipped there.
+    let multiple = memchr::memchr(b'\n', &b[start..]).is_some() && has_second_value(b, start);
     while i < b.len() {
         let pos_line = if multiple {
             line += memchr::memchr_iter(b'\n', &b[line_at..i]).count() as i64;
@@ -245,7 +260,13 @@ fn split_lines(text: &str, index: &mut i64, each: &mut impl FnMut(&str, Position
             continue;
         }
         let line_no = Some(n as i64 + 1);
-        // A damaged line is one rejected record; the next line starts afresh.
+        // The common case, one event per line: straight to the record parser, which rejects a
+        // damaged line with its reason; the next line starts afresh.
+        if b[s] == b'{' && memchr::memmem::find(&b[s..], b"\"Records\"").is_none() {
+            each(line[s..].trim_end(), Position { index: *index, line: line_no });
+            *index += 1;
+            continue;
+        }
         match json_scan::value_end(b, s) {
             Ok(e) if json_scan::skip_ws(b, e) == b.len() && matches!(b[s], b'{' | b'[') => {
                 if let Err(err) = top_level_value(line, s, line_no, index, each) {
@@ -272,6 +293,27 @@ fn top_level_value(
     let b = text.as_bytes();
     match b[i] {
         b'{' => {
+            // Fast path: serde splits a well-formed object in one pass. Anything it rejects is
+            // split again by the scanner below, which salvages and explains.
+            let mut it = serde_json::Deserializer::from_str(&text[i..]).into_iter::<Outer>();
+            if let Some(Ok(outer)) = it.next() {
+                let end = i + it.byte_offset();
+                match outer.records {
+                    Some(records) => {
+                        for r in records {
+                            each(r.get(), Position { index: *index, line });
+                            *index += 1;
+                        }
+                        return Ok(end);
+                    }
+                    None if memchr::memmem::find(&b[i..end], b"\"Records\"").is_none() => {
+                        each(&text[i..end], Position { index: *index, line });
+                        *index += 1;
+                        return Ok(end);
+                    }
+                    None => {}
+                }
+            }
             let records = json_scan::object_key(b, i, "Records").map_err(|e| scan_msg(&e))?;
             match records {
                 Some(sp) if b[sp.start] == b'[' => {
@@ -308,6 +350,13 @@ fn top_level_value(
         .map_err(|e| scan_msg(&e)),
         c => Err(format!("not JSON: unexpected {} at byte {i}", if c.is_ascii_graphic() { format!("'{}'", c as char) } else { format!("byte 0x{c:02x}") })),
     }
+}
+
+/// The envelope of a delivery file; other keys are skipped.
+#[derive(serde::Deserialize)]
+struct Outer<'a> {
+    #[serde(borrow, rename = "Records", default)]
+    records: Option<Vec<&'a serde_json::value::RawValue>>,
 }
 
 fn scan_msg(e: &ScanError) -> String {

@@ -34,9 +34,6 @@ impl DateRange {
         }
     }
 
-    fn is_bounded(&self) -> bool {
-        self.since.is_some() || self.until.is_some()
-    }
 }
 
 /// One object to read.
@@ -165,6 +162,9 @@ fn list_local(root: &Path, range: DateRange, tx: &mpsc::Sender<Listed>) -> Resul
         let _ = tx.blocking_send(Listed::Object(obj));
         return Ok(());
     }
+    // Day folders of the delivery layout are set aside and read day by day across all accounts
+    // and regions, so each commit's rows fall into few event dates (few, large files).
+    let mut day_dirs: Vec<(NaiveDate, PathBuf)> = vec![];
     let walker = walkdir::WalkDir::new(&root_abs).sort_by_file_name().into_iter().filter_entry(|e| {
         if e.depth() == 0 {
             return true;
@@ -175,42 +175,65 @@ fn list_local(root: &Path, range: DateRange, tx: &mpsc::Sender<Listed>) -> Resul
                 return false;
             }
             let rel = rel_key(&root_abs, e.path()) + "/";
+            let l = layout::parse(&rel);
+            if !l.may_overlap(range.since, range.until) {
+                return false;
+            }
+            if let (KeyKind::Log, Some(d)) = (l.kind(), l.date()) {
+                day_dirs.push((d, e.path().to_path_buf()));
+                return false;
+            }
             // Digest and Insight folders are walked only so their files are counted as skipped.
-            return layout::parse(&rel).may_overlap(range.since, range.until);
+            return true;
         }
         true
     });
     for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                // An unreadable folder is an error for the run, not a silent gap.
-                return Err(SourceError::List { location: root.display().to_string(), reason: e.to_string() });
+        if !send_local_entry(&root_abs, root, entry, range, tx)? {
+            return Ok(());
+        }
+    }
+    day_dirs.sort();
+    for (_, dir) in day_dirs {
+        for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+            if !send_local_entry(&root_abs, root, entry, range, tx)? {
+                return Ok(());
             }
-        };
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let key = rel_key(&root_abs, entry.path());
-        let Some(kind) = classify(&key) else { continue };
-        if matches!(kind, KeyKind::Digest | KeyKind::Insight) {
-            let _ = tx.blocking_send(Listed::Skipped(kind));
-            continue;
-        }
-        let lay = layout::parse(&key);
-        if !range.contains(lay.date()) {
-            continue;
-        }
-        let meta = match entry.metadata() {
-            Ok(m) => m,
-            Err(e) => return Err(SourceError::List { location: entry.path().display().to_string(), reason: e.to_string() }),
-        };
-        let obj = local_object(entry.path(), key, &meta);
-        if tx.blocking_send(Listed::Object(obj)).is_err() {
-            break;
         }
     }
     Ok(())
+}
+
+/// Sends one walked entry if it is an object to ingest; `false` when the receiver is gone.
+fn send_local_entry(
+    root_abs: &Path,
+    root: &Path,
+    entry: walkdir::Result<walkdir::DirEntry>,
+    range: DateRange,
+    tx: &mpsc::Sender<Listed>,
+) -> Result<bool, SourceError> {
+    let entry = match entry {
+        Ok(e) => e,
+        // An unreadable folder is an error for the run, not a silent gap.
+        Err(e) => return Err(SourceError::List { location: root.display().to_string(), reason: e.to_string() }),
+    };
+    if !entry.file_type().is_file() {
+        return Ok(true);
+    }
+    let key = rel_key(root_abs, entry.path());
+    let Some(kind) = classify(&key) else { return Ok(true) };
+    if matches!(kind, KeyKind::Digest | KeyKind::Insight) {
+        return Ok(tx.blocking_send(Listed::Skipped(kind)).is_ok());
+    }
+    let lay = layout::parse(&key);
+    if !range.contains(lay.date()) {
+        return Ok(true);
+    }
+    let meta = entry
+        .metadata()
+        .map_err(|e| SourceError::List { location: entry.path().display().to_string(), reason: e.to_string() })?;
+    let obj = local_object(entry.path(), key, &meta);
+    Ok(tx.blocking_send(Listed::Object(obj)).is_ok())
 }
 
 fn local_object(path: &Path, key: String, meta: &std::fs::Metadata) -> ObjectRef {
@@ -244,10 +267,8 @@ async fn list_s3(
     range: DateRange,
     tx: &mpsc::Sender<Listed>,
 ) -> Result<(), SourceError> {
-    if !range.is_bounded() {
-        return list_s3_flat(client, bucket, prefix, range, tx).await;
-    }
-    // Walk folders down to the day prefixes in range.
+    // Walk folders down to the day prefixes in range (all days when unbounded), then list the
+    // days in date order across accounts and regions: each commit then touches few event dates.
     let mut stack: Vec<(String, usize)> = vec![(prefix.to_string(), 0)];
     let mut day_prefixes: Vec<(NaiveDate, String)> = vec![];
     while let Some((p, depth)) = stack.pop() {

@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod crash;
+mod generate;
 mod helpers;
 mod ingest_local;
 mod ingest_s3;
