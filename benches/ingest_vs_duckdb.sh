@@ -36,9 +36,9 @@ echo "corpus: $EVENTS events, $FILES files, ${MB} MB gzip, $THREADS threads"
 
 measure() { # name, command...: prints "name seconds maxrss_kb"
   local name="$1"; shift
-  local out
-  out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/tmp/bench-$name.err; } 2>&1 | tail -1 )
-  echo "$name $out"
+  /usr/bin/time -o "$WORK/$name.time" -f '%e %M' "$@" >/dev/null 2>"$WORK/$name.err" || {
+    echo "$name failed:" >&2; tail -5 "$WORK/$name.err" >&2; exit 1; }
+  echo "$name $(tail -1 "$WORK/$name.time")"
 }
 rate() { # name seconds maxrss_kb
   python3 -c "import sys; e,s,k=float(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); print(f'{sys.argv[4]:<12} {e/s:>10,.0f} events/s  {s:7.2f} s  peak RSS {k/1024:7.0f} MiB')" "$EVENTS" "$2" "$3" "$1"
@@ -49,7 +49,7 @@ find "$CORPUS" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
 
 rm -rf "$WORK/lake"
 read -r n s k < <(measure pipewarden "$BIN" ingest --no-progress --workers "$THREADS" --from "$CORPUS" --lake "$WORK/lake")
-tail -1 /tmp/bench-pipewarden.err >&2
+tail -1 "$WORK/pipewarden.err" >&2
 P=$(rate "$n" "$s" "$k")
 
 cat > "$WORK/duck.py" <<PY

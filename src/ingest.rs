@@ -74,7 +74,7 @@ impl IngestPlan {
             concurrency: 32,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             commit_every: 1_000_000,
-            batch_rows: 4096,
+            batch_rows: 2048,
             limits: Limits::default(),
             s3: S3Options::default(),
             writer: WriterConfig::default(),
@@ -233,7 +233,7 @@ pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
     let counters = Arc::new(Counters::default());
     let (work_tx, work_rx) = async_channel::bounded::<Work>(plan.workers * 4);
     // Chunks are the largest things in flight: keep few of them queued.
-    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(plan.workers.max(1));
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(1);
 
     let producer = rt.spawn(produce(source, plan.range, plan.concurrency, seen, work_tx));
 

@@ -15,6 +15,13 @@ fn main() -> ExitCode {
     // 290 MiB ingesting a million events, same speed).
     // SAFETY: sets a process-wide allocator option; no allocation depends on its previous value.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+    // Transparent huge pages make every touched 2 MiB of the allocator's arenas resident: off,
+    // peak RSS drops by about 10% at the same speed (measured ingesting a million events).
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_THP_DISABLE) only changes how this process's future mappings are backed.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
     let cli = pipewarden::cli::Cli::parse();
     match pipewarden::run(cli) {
         Ok(code) => ExitCode::from(code as u8),

@@ -114,16 +114,44 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 pub struct Day<'a> {
     /// Random numbers for this day.
     pub rng: Rng,
-    /// CloudTrail events.
-    pub events: Vec<Event>,
+    /// CloudTrail events, serialised as soon as they are complete (a day at scale 300 is 300k).
+    pub events: Events,
     /// Build records.
     pub builds: Vec<BuildRecord>,
     /// Scale.
     pub scale: f64,
     /// Midnight UTC, epoch seconds.
     pub midnight: i64,
-    /// Run counter for ids.
+    /// Run counter within the day.
     pub run_seq: &'a mut u64,
+    /// Day number in the history (ids are ranged by day, so days are independent).
+    pub day_index: u64,
+}
+
+/// A finished event: its record already serialised.
+pub struct Frozen {
+    /// Seconds since the epoch.
+    pub time: i64,
+    /// Recipient account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// eventID.
+    pub id: String,
+    /// The record as JSON.
+    pub json: String,
+}
+
+/// The finished events of a day.
+#[derive(Default)]
+pub struct Events(pub Vec<Frozen>);
+
+impl Events {
+    /// Records a finished event.
+    pub fn push(&mut self, e: Event) {
+        let json = serde_json::to_string(&e.record).expect("a JSON value serialises");
+        self.0.push(Frozen { time: e.time, account: e.account, region: e.region, id: e.id, json });
+    }
 }
 
 /// How a run departs from normal (for anomalies).
@@ -169,14 +197,14 @@ pub fn simulate_run(day: &mut Day, p: &Pipeline, start: i64, tweak: &RunTweak) -
         }
     };
     let run_id = match p.kind {
-        Kind::GithubActions => (9_000_000_000 + *day.run_seq * 17 + rng.below(10)).to_string(),
-        Kind::GitlabCi => (1_200_000_000 + *day.run_seq * 13 + rng.below(10)).to_string(),
+        Kind::GithubActions => (9_000_000_000 + (day.day_index * 1000 + *day.run_seq) * 17 + rng.below(10)).to_string(),
+        Kind::GitlabCi => (1_200_000_000 + (day.day_index * 1000 + *day.run_seq) * 13 + rng.below(10)).to_string(),
         Kind::CodeBuild | Kind::CodePipeline => rng.uuid(),
-        Kind::Jenkins => (4000 + *day.run_seq).to_string(),
+        Kind::Jenkins => (4000 + day.day_index * 60 + *day.run_seq).to_string(),
     };
     let run = Run {
         id: run_id.clone(),
-        number: 100 + *day.run_seq,
+        number: 100 + day.day_index * 60 + *day.run_seq,
         start,
         end: start + duration,
         trigger,
@@ -467,31 +495,35 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
     let root = Rng::new(plan.seed);
     let pipelines = org::pipelines();
     let mut summary = GenerateSummary::default();
-    let mut labels: Vec<Label> = vec![];
-    let mut run_seq = 0u64;
     let schedule = anomalies::schedule(plan.days);
-    for d in 0..plan.days {
-        let date = plan.start + chrono::Days::new(d as u64);
-        let midnight = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp();
-        let weekday = date.weekday().num_days_from_monday();
-        let mut day = Day { rng: root.fork(d as u64 + 1), events: vec![], builds: vec![], scale: plan.scale, midnight, run_seq: &mut run_seq };
-        for p in &pipelines {
-            for start in runs_today(&mut day.rng, p, midnight, weekday) {
-                simulate_run(&mut day, p, start, &RunTweak::default());
-            }
+    // Days are independent (each has its own random stream and id range), so they are generated
+    // on every core; the bytes do not depend on the thread count.
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) as u32;
+    let mut labels: Vec<(usize, Label)> = vec![];
+    let mut d0 = 0;
+    while d0 < plan.days {
+        let days: Vec<u32> = (d0..(d0 + threads).min(plan.days)).collect();
+        let results: Vec<anyhow::Result<(u64, u64, u64, Vec<(usize, Label)>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = days
+                .iter()
+                .map(|&d| {
+                    let (root, pipelines, schedule, sink) = (&root, &pipelines, &schedule, &sink);
+                    scope.spawn(move || generate_day(plan, root, pipelines, schedule, sink, d))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a generator thread panicked")))).collect()
+        });
+        for r in results {
+            let (files, events, builds, day_labels) = r?;
+            summary.files += files;
+            summary.events += events;
+            summary.build_records += builds;
+            labels.extend(day_labels);
         }
-        simulate_people(&mut day, weekday);
-        simulate_services(&mut day);
-        for (kind, on_day) in &schedule {
-            if *on_day == d {
-                labels.push(anomalies::inject(&mut day, *kind, &pipelines, labels.len() + 1));
-            }
-        }
-        let (files, events) = write_trail(&sink, &mut day)?;
-        summary.files += files;
-        summary.events += events;
-        summary.build_records += write_builds(&sink, &day, date)?;
+        d0 += threads;
     }
+    labels.sort_by_key(|(i, _)| *i);
+    let labels: Vec<Label> = labels.into_iter().map(|(_, l)| l).collect();
     let mut out = String::new();
     for l in &labels {
         out.push_str(&serde_json::to_string(l)?);
@@ -502,10 +534,41 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
     Ok(summary)
 }
 
+fn generate_day(
+    plan: &GeneratePlan,
+    root: &Rng,
+    pipelines: &[Pipeline],
+    schedule: &[(anomalies::Anomaly, u32)],
+    sink: &Sink,
+    d: u32,
+) -> anyhow::Result<(u64, u64, u64, Vec<(usize, Label)>)> {
+    let date = plan.start + chrono::Days::new(d as u64);
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp();
+    let weekday = date.weekday().num_days_from_monday();
+    let mut run_seq = 0;
+    let mut day = Day { rng: root.fork(d as u64 + 1), events: Events::default(), builds: vec![], scale: plan.scale, midnight, run_seq: &mut run_seq, day_index: d as u64 };
+    for p in pipelines {
+        for start in runs_today(&mut day.rng, p, midnight, weekday) {
+            simulate_run(&mut day, p, start, &RunTweak::default());
+        }
+    }
+    simulate_people(&mut day, weekday);
+    simulate_services(&mut day);
+    let mut labels = vec![];
+    for (i, (kind, on_day)) in schedule.iter().enumerate() {
+        if *on_day == d {
+            labels.push((i, anomalies::inject(&mut day, *kind, pipelines, i + 1)));
+        }
+    }
+    let (files, events) = write_trail(sink, &mut day)?;
+    let builds = write_builds(sink, &day, date)?;
+    Ok((files, events, builds, labels))
+}
+
 fn write_trail(sink: &Sink, day: &mut Day) -> anyhow::Result<(u64, u64)> {
     // One delivery file per account, region and 5 minutes with activity, as CloudTrail does.
-    let mut groups: BTreeMap<(String, String, i64), Vec<&Event>> = BTreeMap::new();
-    for e in &day.events {
+    let mut groups: BTreeMap<(String, String, i64), Vec<&Frozen>> = BTreeMap::new();
+    for e in &day.events.0 {
         groups.entry((e.account.clone(), e.region.clone(), e.time - e.time.rem_euclid(300))).or_default().push(e);
     }
     let mut files = 0;
@@ -520,8 +583,16 @@ fn write_trail(sink: &Sink, day: &mut Day) -> anyhow::Result<(u64, u64)> {
             t.format("%Y%m%dT%H%MZ"),
             day.rng.alnum(16)
         );
-        let records: Vec<&Value> = evs.iter().map(|e| &e.record).collect();
-        let body = serde_json::to_vec(&json!({ "Records": records }))?;
+        let mut body = String::with_capacity(evs.iter().map(|e| e.json.len() + 1).sum::<usize>() + 16);
+        body.push_str("{\"Records\":[");
+        for (i, e) in evs.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&e.json);
+        }
+        body.push_str("]}");
+        let body = body.into_bytes();
         sink.put(&key, gzip(&body))?;
         files += 1;
         events += evs.len() as u64;

@@ -38,7 +38,7 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig { row_group_rows: 32 * 1024, max_rows_per_file: 2_000_000, max_open: 3, zstd_level: 1 }
+        WriterConfig { row_group_rows: 16 * 1024, max_rows_per_file: 2_000_000, max_open: 2, zstd_level: 1 }
     }
 }
 

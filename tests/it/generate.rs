@@ -192,3 +192,24 @@ fn bundled_sample_logs_are_the_generators_output() {
         assert!(committed.get(k) == Some(v), "{k} differs: regenerate sample-logs with the command in sample-logs/README.md");
     }
 }
+
+#[test]
+fn generates_into_s3_and_ingests_from_there() {
+    let (_rt, _client, bucket) = bucket("gen");
+    let gp = GeneratePlan {
+        out: format!("s3://{bucket}/history"),
+        days: 4,
+        seed: 9,
+        scale: 0.2,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+        s3: s3_options(),
+    };
+    let g = generate::run(&gp).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    let mut p = plan(format!("s3://{bucket}/history/cloudtrail/"), &lake);
+    p.s3 = s3_options();
+    let i = ingest(&p);
+    assert_eq!((i.events, i.objects), (g.events, g.files), "{}", i.line());
+    assert!(!i.had_bad_input(), "{}", i.line());
+}
