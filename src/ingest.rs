@@ -74,7 +74,7 @@ impl IngestPlan {
             concurrency: 32,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             commit_every: 1_000_000,
-            batch_rows: 2048,
+            batch_rows: 4096,
             limits: Limits::default(),
             s3: S3Options::default(),
             writer: WriterConfig::default(),

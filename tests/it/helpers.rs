@@ -10,12 +10,13 @@ use pipewarden::lake::Lake;
 /// `../shared/external` (real public logs).
 pub fn external() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for cand in [here.join("../shared/external"), here.join("shared/external")] {
-        if cand.is_dir() {
+    // The shared folder next to the checkout when present; otherwise the bundled copy.
+    for cand in [here.join("../shared/external"), here.join("shared/external"), here.join("tests/fixtures/external")] {
+        if cand.join("cloud-snitch").is_dir() {
             return cand;
         }
     }
-    panic!("shared/external not found next to the repository");
+    panic!("test data not found: ../shared/external or tests/fixtures/external");
 }
 
 /// The cloud-snitch delivery tree (root holding `AWSLogs/`).
