@@ -64,6 +64,9 @@ pub fn event_properties(cfg: &WriterConfig) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(cfg.zstd_level).unwrap_or_default()))
         .set_max_row_group_row_count(Some(cfg.row_group_rows))
+        // Row-group statistics prune scans; page-level ones cost more than they save at this
+        // row-group size.
+        .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_created_by(format!("pipewarden {}", env!("CARGO_PKG_VERSION")));
     for c in HIGH_CARDINALITY {
         let p = ColumnPath::from(*c);
