@@ -2,9 +2,9 @@
 //! Arrow rows. Records come from the bundled real sample logs (`sample-logs/cloudtrail/real`),
 //! replicated into a delivery file of typical size.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pipewarden::parse::cloudtrail::CloudTrailBuilder;
-use pipewarden::parse::{parse_object, Limits};
+use pipewarden::parse::{Limits, parse_object};
 
 fn sample_records() -> Vec<serde_json::Value> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs/cloudtrail/real");
@@ -18,7 +18,8 @@ fn sample_records() -> Vec<serde_json::Value> {
         let bytes = std::fs::read(p).unwrap();
         let text = if bytes.starts_with(&[0x1f, 0x8b]) {
             let mut s = String::new();
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s).unwrap();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s)
+                .unwrap();
             s
         } else {
             String::from_utf8(bytes).unwrap()

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use object_store::aws::{AmazonS3, AmazonS3Builder, AwsCredential};
 use object_store::CredentialProvider;
+use object_store::aws::{AmazonS3, AmazonS3Builder, AwsCredential};
 
 /// How to reach S3: everything but credentials, which always come from the chain.
 #[derive(Debug, Clone, Default)]
@@ -45,28 +45,43 @@ impl AwsContext {
         }
         let mut sdk = loader.load().await;
         if sdk.region().is_none() {
-            sdk = sdk.into_builder().region(Region::new(FALLBACK_REGION)).build();
+            sdk = sdk
+                .into_builder()
+                .region(Region::new(FALLBACK_REGION))
+                .build();
         }
         let endpoint_url = sdk.endpoint_url().map(str::to_string);
         let path_style = opts.path_style.unwrap_or(endpoint_url.is_some());
-        AwsContext { sdk, endpoint_url, path_style }
+        AwsContext {
+            sdk,
+            endpoint_url,
+            path_style,
+        }
     }
 
     /// An aws-sdk-s3 client on this configuration.
     pub fn s3_client(&self) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(self.path_style).build();
+        let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .force_path_style(self.path_style)
+            .build();
         aws_sdk_s3::Client::from_conf(conf)
     }
 
     /// An object_store for `bucket` that signs with the same credential chain.
     pub fn object_store(&self, bucket: &str) -> object_store::Result<AmazonS3> {
-        let region = self.sdk.region().map(|r| r.to_string()).unwrap_or_else(|| FALLBACK_REGION.into());
+        let region = self
+            .sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| FALLBACK_REGION.into());
         let mut b = AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region(region)
             .with_virtual_hosted_style_request(!self.path_style);
         if let Some(ep) = &self.endpoint_url {
-            b = b.with_endpoint(ep).with_allow_http(ep.starts_with("http://"));
+            b = b
+                .with_endpoint(ep)
+                .with_allow_http(ep.starts_with("http://"));
         }
         if let Some(p) = self.sdk.credentials_provider() {
             b = b.with_credentials(Arc::new(ChainCredentials::new(p)));
@@ -88,7 +103,10 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 impl ChainCredentials {
     /// Wraps a provider from aws-config.
     pub fn new(provider: SharedCredentialsProvider) -> Self {
-        ChainCredentials { provider, cached: tokio::sync::Mutex::new(None) }
+        ChainCredentials {
+            provider,
+            cached: tokio::sync::Mutex::new(None),
+        }
     }
 }
 
@@ -104,9 +122,11 @@ impl CredentialProvider for ChainCredentials {
                 return Ok(c.clone());
             }
         }
-        let creds = self.provider.provide_credentials().await.map_err(|e| object_store::Error::Generic {
-            store: "S3",
-            source: Box::new(e),
+        let creds = self.provider.provide_credentials().await.map_err(|e| {
+            object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(e),
+            }
         })?;
         let c = Arc::new(AwsCredential {
             key_id: creds.access_key_id().to_string(),

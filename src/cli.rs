@@ -54,15 +54,30 @@ pub struct GenerateArgs {
 impl GenerateArgs {
     /// Validates the flags into a plan.
     pub fn plan(&self) -> Result<crate::generate::GeneratePlan, FlagError> {
-        let start = NaiveDate::parse_from_str(&self.start, "%Y-%m-%d")
-            .map_err(|_| FlagError { flag: "start", reason: format!("{:?} is not YYYY-MM-DD", self.start) })?;
+        let start = NaiveDate::parse_from_str(&self.start, "%Y-%m-%d").map_err(|_| FlagError {
+            flag: "start",
+            reason: format!("{:?} is not YYYY-MM-DD", self.start),
+        })?;
         if self.days < 3 {
-            return Err(FlagError { flag: "days", reason: "at least 3 days are needed to place anomalies after a baseline".into() });
+            return Err(FlagError {
+                flag: "days",
+                reason: "at least 3 days are needed to place anomalies after a baseline".into(),
+            });
         }
         if !(self.scale > 0.0 && self.scale <= 10_000.0) {
-            return Err(FlagError { flag: "scale", reason: "must be in (0, 10000]".into() });
+            return Err(FlagError {
+                flag: "scale",
+                reason: "must be in (0, 10000]".into(),
+            });
         }
-        Ok(crate::generate::GeneratePlan { out: self.out.clone(), days: self.days, seed: self.seed, scale: self.scale, start, s3: self.s3.options() })
+        Ok(crate::generate::GeneratePlan {
+            out: self.out.clone(),
+            days: self.days,
+            seed: self.seed,
+            scale: self.scale,
+            start,
+            s3: self.s3.options(),
+        })
     }
 }
 
@@ -89,7 +104,10 @@ impl S3Args {
         } else {
             None
         };
-        S3Options { endpoint_url: self.endpoint_url.clone(), path_style }
+        S3Options {
+            endpoint_url: self.endpoint_url.clone(),
+            path_style,
+        }
     }
 }
 
@@ -153,19 +171,34 @@ impl IngestArgs {
     /// Validates the flags into a plan.
     pub fn plan(&self) -> Result<IngestPlan, FlagError> {
         let today = chrono::Utc::now().date_naive();
-        let day = |flag: &'static str, v: &Option<String>| -> Result<Option<NaiveDate>, FlagError> {
-            v.as_deref()
-                .map(|s| parse_day(s, today).ok_or(FlagError { flag, reason: format!("{s:?} is not YYYY-MM-DD or Nd") }))
-                .transpose()
+        let day =
+            |flag: &'static str, v: &Option<String>| -> Result<Option<NaiveDate>, FlagError> {
+                v.as_deref()
+                    .map(|s| {
+                        parse_day(s, today).ok_or(FlagError {
+                            flag,
+                            reason: format!("{s:?} is not YYYY-MM-DD or Nd"),
+                        })
+                    })
+                    .transpose()
+            };
+        let range = DateRange {
+            since: day("since", &self.since)?,
+            until: day("until", &self.until)?,
         };
-        let range = DateRange { since: day("since", &self.since)?, until: day("until", &self.until)? };
-        if let (Some(s), Some(u)) = (range.since, range.until) {
-            if s > u {
-                return Err(FlagError { flag: "since", reason: format!("{s} is after --until {u}") });
-            }
+        if let (Some(s), Some(u)) = (range.since, range.until)
+            && s > u
+        {
+            return Err(FlagError {
+                flag: "since",
+                reason: format!("{s} is after --until {u}"),
+            });
         }
         if self.commit_every == 0 {
-            return Err(FlagError { flag: "commit-every", reason: "must be at least 1".into() });
+            return Err(FlagError {
+                flag: "commit-every",
+                reason: "must be at least 1".into(),
+            });
         }
         let mut plan = IngestPlan::new(&self.from, &self.lake);
         plan.range = range;
@@ -175,7 +208,9 @@ impl IngestArgs {
             plan.workers = w.max(1);
         }
         plan.commit_every = self.commit_every;
-        plan.limits = Limits { max_decompressed: self.max_object_mib.max(1) << 20 };
+        plan.limits = Limits {
+            max_decompressed: self.max_object_mib.max(1) << 20,
+        };
         plan.s3 = self.s3.options();
         plan.progress = !self.no_progress;
         Ok(plan)
@@ -189,8 +224,14 @@ mod tests {
     #[test]
     fn days() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
-        assert_eq!(parse_day("2025-03-06", today), NaiveDate::from_ymd_opt(2025, 3, 6));
-        assert_eq!(parse_day("7d", today), NaiveDate::from_ymd_opt(2026, 11, 20));
+        assert_eq!(
+            parse_day("2025-03-06", today),
+            NaiveDate::from_ymd_opt(2025, 3, 6)
+        );
+        assert_eq!(
+            parse_day("7d", today),
+            NaiveDate::from_ymd_opt(2026, 11, 20)
+        );
         assert_eq!(parse_day("0d", today), Some(today));
         assert_eq!(parse_day("yesterday", today), None);
     }

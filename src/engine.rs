@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::error::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::lake::{manifest, Lake, CLOUDTRAIL_DIR, MANIFEST_DIR, REJECTS_DIR};
+use crate::lake::{CLOUDTRAIL_DIR, Lake, MANIFEST_DIR, REJECTS_DIR, manifest};
 use crate::parse::cloudtrail;
 
 /// A session with `cloudtrail`, `manifest` and `rejects` registered.
@@ -20,12 +22,34 @@ pub fn session(lake: &Lake) -> Result<SessionContext> {
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     if lake.local_root.is_none() {
-        let url = url::Url::parse(&lake.base_url).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        let url = url::Url::parse(&lake.base_url)
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
         ctx.register_object_store(&url, lake.base_store.clone());
     }
-    register(&ctx, lake, "cloudtrail", CLOUDTRAIL_DIR, cloudtrail::schema(), &[("event_date", DataType::Date32)])?;
-    register(&ctx, lake, "manifest", MANIFEST_DIR, manifest::schema(), &[])?;
-    register(&ctx, lake, "rejects", REJECTS_DIR, manifest::rejects_schema(), &[])?;
+    register(
+        &ctx,
+        lake,
+        "cloudtrail",
+        CLOUDTRAIL_DIR,
+        cloudtrail::schema(),
+        &[("event_date", DataType::Date32)],
+    )?;
+    register(
+        &ctx,
+        lake,
+        "manifest",
+        MANIFEST_DIR,
+        manifest::schema(),
+        &[],
+    )?;
+    register(
+        &ctx,
+        lake,
+        "rejects",
+        REJECTS_DIR,
+        manifest::rejects_schema(),
+        &[],
+    )?;
     Ok(ctx)
 }
 
@@ -44,8 +68,15 @@ fn register(
     let url = ListingTableUrl::parse(lake.table_url(dir))?;
     let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
-        .with_table_partition_cols(partitions.iter().map(|(n, t)| (n.to_string(), t.clone())).collect());
-    let cfg = ListingTableConfig::new(url).with_listing_options(opts).with_schema(schema);
+        .with_table_partition_cols(
+            partitions
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.clone()))
+                .collect(),
+        );
+    let cfg = ListingTableConfig::new(url)
+        .with_listing_options(opts)
+        .with_schema(schema);
     ctx.register_table(name, Arc::new(ListingTable::try_new(cfg)?))?;
     Ok(())
 }

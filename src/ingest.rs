@@ -12,9 +12,9 @@
 //! run goes on.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
@@ -23,16 +23,18 @@ use futures::StreamExt;
 use object_store::path::Path;
 
 use crate::aws::{AwsContext, S3Options};
-use crate::lake::commit::{failpoint, new_commit_id, CommitRecord, Move};
-use crate::lake::manifest::{self, Decision, ManifestEntry, SeenObjects, DATASET_CLOUDTRAIL, STATUS_UNREADABLE};
+use crate::lake::commit::{CommitRecord, Move, failpoint, new_commit_id};
+use crate::lake::manifest::{
+    self, DATASET_CLOUDTRAIL, Decision, ManifestEntry, STATUS_UNREADABLE, SeenObjects,
+};
 use crate::lake::replace::replace_objects;
-use crate::lake::writer::{write_small, EventWriter, StagedFile, WriterConfig};
+use crate::lake::writer::{EventWriter, StagedFile, WriterConfig, write_small};
 use crate::lake::{Lake, LakeError, MANIFEST_DIR, REJECTS_DIR};
 use crate::parse::cloudtrail::{self, CloudTrailBuilder};
-use crate::parse::{parse_object_with, Limits, ObjectStatus, RejectedRecord};
+use crate::parse::{Limits, ObjectStatus, RejectedRecord, parse_object_with};
 use crate::progress::Reporter;
 use crate::source::layout::KeyKind;
-use crate::source::{parse_s3_uri, DateRange, Listed, ObjectRef, Source, SourceError};
+use crate::source::{DateRange, Listed, ObjectRef, Source, SourceError, parse_s3_uri};
 
 /// A validated ingest plan.
 #[derive(Debug, Clone)]
@@ -72,7 +74,9 @@ impl IngestPlan {
             range: DateRange::default(),
             strict: false,
             concurrency: 32,
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             commit_every: 1_000_000,
             batch_rows: 4096,
             limits: Limits::default(),
@@ -139,7 +143,11 @@ pub struct IngestSummary {
 impl IngestSummary {
     /// Whether any input was bad (for `--strict`).
     pub fn had_bad_input(&self) -> bool {
-        self.rejected > 0 || self.failed > 0 || self.partial > 0 || self.unreadable > 0 || self.warnings > 0
+        self.rejected > 0
+            || self.failed > 0
+            || self.partial > 0
+            || self.unreadable > 0
+            || self.warnings > 0
     }
 
     /// The one-line summary.
@@ -216,13 +224,27 @@ pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
         .build()
         .map_err(|e| IngestError::Other(format!("cannot start the async runtime: {e}")))?;
     let needs_aws = plan.from.starts_with("s3://") || plan.lake.starts_with("s3://");
-    let aws = if needs_aws { Some(rt.block_on(AwsContext::load(&plan.s3))) } else { None };
+    let aws = if needs_aws {
+        Some(rt.block_on(AwsContext::load(&plan.s3)))
+    } else {
+        None
+    };
     let source = match parse_s3_uri(&plan.from) {
-        Some((bucket, prefix)) => Source::S3 { client: aws.as_ref().expect("loaded for s3").s3_client(), bucket, prefix },
+        Some((bucket, prefix)) => Source::S3 {
+            client: aws.as_ref().expect("loaded for s3").s3_client(),
+            bucket,
+            prefix,
+        },
         None if plan.from.starts_with("s3://") => {
-            return Err(SourceError::List { location: plan.from.clone(), reason: "not a valid s3://bucket/prefix URI".into() }.into());
+            return Err(SourceError::List {
+                location: plan.from.clone(),
+                reason: "not a valid s3://bucket/prefix URI".into(),
+            }
+            .into());
         }
-        None => Source::Local { root: plan.from.clone().into() },
+        None => Source::Local {
+            root: plan.from.clone().into(),
+        },
     };
     let lake = Lake::open(&plan.lake, aws.as_ref())?;
     lake.lock()?;
@@ -259,7 +281,9 @@ pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
     for w in workers {
         let _ = w.join();
     }
-    let listed = rt.block_on(producer).map_err(|e| IngestError::Other(format!("listing task failed: {e}")));
+    let listed = rt
+        .block_on(producer)
+        .map_err(|e| IngestError::Other(format!("listing task failed: {e}")));
     reporter.finish(ticker);
     let mut summary = written?;
     let listed = listed??;
@@ -272,7 +296,10 @@ pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
     summary.bytes_decoded = counters.bytes_decoded.load(Ordering::Relaxed);
     summary.elapsed = start.elapsed();
     if reporter.suppressed() > 0 {
-        reporter.message(&format!("... and {} more bad-input messages (see the manifest and rejects tables)", reporter.suppressed()));
+        reporter.message(&format!(
+            "... and {} more bad-input messages (see the manifest and rejects tables)",
+            reporter.suppressed()
+        ));
     }
     Ok(summary)
 }
@@ -317,10 +344,22 @@ async fn produce(
     let mut fetched = todo
         .map(|(obj, changed)| async move {
             match source_ref {
-                Source::Local { .. } => Work { obj, payload: Payload::File, changed },
+                Source::Local { .. } => Work {
+                    obj,
+                    payload: Payload::File,
+                    changed,
+                },
                 Source::S3 { .. } => match source_ref.fetch(&obj).await {
-                    Ok((bytes, etag)) => Work { obj: ObjectRef { etag, ..obj }, payload: Payload::Bytes(bytes), changed },
-                    Err(e) => Work { obj, payload: Payload::Unreadable(e.to_string()), changed },
+                    Ok((bytes, etag)) => Work {
+                        obj: ObjectRef { etag, ..obj },
+                        payload: Payload::Bytes(bytes),
+                        changed,
+                    },
+                    Err(e) => Work {
+                        obj,
+                        payload: Payload::Unreadable(e.to_string()),
+                        changed,
+                    },
                 },
             }
         })
@@ -331,11 +370,16 @@ async fn produce(
         }
     }
     drop(fetched);
-    lister.await.map_err(|e| SourceError::List { location: source.describe(), reason: e.to_string() })??;
+    lister.await.map_err(|e| SourceError::List {
+        location: source.describe(),
+        reason: e.to_string(),
+    })??;
     Ok(stats)
 }
 
-fn tokio_stream_from<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
@@ -350,14 +394,33 @@ fn parse_worker(
     let mut scratch = Vec::new();
     let mut objects = vec![];
     let mut rejects = vec![];
-    let flush = |builder: &mut CloudTrailBuilder, objects: &mut Vec<ManifestEntry>, rejects: &mut Vec<(String, RejectedRecord)>| {
-        let batch = if builder.is_empty() { None } else { Some(builder.finish()) };
-        tx.send(Chunk { batch, objects: std::mem::take(objects), rejects: std::mem::take(rejects) })
+    let flush = |builder: &mut CloudTrailBuilder,
+                 objects: &mut Vec<ManifestEntry>,
+                 rejects: &mut Vec<(String, RejectedRecord)>| {
+        let batch = if builder.is_empty() {
+            None
+        } else {
+            Some(builder.finish())
+        };
+        tx.send(Chunk {
+            batch,
+            objects: std::mem::take(objects),
+            rejects: std::mem::take(rejects),
+        })
     };
     while let Ok(work) = rx.recv_blocking() {
-        let entry = parse_one(work, &mut builder, &mut rejects, &counters, limits, &mut scratch);
+        let entry = parse_one(
+            work,
+            &mut builder,
+            &mut rejects,
+            &counters,
+            limits,
+            &mut scratch,
+        );
         objects.push(entry);
-        if (builder.len() >= batch_rows || objects.len() >= 4096) && flush(&mut builder, &mut objects, &mut rejects).is_err() {
+        if (builder.len() >= batch_rows || objects.len() >= 4096)
+            && flush(&mut builder, &mut objects, &mut rejects).is_err()
+        {
             return;
         }
     }
@@ -378,11 +441,13 @@ fn parse_one(
     let mut entry = ManifestEntry {
         dataset: DATASET_CLOUDTRAIL,
         object: obj.uri.clone(),
-        key_date: obj.layout.date().map(|d| crate::parse::time::days_from_civil(
-            chrono::Datelike::year(&d) as i64,
-            chrono::Datelike::month(&d) as i64,
-            chrono::Datelike::day(&d) as i64,
-        ) as i32),
+        key_date: obj.layout.date().map(|d| {
+            crate::parse::time::days_from_civil(
+                chrono::Datelike::year(&d) as i64,
+                chrono::Datelike::month(&d) as i64,
+                chrono::Datelike::day(&d) as i64,
+            ) as i32
+        }),
         account: obj.layout.account.clone(),
         region: obj.layout.region.clone(),
         size: obj.size as i64,
@@ -411,11 +476,15 @@ fn parse_one(
     };
     entry.size = bytes.len() as i64;
     entry.replaced = work.changed;
-    counters.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    counters
+        .bytes_in
+        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
     let out = parse_object_with(&bytes, &obj.uri, builder, limits, scratch);
     counters.objects.fetch_add(1, Ordering::Relaxed);
     counters.events.fetch_add(out.events, Ordering::Relaxed);
-    counters.bytes_decoded.fetch_add(out.decoded_bytes, Ordering::Relaxed);
+    counters
+        .bytes_decoded
+        .fetch_add(out.decoded_bytes, Ordering::Relaxed);
     entry.status = out.status.as_str();
     entry.error = out.error;
     entry.events = out.events as i64;
@@ -461,16 +530,39 @@ fn write_loop(
         rejects.extend(chunk.rejects);
         if events >= plan.commit_every {
             let next = new_commit_id();
-            let w = std::mem::replace(&mut writer, EventWriter::new(lake, rt.clone(), &next, schema.clone(), plan.writer));
+            let w = std::mem::replace(
+                &mut writer,
+                EventWriter::new(lake, rt.clone(), &next, schema.clone(), plan.writer),
+            );
             let files = w.finish()?;
-            finish_commit(lake, rt, &commit, files, &mut entries, &mut rejects, events, &mut summary, plan.writer)?;
+            finish_commit(
+                lake,
+                rt,
+                &commit,
+                files,
+                &mut entries,
+                &mut rejects,
+                events,
+                &mut summary,
+                plan.writer,
+            )?;
             commit = next;
             events = 0;
         }
     }
     if !entries.is_empty() {
         let files = writer.finish()?;
-        finish_commit(lake, rt, &commit, files, &mut entries, &mut rejects, events, &mut summary, plan.writer)?;
+        finish_commit(
+            lake,
+            rt,
+            &commit,
+            files,
+            &mut entries,
+            &mut rejects,
+            events,
+            &mut summary,
+            plan.writer,
+        )?;
     }
     Ok(summary)
 }
@@ -490,11 +582,18 @@ fn report_entry(reporter: &Reporter, e: &ManifestEntry, s: &mut IngestSummary) {
         _ => {}
     }
     if let Some(err) = &e.error {
-        let what = if e.status == STATUS_UNREADABLE { "unreadable (will retry)" } else { e.status };
+        let what = if e.status == STATUS_UNREADABLE {
+            "unreadable (will retry)"
+        } else {
+            e.status
+        };
         reporter.bad_input(&format!("{}: {what}: {err}", e.object));
     }
     if let Some(w) = &e.warning {
-        reporter.bad_input(&format!("{}: {} coerced field(s), first: {w}", e.object, e.warnings));
+        reporter.bad_input(&format!(
+            "{}: {} coerced field(s), first: {w}",
+            e.object, e.warnings
+        ));
     }
 }
 
@@ -512,21 +611,52 @@ fn finish_commit(
 ) -> Result<(), IngestError> {
     let now = chrono::Utc::now().timestamp_micros();
     summary.files += files.len() as u64;
-    let mut moves: Vec<Move> = files.iter().map(|f| Move { from: f.staged.to_string(), to: f.target.to_string() }).collect();
+    let mut moves: Vec<Move> = files
+        .iter()
+        .map(|f| Move {
+            from: f.staged.to_string(),
+            to: f.target.to_string(),
+        })
+        .collect();
     // Objects that changed since their last ingest: their earlier rows leave in this same commit.
-    let changed: HashSet<String> = entries.iter().filter(|e| e.replaced).map(|e| e.object.clone()).collect();
+    let changed: HashSet<String> = entries
+        .iter()
+        .filter(|e| e.replaced)
+        .map(|e| e.object.clone())
+        .collect();
     let replacement = replace_objects(lake, rt, commit, &changed, writer_cfg)?;
     summary.replaced_rows += replacement.removed_rows;
-    moves.extend(replacement.staged.iter().map(|f| Move { from: f.staged.to_string(), to: f.target.to_string() }));
+    moves.extend(replacement.staged.iter().map(|f| Move {
+        from: f.staged.to_string(),
+        to: f.target.to_string(),
+    }));
     if !rejects.is_empty() {
         let b = manifest::rejects_batch(rejects, commit, now);
-        let f = write_small(lake, rt, commit, Path::from(format!("{REJECTS_DIR}/part-{commit}.parquet")), &b)?;
-        moves.push(Move { from: f.staged.to_string(), to: f.target.to_string() });
+        let f = write_small(
+            lake,
+            rt,
+            commit,
+            Path::from(format!("{REJECTS_DIR}/part-{commit}.parquet")),
+            &b,
+        )?;
+        moves.push(Move {
+            from: f.staged.to_string(),
+            to: f.target.to_string(),
+        });
     }
     let b = manifest::manifest_batch(entries, commit, now);
-    let f = write_small(lake, rt, commit, Path::from(format!("{MANIFEST_DIR}/part-{commit}.parquet")), &b)?;
+    let f = write_small(
+        lake,
+        rt,
+        commit,
+        Path::from(format!("{MANIFEST_DIR}/part-{commit}.parquet")),
+        &b,
+    )?;
     // The manifest moves last: once it is in place, the data it vouches for is too.
-    moves.push(Move { from: f.staged.to_string(), to: f.target.to_string() });
+    moves.push(Move {
+        from: f.staged.to_string(),
+        to: f.target.to_string(),
+    });
     failpoint("after-stage");
     let rec = CommitRecord {
         version: 1,

@@ -65,7 +65,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             let summary = ingest::run(&plan)?;
             eprintln!("pipewarden: {}", summary.line());
             if plan.strict && summary.had_bad_input() {
-                eprintln!("pipewarden: --strict: bad input seen (details above, in the manifest and rejects tables)");
+                eprintln!(
+                    "pipewarden: --strict: bad input seen (details above, in the manifest and rejects tables)"
+                );
                 return Ok(Exit::Error);
             }
             Ok(Exit::Clean)

@@ -29,12 +29,18 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("pipewarden: error: {}", pipewarden::sanitize::for_terminal(&format!("{e:#}")));
+            eprintln!(
+                "pipewarden: error: {}",
+                pipewarden::sanitize::for_terminal(&format!("{e:#}"))
+            );
             ExitCode::from(pipewarden::Exit::Error as u8)
         }
     }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -2,8 +2,8 @@
 //! (capped, the rest counted), and nothing else when not on a terminal.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -27,10 +27,18 @@ impl Reporter {
     pub fn new(progress: bool) -> Self {
         let bar = (progress && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(5));
-            b.set_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").expect("valid template"));
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                    .expect("valid template"),
+            );
             b
         });
-        Reporter { bar, printed: AtomicU64::new(0), suppressed: AtomicU64::new(0), stop: Arc::new(AtomicBool::new(false)) }
+        Reporter {
+            bar,
+            printed: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+            stop: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// Prints one bad-input message (log-derived text is made safe for the terminal).

@@ -25,7 +25,10 @@ mod tests {
     #[test]
     fn escapes_control_sequences() {
         assert_eq!(for_terminal("ok"), "ok");
-        assert_eq!(for_terminal("a\u{1b}[31mred\r\nb"), "a\\u{1b}[31mred\\u{d}\\u{a}b");
+        assert_eq!(
+            for_terminal("a\u{1b}[31mred\r\nb"),
+            "a\\u{1b}[31mred\\u{d}\\u{a}b"
+        );
         assert_eq!(for_terminal("x\u{202e}y"), "x\\u{202e}y");
     }
 }

@@ -36,5 +36,9 @@ unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL || true
 export PIPEWARDEN_TEST_S3_ENDPOINT="http://127.0.0.1:$PORT"
 export PIPEWARDEN_TEST_PYTHON="$VENV/bin/python"
 
+# Style gates, where the toolchain has the components.
+if cargo fmt --version >/dev/null 2>&1; then cargo fmt --check; fi
+if cargo clippy --version >/dev/null 2>&1; then cargo clippy --all-targets -- -D warnings; fi
+
 cargo test --no-fail-fast --all-targets "$@"
 cargo test --doc

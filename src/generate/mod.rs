@@ -19,12 +19,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use chrono::{Datelike, NaiveDate};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use builds::{BuildRecord, Run};
 use org::{Env, Kind, Pipeline, Schedule};
 use rng::Rng;
-use trail::{assume_response, iso, record, request_for, role_id, session_key, Call, Event, Session, Who};
+use trail::{Call, Event, Session, Who, assume_response, record, request_for};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -80,7 +80,12 @@ pub struct Label {
 /// Where generated files go.
 enum Sink {
     Local(PathBuf),
-    S3 { rt: tokio::runtime::Runtime, client: aws_sdk_s3::Client, bucket: String, prefix: String },
+    S3 {
+        rt: tokio::runtime::Runtime,
+        client: aws_sdk_s3::Client,
+        bucket: String,
+        prefix: String,
+    },
 }
 
 impl Sink {
@@ -93,10 +98,27 @@ impl Sink {
                 }
                 std::fs::write(&p, bytes).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
             }
-            Sink::S3 { rt, client, bucket, prefix } => {
+            Sink::S3 {
+                rt,
+                client,
+                bucket,
+                prefix,
+            } => {
                 let k = format!("{prefix}{key}");
-                rt.block_on(client.put_object().bucket(bucket).key(&k).body(bytes.into()).send())
-                    .map_err(|e| anyhow::anyhow!("s3://{bucket}/{k}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))?;
+                rt.block_on(
+                    client
+                        .put_object()
+                        .bucket(bucket)
+                        .key(&k)
+                        .body(bytes.into())
+                        .send(),
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "s3://{bucket}/{k}: {}",
+                        aws_sdk_s3::error::DisplayErrorContext(&e)
+                    )
+                })?;
                 Ok(())
             }
         }
@@ -105,7 +127,10 @@ impl Sink {
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     // flate2 writes mtime 0: the same input gives the same bytes.
-    let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 8), flate2::Compression::new(6));
+    let mut e = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 8),
+        flate2::Compression::new(6),
+    );
     e.write_all(bytes).expect("in-memory write");
     e.finish().expect("in-memory write")
 }
@@ -150,7 +175,13 @@ impl Events {
     /// Records a finished event.
     pub fn push(&mut self, e: Event) {
         let json = serde_json::to_string(&e.record).expect("a JSON value serialises");
-        self.0.push(Frozen { time: e.time, account: e.account, region: e.region, id: e.id, json });
+        self.0.push(Frozen {
+            time: e.time,
+            account: e.account,
+            region: e.region,
+            id: e.id,
+            json,
+        });
     }
 }
 
@@ -170,18 +201,39 @@ pub struct RunTweak {
 }
 
 /// One pipeline run and its CloudTrail session; returns the run and the session used.
-pub fn simulate_run(day: &mut Day, p: &Pipeline, start: i64, tweak: &RunTweak) -> (Run, Option<Session>, Vec<String>) {
+pub fn simulate_run(
+    day: &mut Day,
+    p: &Pipeline,
+    start: i64,
+    tweak: &RunTweak,
+) -> (Run, Option<Session>, Vec<String>) {
     *day.run_seq += 1;
     let rng = &mut day.rng;
     let env = tweak.env.unwrap_or_else(|| {
         let e = p.envs;
         // Most runs go to the last environment of the promotion chain, some to earlier ones.
-        if e.len() > 1 && rng.chance(0.4) { e[rng.below(e.len() as u64 - 1) as usize] } else { e[e.len() - 1] }
+        if e.len() > 1 && rng.chance(0.4) {
+            e[rng.below(e.len() as u64 - 1) as usize]
+        } else {
+            e[e.len() - 1]
+        }
     });
     let account = env.account().to_string();
-    let region = tweak.region.unwrap_or_else(|| if p.regions.len() > 1 && rng.chance(0.25) { p.regions[1] } else { p.regions[0] });
-    let volume = if tweak.volume > 0.0 { tweak.volume } else { 1.0 };
-    let n_calls = ((rng.range(p.calls.0 as i64, p.calls.1 as i64) as f64) * day.scale * volume).round().max(1.0) as i64;
+    let region = tweak.region.unwrap_or_else(|| {
+        if p.regions.len() > 1 && rng.chance(0.25) {
+            p.regions[1]
+        } else {
+            p.regions[0]
+        }
+    });
+    let volume = if tweak.volume > 0.0 {
+        tweak.volume
+    } else {
+        1.0
+    };
+    let n_calls = ((rng.range(p.calls.0 as i64, p.calls.1 as i64) as f64) * day.scale * volume)
+        .round()
+        .max(1.0) as i64;
     let duration = 90 + n_calls * 2 + rng.range(0, 240);
     let (trigger, actor, branch, inputs) = match &tweak.trigger {
         Some((t, a, b, i)) => (*t, a.clone(), b.clone(), i.clone()),
@@ -193,12 +245,21 @@ pub fn simulate_run(day: &mut Day, p: &Pipeline, start: i64, tweak: &RunTweak) -
                 (Schedule::Releases(..), _) => "workflow_dispatch",
                 _ => "push",
             };
-            (trig, rng.pick(p.actors).to_string(), "main".to_string(), json!({}))
+            (
+                trig,
+                rng.pick(p.actors).to_string(),
+                "main".to_string(),
+                json!({}),
+            )
         }
     };
     let run_id = match p.kind {
-        Kind::GithubActions => (9_000_000_000 + (day.day_index * 1000 + *day.run_seq) * 17 + rng.below(10)).to_string(),
-        Kind::GitlabCi => (1_200_000_000 + (day.day_index * 1000 + *day.run_seq) * 13 + rng.below(10)).to_string(),
+        Kind::GithubActions => {
+            (9_000_000_000 + (day.day_index * 1000 + *day.run_seq) * 17 + rng.below(10)).to_string()
+        }
+        Kind::GitlabCi => {
+            (1_200_000_000 + (day.day_index * 1000 + *day.run_seq) * 13 + rng.below(10)).to_string()
+        }
         Kind::CodeBuild | Kind::CodePipeline => rng.uuid(),
         Kind::Jenkins => (4000 + day.day_index * 60 + *day.run_seq).to_string(),
     };
@@ -217,59 +278,113 @@ pub fn simulate_run(day: &mut Day, p: &Pipeline, start: i64, tweak: &RunTweak) -
     };
     let mut ids = vec![];
     let cred_time = start + 8;
-    let (who, ip, ua, session): (Who, String, String, Option<Session>) = if let Some((user, key)) = &tweak.long_term {
+    let (who, ip, ua, session): (Who, String, String, Option<Session>) = if let Some((user, key)) =
+        &tweak.long_term
+    {
         let ip = runner_ip(rng, p);
-        (Who::IamUser { account: account.clone(), user: user.clone(), key: key.clone() }, ip, cli_ua(rng), None)
+        (
+            Who::IamUser {
+                account: account.clone(),
+                user: user.clone(),
+                key: key.clone(),
+            },
+            ip,
+            cli_ua(rng),
+            None,
+        )
     } else {
         match p.kind {
             Kind::GithubActions | Kind::GitlabCi => {
                 let (host, subject, name) = if p.kind == Kind::GithubActions {
-                    let sub = if env == Env::Dev || p.envs.len() == 1 { format!("repo:{}:ref:refs/heads/{}", p.repo, run.branch) } else { format!("repo:{}:environment:{}", p.repo, env.name()) };
-                    ("token.actions.githubusercontent.com", sub, "GitHubActions".to_string())
+                    let sub = if env == Env::Dev || p.envs.len() == 1 {
+                        format!("repo:{}:ref:refs/heads/{}", p.repo, run.branch)
+                    } else {
+                        format!("repo:{}:environment:{}", p.repo, env.name())
+                    };
+                    (
+                        "token.actions.githubusercontent.com",
+                        sub,
+                        "GitHubActions".to_string(),
+                    )
                 } else {
-                    ("gitlab.com", format!("project_path:{}:ref_type:branch:ref:{}", p.repo, run.branch), format!("GitLabRunner-{run_id}"))
+                    (
+                        "gitlab.com",
+                        format!("project_path:{}:ref_type:branch:ref:{}", p.repo, run.branch),
+                        format!("GitLabRunner-{run_id}"),
+                    )
                 };
-                let s = Session {
-                    account: account.clone(),
-                    role: p.role.to_string(),
-                    name,
-                    key: session_key(rng),
-                    role_id: role_id(&account, p.role),
-                    created: cred_time,
-                    web_provider: Some(format!("arn:aws:iam::{account}:oidc-provider/{host}")),
-                    mfa: false,
-                    source_identity: None,
-                    invoked_by: None,
-                };
+                let mut s = Session::new(rng, &account, p.role, name, cred_time);
+                s.web_provider = Some(format!("arn:aws:iam::{account}:oidc-provider/{host}"));
                 let ip = runner_ip(rng, p);
-                let sts_ua = if p.kind == Kind::GithubActions { "aws-sdk-js/3.621.0 ua/2.0 os/linux#6.5.0-1025-azure lang/js md/nodejs#20.13.1 api/sts#3.621.0 configure-aws-credentials/4.0.2".to_string() } else { cli_ua(rng) };
-                let web = Who::WebIdentity { provider: host.to_string(), subject: subject.clone() };
-                let resp = assume_response(rng, &s, json!({"subjectFromWebIdentityToken": subject, "provider": format!("arn:aws:iam::{account}:oidc-provider/{host}"), "audience": "sts.amazonaws.com"}));
-                let ev = record(rng, Call { time: cred_time, who: &web, source: "sts.amazonaws.com", name: "AssumeRoleWithWebIdentity", region, account: &account, ip: &ip, ua: &sts_ua,
-                    request: json!({"roleArn": format!("arn:aws:iam::{account}:role/{}", p.role), "roleSessionName": s.name, "durationSeconds": 3600}), response: resp, read_only: true, error: None });
+                let sts_ua = if p.kind == Kind::GithubActions {
+                    "aws-sdk-js/3.621.0 ua/2.0 os/linux#6.5.0-1025-azure lang/js md/nodejs#20.13.1 api/sts#3.621.0 configure-aws-credentials/4.0.2".to_string()
+                } else {
+                    cli_ua(rng)
+                };
+                let web = Who::WebIdentity {
+                    provider: host.to_string(),
+                    subject: subject.clone(),
+                };
+                let resp = assume_response(
+                    rng,
+                    &s,
+                    json!({"subjectFromWebIdentityToken": subject, "provider": format!("arn:aws:iam::{account}:oidc-provider/{host}"), "audience": "sts.amazonaws.com"}),
+                );
+                let ev = record(
+                    rng,
+                    Call {
+                        time: cred_time,
+                        who: &web,
+                        source: "sts.amazonaws.com",
+                        name: "AssumeRoleWithWebIdentity",
+                        region,
+                        account: &account,
+                        ip: &ip,
+                        ua: &sts_ua,
+                        request: json!({"roleArn": format!("arn:aws:iam::{account}:role/{}", p.role), "roleSessionName": s.name, "durationSeconds": 3600}),
+                        response: resp,
+                        read_only: true,
+                        error: None,
+                    },
+                );
                 ids.push(ev.id.clone());
                 day.events.push(ev);
                 (Who::Role(s.clone()), ip, cli_ua(rng), Some(s))
             }
             Kind::CodeBuild | Kind::CodePipeline => {
-                let svc = if p.kind == Kind::CodeBuild { "codebuild.amazonaws.com" } else { "codepipeline.amazonaws.com" };
-                let acct = Env::Tooling.account().to_string();
-                let name = if p.kind == Kind::CodeBuild { format!("AWSCodeBuild-{run_id}") } else { format!("{}", 1_700_000_000_000u64 + rng.below(100_000_000_000)) };
-                let s = Session {
-                    account: acct.clone(),
-                    role: p.role.to_string(),
-                    name,
-                    key: session_key(rng),
-                    role_id: role_id(&acct, p.role),
-                    created: cred_time,
-                    web_provider: None,
-                    mfa: false,
-                    source_identity: None,
-                    invoked_by: if p.kind == Kind::CodePipeline { Some(svc.to_string()) } else { None },
+                let svc = if p.kind == Kind::CodeBuild {
+                    "codebuild.amazonaws.com"
+                } else {
+                    "codepipeline.amazonaws.com"
                 };
+                let acct = Env::Tooling.account().to_string();
+                let name = if p.kind == Kind::CodeBuild {
+                    format!("AWSCodeBuild-{run_id}")
+                } else {
+                    format!("{}", 1_700_000_000_000u64 + rng.below(100_000_000_000))
+                };
+                let mut s = Session::new(rng, &acct, p.role, name, cred_time);
+                if p.kind == Kind::CodePipeline {
+                    s.invoked_by = Some(svc.to_string());
+                }
                 let resp = assume_response(rng, &s, json!({}));
-                let ev = record(rng, Call { time: cred_time, who: &Who::Service(svc.to_string()), source: "sts.amazonaws.com", name: "AssumeRole", region, account: &acct, ip: svc, ua: svc,
-                    request: json!({"roleArn": format!("arn:aws:iam::{acct}:role/{}", p.role), "roleSessionName": s.name}), response: resp, read_only: true, error: None });
+                let ev = record(
+                    rng,
+                    Call {
+                        time: cred_time,
+                        who: &Who::Service(svc.to_string()),
+                        source: "sts.amazonaws.com",
+                        name: "AssumeRole",
+                        region,
+                        account: &acct,
+                        ip: svc,
+                        ua: svc,
+                        request: json!({"roleArn": format!("arn:aws:iam::{acct}:role/{}", p.role), "roleSessionName": s.name}),
+                        response: resp,
+                        read_only: true,
+                        error: None,
+                    },
+                );
                 ids.push(ev.id.clone());
                 day.events.push(ev);
                 let (ip, ua) = if p.kind == Kind::CodeBuild {
@@ -281,33 +396,76 @@ pub fn simulate_run(day: &mut Day, p: &Pipeline, start: i64, tweak: &RunTweak) -
             }
             Kind::Jenkins => {
                 let tooling = Env::Tooling.account().to_string();
-                let user = Who::IamUser { account: tooling.clone(), user: p.role.to_string(), key: jenkins_key() };
-                let ua = "aws-cli/1.18.69 Python/2.7.18 Linux/4.15.0-1065-aws botocore/1.17.12".to_string();
+                let user = Who::IamUser {
+                    account: tooling.clone(),
+                    user: p.role.to_string(),
+                    key: jenkins_key(),
+                };
+                let ua = "aws-cli/1.18.69 Python/2.7.18 Linux/4.15.0-1065-aws botocore/1.17.12"
+                    .to_string();
                 // Artifacts straight to the tooling bucket with the long-term key, then a deploy role.
                 for k in 0..3 {
-                    let req = request_for(rng, "s3.amazonaws.com", "PutObject", &tooling, region, "jenkins-artifacts");
-                    let ev = record(rng, Call { time: cred_time + k, who: &user, source: "s3.amazonaws.com", name: "PutObject", region, account: &tooling, ip: org::JENKINS_IP, ua: &ua, request: req, response: Value::Null, read_only: false, error: None });
+                    let req = request_for(
+                        rng,
+                        "s3.amazonaws.com",
+                        "PutObject",
+                        &tooling,
+                        region,
+                        "jenkins-artifacts",
+                    );
+                    let ev = record(
+                        rng,
+                        Call {
+                            time: cred_time + k,
+                            who: &user,
+                            source: "s3.amazonaws.com",
+                            name: "PutObject",
+                            region,
+                            account: &tooling,
+                            ip: org::JENKINS_IP,
+                            ua: &ua,
+                            request: req,
+                            response: Value::Null,
+                            read_only: false,
+                            error: None,
+                        },
+                    );
                     ids.push(ev.id.clone());
                     day.events.push(ev);
                 }
-                let s = Session {
-                    account: account.clone(),
-                    role: "jenkins-deploy".into(),
-                    name: format!("jenkins-{}", run.number),
-                    key: session_key(rng),
-                    role_id: role_id(&account, "jenkins-deploy"),
-                    created: cred_time + 5,
-                    web_provider: None,
-                    mfa: false,
-                    source_identity: None,
-                    invoked_by: None,
-                };
+                let s = Session::new(
+                    rng,
+                    &account,
+                    "jenkins-deploy",
+                    format!("jenkins-{}", run.number),
+                    cred_time + 5,
+                );
                 let resp = assume_response(rng, &s, json!({}));
-                let ev = record(rng, Call { time: cred_time + 5, who: &user, source: "sts.amazonaws.com", name: "AssumeRole", region, account: &account, ip: org::JENKINS_IP, ua: &ua,
-                    request: json!({"roleArn": format!("arn:aws:iam::{account}:role/jenkins-deploy"), "roleSessionName": s.name}), response: resp, read_only: true, error: None });
+                let ev = record(
+                    rng,
+                    Call {
+                        time: cred_time + 5,
+                        who: &user,
+                        source: "sts.amazonaws.com",
+                        name: "AssumeRole",
+                        region,
+                        account: &account,
+                        ip: org::JENKINS_IP,
+                        ua: &ua,
+                        request: json!({"roleArn": format!("arn:aws:iam::{account}:role/jenkins-deploy"), "roleSessionName": s.name}),
+                        response: resp,
+                        read_only: true,
+                        error: None,
+                    },
+                );
                 ids.push(ev.id.clone());
                 day.events.push(ev);
-                (Who::Role(s.clone()), org::JENKINS_IP.to_string(), ua, Some(s))
+                (
+                    Who::Role(s.clone()),
+                    org::JENKINS_IP.to_string(),
+                    ua,
+                    Some(s),
+                )
             }
         }
     };
@@ -328,13 +486,44 @@ pub fn simulate_run(day: &mut Day, p: &Pipeline, start: i64, tweak: &RunTweak) -
             pick -= a.3;
         }
         let rng = &mut day.rng;
-        let req = request_for(rng, api.0, api.1, &target_account, region, p.repo.rsplit('/').next().unwrap_or(p.repo));
+        let req = request_for(
+            rng,
+            api.0,
+            api.1,
+            &target_account,
+            region,
+            p.repo.rsplit('/').next().unwrap_or(p.repo),
+        );
         let error = if rng.chance(0.015) {
-            Some(("AccessDenied".to_string(), format!("User: {} is not authorized to perform: {}:{} because no identity-based policy allows the action", principal_arn(&who), api.0.split('.').next().unwrap_or(""), api.1)))
+            Some((
+                "AccessDenied".to_string(),
+                format!(
+                    "User: {} is not authorized to perform: {}:{} because no identity-based policy allows the action",
+                    principal_arn(&who),
+                    api.0.split('.').next().unwrap_or(""),
+                    api.1
+                ),
+            ))
         } else {
             None
         };
-        let ev = record(rng, Call { time: t, who: &who, source: api.0, name: api.1, region, account: &target_account, ip: &ip, ua: &ua, request: req, response: Value::Null, read_only: api.2, error });
+        let ev = record(
+            rng,
+            Call {
+                time: t,
+                who: &who,
+                source: api.0,
+                name: api.1,
+                region,
+                account: &target_account,
+                ip: &ip,
+                ua: &ua,
+                request: req,
+                response: Value::Null,
+                read_only: api.2,
+                error,
+            },
+        );
         ids.push(ev.id.clone());
         day.events.push(ev);
     }
@@ -342,10 +531,18 @@ pub fn simulate_run(day: &mut Day, p: &Pipeline, start: i64, tweak: &RunTweak) -
     day.builds.extend(recs);
     if p.kind == Kind::CodePipeline {
         // The Build stage runs the CodeBuild project of the same team.
-        if let Some(cb) = org::pipelines().into_iter().find(|q| q.kind == Kind::CodeBuild && p.repo.starts_with(q.repo.split('-').next().unwrap_or("-"))) {
+        if let Some(cb) = org::pipelines().into_iter().find(|q| {
+            q.kind == Kind::CodeBuild && p.repo.starts_with(q.repo.split('-').next().unwrap_or("-"))
+        }) {
             let mut sub = run.clone();
             sub.id = day.rng.uuid();
-            day.builds.extend(builds::codebuild(&cb, &sub, Env::Tooling.account(), region, Some(p.repo)));
+            day.builds.extend(builds::codebuild(
+                &cb,
+                &sub,
+                Env::Tooling.account(),
+                region,
+                Some(p.repo),
+            ));
         }
     }
     (run, session, ids)
@@ -353,7 +550,10 @@ pub fn simulate_run(day: &mut Day, p: &Pipeline, start: i64, tweak: &RunTweak) -
 
 fn principal_arn(who: &Who) -> String {
     match who {
-        Who::Role(s) => format!("arn:aws:sts::{}:assumed-role/{}/{}", s.account, s.role, s.name),
+        Who::Role(s) => format!(
+            "arn:aws:sts::{}:assumed-role/{}/{}",
+            s.account, s.role, s.name
+        ),
         Who::IamUser { account, user, .. } => format!("arn:aws:iam::{account}:user/{user}"),
         Who::Root { account, .. } => format!("arn:aws:iam::{account}:root"),
         _ => "unknown".into(),
@@ -367,12 +567,20 @@ fn runner_ip(rng: &mut Rng, p: &Pipeline) -> String {
         Kind::Jenkins => return org::JENKINS_IP.to_string(),
         _ => org::CODEBUILD_NETS,
     };
-    format!("{}{}.{}", rng.pick(nets), rng.range(0, 255), rng.range(1, 254))
+    format!(
+        "{}{}.{}",
+        rng.pick(nets),
+        rng.range(0, 255),
+        rng.range(1, 254)
+    )
 }
 
 fn cli_ua(rng: &mut Rng) -> String {
     let minor = rng.range(13, 17);
-    format!("aws-cli/2.{minor}.{} md/awscrt#0.19.19 ua/2.0 os/linux#6.5.0-1025-azure md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.22 md/prompt#off", rng.range(0, 30))
+    format!(
+        "aws-cli/2.{minor}.{} md/awscrt#0.19.19 ua/2.0 os/linux#6.5.0-1025-azure md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.22 md/prompt#off",
+        rng.range(0, 30)
+    )
 }
 
 /// The long-term access key of the legacy Jenkins user.
@@ -396,28 +604,51 @@ fn simulate_people(day: &mut Day, weekday: u32) {
         let start = day.midnight + 8 * 3600 + day.rng.range(0, 9 * 3600);
         let ip = format!("{}{}", org::OFFICE_NET, 10 + i);
         let ua = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-        let role = if *person == "dave" { "AWSReservedSSO_AdministratorAccess_5e0c1b2a3d4f6789" } else { "AWSReservedSSO_Developer_0a1b2c3d4e5f6789" };
-        let s = Session {
-            account: account.clone(),
-            role: role.into(),
-            name: format!("{person}@acme.example"),
-            key: session_key(&mut day.rng),
-            role_id: role_id(&account, role),
-            created: start,
-            web_provider: None,
-            mfa: false,
-            source_identity: None,
-            invoked_by: None,
+        let role = if *person == "dave" {
+            "AWSReservedSSO_AdministratorAccess_5e0c1b2a3d4f6789"
+        } else {
+            "AWSReservedSSO_Developer_0a1b2c3d4e5f6789"
         };
+        let s = Session::new(
+            &mut day.rng,
+            &account,
+            role,
+            format!("{person}@acme.example"),
+            start,
+        );
         let rng = &mut day.rng;
-        let saml = Who::Saml { provider_arn: format!("arn:aws:iam::{account}:saml-provider/AWSSSO_6d1f2e3c4b5a6978_DO_NOT_DELETE"), user: s.name.clone() };
-        let resp = assume_response(rng, &s, json!({"subjectType": "persistent", "issuer": "https://portal.sso.us-east-1.amazonaws.com/saml/assertion/NjE0", "audience": "https://signin.aws.amazon.com/saml"}));
+        let saml = Who::Saml {
+            provider_arn: format!(
+                "arn:aws:iam::{account}:saml-provider/AWSSSO_6d1f2e3c4b5a6978_DO_NOT_DELETE"
+            ),
+            user: s.name.clone(),
+        };
+        let resp = assume_response(
+            rng,
+            &s,
+            json!({"subjectType": "persistent", "issuer": "https://portal.sso.us-east-1.amazonaws.com/saml/assertion/NjE0", "audience": "https://signin.aws.amazon.com/saml"}),
+        );
         day.events.push(record(rng, Call { time: start, who: &saml, source: "sts.amazonaws.com", name: "AssumeRoleWithSAML", region: "us-east-1", account: &account, ip: &ip, ua,
             request: json!({"roleArn": format!("arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/{role}"), "principalArn": format!("arn:aws:iam::{account}:saml-provider/AWSSSO_6d1f2e3c4b5a6978_DO_NOT_DELETE"), "durationSeconds": 3600}),
             response: resp, read_only: true, error: None }));
         let who = Who::Role(s.clone());
-        let mut login = record(rng, Call { time: start + 2, who: &who, source: "signin.amazonaws.com", name: "ConsoleLogin", region: "us-east-1", account: &account, ip: &ip, ua,
-            request: Value::Null, response: json!({"ConsoleLogin": "Success"}), read_only: false, error: None });
+        let mut login = record(
+            rng,
+            Call {
+                time: start + 2,
+                who: &who,
+                source: "signin.amazonaws.com",
+                name: "ConsoleLogin",
+                region: "us-east-1",
+                account: &account,
+                ip: &ip,
+                ua,
+                request: Value::Null,
+                response: json!({"ConsoleLogin": "Success"}),
+                read_only: false,
+                error: None,
+            },
+        );
         login.record["additionalEventData"] = json!({"MobileVersion": "No", "MFAUsed": "No", "LoginTo": "https://console.aws.amazon.com/console/home"});
         day.events.push(login);
         let reads: &[(&str, &str)] = &[
@@ -435,7 +666,23 @@ fn simulate_people(day: &mut Day, weekday: u32) {
             let rng = &mut day.rng;
             let (src, name) = *rng.pick(reads);
             let t = start + 10 + k * rng.range(20, 300);
-            day.events.push(record(rng, Call { time: t, who: &who, source: src, name, region: "us-east-1", account: &account, ip: &ip, ua, request: json!({}), response: Value::Null, read_only: true, error: None }));
+            day.events.push(record(
+                rng,
+                Call {
+                    time: t,
+                    who: &who,
+                    source: src,
+                    name,
+                    region: "us-east-1",
+                    account: &account,
+                    ip: &ip,
+                    ua,
+                    request: json!({}),
+                    response: Value::Null,
+                    read_only: true,
+                    error: None,
+                },
+            ));
         }
     }
 }
@@ -450,13 +697,41 @@ fn simulate_services(day: &mut Day) {
                 let rng = &mut day.rng;
                 let t = day.midnight + h * 3600 + rng.range(0, 3599);
                 let (svc, src, name) = *rng.pick(&[
-                    ("cloudtrail.amazonaws.com", "kms.amazonaws.com", "GenerateDataKey"),
-                    ("config.amazonaws.com", "ec2.amazonaws.com", "DescribeInstances"),
-                    ("autoscaling.amazonaws.com", "ec2.amazonaws.com", "DescribeInstanceStatus"),
+                    (
+                        "cloudtrail.amazonaws.com",
+                        "kms.amazonaws.com",
+                        "GenerateDataKey",
+                    ),
+                    (
+                        "config.amazonaws.com",
+                        "ec2.amazonaws.com",
+                        "DescribeInstances",
+                    ),
+                    (
+                        "autoscaling.amazonaws.com",
+                        "ec2.amazonaws.com",
+                        "DescribeInstanceStatus",
+                    ),
                     ("lambda.amazonaws.com", "sts.amazonaws.com", "AssumeRole"),
                 ]);
                 let who = Who::Service(svc.to_string());
-                day.events.push(record(rng, Call { time: t, who: &who, source: src, name, region: "us-east-1", account: &account, ip: svc, ua: svc, request: json!({}), response: Value::Null, read_only: true, error: None }));
+                day.events.push(record(
+                    rng,
+                    Call {
+                        time: t,
+                        who: &who,
+                        source: src,
+                        name,
+                        region: "us-east-1",
+                        account: &account,
+                        ip: svc,
+                        ua: svc,
+                        request: json!({}),
+                        response: Value::Null,
+                        read_only: true,
+                        error: None,
+                    },
+                ));
             }
         }
     }
@@ -466,11 +741,15 @@ fn runs_today(rng: &mut Rng, p: &Pipeline, midnight: i64, weekday: u32) -> Vec<i
     match p.schedule {
         Schedule::Pushes(rate) => {
             let lambda = if weekday < 5 { rate } else { rate * 0.05 };
-            let mut v: Vec<i64> = (0..rng.poisson(lambda)).map(|_| midnight + 9 * 3600 + rng.range(0, 9 * 3600)).collect();
+            let mut v: Vec<i64> = (0..rng.poisson(lambda))
+                .map(|_| midnight + 9 * 3600 + rng.range(0, 9 * 3600))
+                .collect();
             v.sort();
             v
         }
-        Schedule::Nightly(h, m) => vec![midnight + h as i64 * 3600 + m as i64 * 60 + rng.range(0, 240)],
+        Schedule::Nightly(h, m) => {
+            vec![midnight + h as i64 * 3600 + m as i64 * 60 + rng.range(0, 240)]
+        }
         Schedule::Releases(days, h) => {
             if days.contains(&weekday) {
                 vec![midnight + h as i64 * 3600 + rng.range(0, 3600)]
@@ -487,8 +766,17 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
         Some((bucket, prefix)) => {
             let rt = tokio::runtime::Runtime::new()?;
             let aws = rt.block_on(crate::aws::AwsContext::load(&plan.s3));
-            let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix } else { format!("{prefix}/") };
-            Sink::S3 { client: aws.s3_client(), rt, bucket, prefix }
+            let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+                prefix
+            } else {
+                format!("{prefix}/")
+            };
+            Sink::S3 {
+                client: aws.s3_client(),
+                rt,
+                bucket,
+                prefix,
+            }
         }
         None => Sink::Local(PathBuf::from(&plan.out)),
     };
@@ -498,12 +786,14 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
     let schedule = anomalies::schedule(plan.days);
     // Days are independent (each has its own random stream and id range), so they are generated
     // on every core; the bytes do not depend on the thread count.
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) as u32;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2) as u32;
     let mut labels: Vec<(usize, Label)> = vec![];
     let mut d0 = 0;
     while d0 < plan.days {
         let days: Vec<u32> = (d0..(d0 + threads).min(plan.days)).collect();
-        let results: Vec<anyhow::Result<(u64, u64, u64, Vec<(usize, Label)>)>> = std::thread::scope(|scope| {
+        let results: Vec<anyhow::Result<DayOutput>> = std::thread::scope(|scope| {
             let handles: Vec<_> = days
                 .iter()
                 .map(|&d| {
@@ -511,14 +801,20 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
                     scope.spawn(move || generate_day(plan, root, pipelines, schedule, sink, d))
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a generator thread panicked")))).collect()
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a generator thread panicked")))
+                })
+                .collect()
         });
         for r in results {
-            let (files, events, builds, day_labels) = r?;
-            summary.files += files;
-            summary.events += events;
-            summary.build_records += builds;
-            labels.extend(day_labels);
+            let out = r?;
+            summary.files += out.files;
+            summary.events += out.events;
+            summary.build_records += out.build_records;
+            labels.extend(out.labels);
         }
         d0 += threads;
     }
@@ -534,6 +830,15 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
     Ok(summary)
 }
 
+/// What one day of history wrote.
+struct DayOutput {
+    files: u64,
+    events: u64,
+    build_records: u64,
+    /// Labels injected that day, with their place in the anomaly schedule.
+    labels: Vec<(usize, Label)>,
+}
+
 fn generate_day(
     plan: &GeneratePlan,
     root: &Rng,
@@ -541,12 +846,24 @@ fn generate_day(
     schedule: &[(anomalies::Anomaly, u32)],
     sink: &Sink,
     d: u32,
-) -> anyhow::Result<(u64, u64, u64, Vec<(usize, Label)>)> {
+) -> anyhow::Result<DayOutput> {
     let date = plan.start + chrono::Days::new(d as u64);
-    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp();
+    let midnight = date
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp();
     let weekday = date.weekday().num_days_from_monday();
     let mut run_seq = 0;
-    let mut day = Day { rng: root.fork(d as u64 + 1), events: Events::default(), builds: vec![], scale: plan.scale, midnight, run_seq: &mut run_seq, day_index: d as u64 };
+    let mut day = Day {
+        rng: root.fork(d as u64 + 1),
+        events: Events::default(),
+        builds: vec![],
+        scale: plan.scale,
+        midnight,
+        run_seq: &mut run_seq,
+        day_index: d as u64,
+    };
     for p in pipelines {
         for start in runs_today(&mut day.rng, p, midnight, weekday) {
             simulate_run(&mut day, p, start, &RunTweak::default());
@@ -561,15 +878,27 @@ fn generate_day(
         }
     }
     let (files, events) = write_trail(sink, &mut day)?;
-    let builds = write_builds(sink, &day, date)?;
-    Ok((files, events, builds, labels))
+    let build_records = write_builds(sink, &day, date)?;
+    Ok(DayOutput {
+        files,
+        events,
+        build_records,
+        labels,
+    })
 }
 
 fn write_trail(sink: &Sink, day: &mut Day) -> anyhow::Result<(u64, u64)> {
     // One delivery file per account, region and 5 minutes with activity, as CloudTrail does.
     let mut groups: BTreeMap<(String, String, i64), Vec<&Frozen>> = BTreeMap::new();
     for e in &day.events.0 {
-        groups.entry((e.account.clone(), e.region.clone(), e.time - e.time.rem_euclid(300))).or_default().push(e);
+        groups
+            .entry((
+                e.account.clone(),
+                e.region.clone(),
+                e.time - e.time.rem_euclid(300),
+            ))
+            .or_default()
+            .push(e);
     }
     let mut files = 0;
     let mut events = 0;
@@ -583,7 +912,8 @@ fn write_trail(sink: &Sink, day: &mut Day) -> anyhow::Result<(u64, u64)> {
             t.format("%Y%m%dT%H%MZ"),
             day.rng.alnum(16)
         );
-        let mut body = String::with_capacity(evs.iter().map(|e| e.json.len() + 1).sum::<usize>() + 16);
+        let mut body =
+            String::with_capacity(evs.iter().map(|e| e.json.len() + 1).sum::<usize>() + 16);
         body.push_str("{\"Records\":[");
         for (i, e) in evs.iter().enumerate() {
             if i > 0 {
@@ -613,14 +943,13 @@ fn write_builds(sink: &Sink, day: &Day, date: NaiveDate) -> anyhow::Result<u64> 
             serde_json::to_writer(&mut body, &r.body)?;
             body.push(b'\n');
         }
-        let key = format!("builds/{system}/{}/{system}-{}.jsonl.gz", date.format("%Y/%m/%d"), date.format("%Y%m%d"));
+        let key = format!(
+            "builds/{system}/{}/{system}-{}.jsonl.gz",
+            date.format("%Y/%m/%d"),
+            date.format("%Y%m%d")
+        );
         sink.put(&key, gzip(&body))?;
         n += recs.len() as u64;
     }
     Ok(n)
-}
-
-/// Re-export for anomalies.
-pub(crate) fn iso_time(t: i64) -> String {
-    iso(t)
 }

@@ -18,7 +18,9 @@ impl Rng {
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             z ^ (z >> 31)
         };
-        Rng { s: [next(), next(), next(), next()] }
+        Rng {
+            s: [next(), next(), next(), next()],
+        }
     }
 
     /// An independent stream derived from this seed and a label.
@@ -103,18 +105,24 @@ impl Rng {
     /// `n` characters of upper-case letters and digits (access key ids).
     pub fn upper_alnum(&mut self, n: usize) -> String {
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        (0..n).map(|_| A[self.below(A.len() as u64) as usize] as char).collect()
+        (0..n)
+            .map(|_| A[self.below(A.len() as u64) as usize] as char)
+            .collect()
     }
 
     /// `n` characters of mixed-case letters and digits.
     pub fn alnum(&mut self, n: usize) -> String {
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        (0..n).map(|_| A[self.below(A.len() as u64) as usize] as char).collect()
+        (0..n)
+            .map(|_| A[self.below(A.len() as u64) as usize] as char)
+            .collect()
     }
 
     /// `n` lower-case hex digits.
     pub fn hex(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from_digit(self.below(16) as u32, 16).expect("hex digit")).collect()
+        (0..n)
+            .map(|_| char::from_digit(self.below(16) as u32, 16).expect("hex digit"))
+            .collect()
     }
 }
 
@@ -125,7 +133,10 @@ mod tests {
     #[test]
     fn same_seed_same_stream() {
         let (mut a, mut b) = (Rng::new(7), Rng::new(7));
-        assert_eq!((0..5).map(|_| a.u64()).collect::<Vec<_>>(), (0..5).map(|_| b.u64()).collect::<Vec<_>>());
+        assert_eq!(
+            (0..5).map(|_| a.u64()).collect::<Vec<_>>(),
+            (0..5).map(|_| b.u64()).collect::<Vec<_>>()
+        );
         assert_ne!(Rng::new(7).u64(), Rng::new(8).u64());
     }
 

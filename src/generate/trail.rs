@@ -3,7 +3,7 @@
 //! Session chains are consistent: the `credentials.accessKeyId` returned by an AssumeRole* call is
 //! the `userIdentity.accessKeyId` of every call made with that session.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::rng::Rng;
 
@@ -28,9 +28,16 @@ pub enum Who {
     /// A role session.
     Role(Session),
     /// An IAM user with a long-term key.
-    IamUser { account: String, user: String, key: String },
+    IamUser {
+        account: String,
+        user: String,
+        key: String,
+    },
     /// The account root.
-    Root { account: String, key: Option<String> },
+    Root {
+        account: String,
+        key: Option<String>,
+    },
     /// An OIDC identity before it has a session (AssumeRoleWithWebIdentity).
     WebIdentity { provider: String, subject: String },
     /// A SAML (IAM Identity Center) user before it has a session.
@@ -64,9 +71,30 @@ pub struct Session {
     pub invoked_by: Option<String>,
 }
 
+impl Session {
+    /// A new session of `role` in `account` issued at `created`, with a fresh ASIA key; no MFA,
+    /// web identity, source identity or acting service until set.
+    pub fn new(rng: &mut Rng, account: &str, role: &str, name: String, created: i64) -> Session {
+        Session {
+            account: account.to_string(),
+            role: role.to_string(),
+            name,
+            key: session_key(rng),
+            role_id: role_id(account, role),
+            created,
+            web_provider: None,
+            mfa: false,
+            source_identity: None,
+            invoked_by: None,
+        }
+    }
+}
+
 /// ISO 8601 UTC time of epoch seconds.
 pub fn iso(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 /// A stable role id for a role name (AROA + 17 characters).
@@ -77,7 +105,8 @@ pub fn role_id(account: &str, role: &str) -> String {
 
 /// A stable principal id for an IAM user (AIDA + 17 characters).
 pub fn user_id(account: &str, user: &str) -> String {
-    let mut r = Rng::new(crate::lake::manifest::hash_str(&format!("{account}/user/{user}")) ^ 0x5eed);
+    let mut r =
+        Rng::new(crate::lake::manifest::hash_str(&format!("{account}/user/{user}")) ^ 0x5eed);
     format!("AIDA{}", r.upper_alnum(17))
 }
 
@@ -179,9 +208,14 @@ pub fn record(rng: &mut Rng, c: Call) -> Event {
     let id = rng.uuid();
     let management = !matches!(
         (c.source, c.name),
-        ("s3.amazonaws.com", "GetObject" | "PutObject" | "HeadObject" | "DeleteObject")
-            | ("lambda.amazonaws.com", "Invoke")
-            | ("dynamodb.amazonaws.com", "PutItem" | "DeleteItem" | "GetItem")
+        (
+            "s3.amazonaws.com",
+            "GetObject" | "PutObject" | "HeadObject" | "DeleteObject"
+        ) | ("lambda.amazonaws.com", "Invoke")
+            | (
+                "dynamodb.amazonaws.com",
+                "PutItem" | "DeleteItem" | "GetItem"
+            )
     );
     let mut r = json!({
         "eventVersion": "1.09",
@@ -203,7 +237,11 @@ pub fn record(rng: &mut Rng, c: Call) -> Event {
         "eventCategory": if management { "Management" } else { "Data" },
     });
     if !c.ip.ends_with(".amazonaws.com") && c.source != "signin.amazonaws.com" {
-        let host = format!("{}.{}.amazonaws.com", c.source.trim_end_matches(".amazonaws.com"), c.region);
+        let host = format!(
+            "{}.{}.amazonaws.com",
+            c.source.trim_end_matches(".amazonaws.com"),
+            c.region
+        );
         r["tlsDetails"] = json!({"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": host});
     }
     if let Some((code, msg)) = c.error {
@@ -211,7 +249,13 @@ pub fn record(rng: &mut Rng, c: Call) -> Event {
         r["errorMessage"] = json!(msg);
         r["responseElements"] = Value::Null;
     }
-    Event { time: c.time, account: c.account.to_string(), region: c.region.to_string(), id, record: r }
+    Event {
+        time: c.time,
+        account: c.account.to_string(),
+        region: c.region.to_string(),
+        id,
+        record: r,
+    }
 }
 
 /// A new ASIA session key.
@@ -234,29 +278,50 @@ pub fn assume_response(rng: &mut Rng, s: &Session, extra: Value) -> Value {
 }
 
 /// Request parameters that look like the real ones for common operations.
-pub fn request_for(rng: &mut Rng, source: &str, name: &str, account: &str, region: &str, resource: &str) -> Value {
+pub fn request_for(
+    rng: &mut Rng,
+    source: &str,
+    name: &str,
+    account: &str,
+    region: &str,
+    resource: &str,
+) -> Value {
     match (source, name) {
         ("s3.amazonaws.com", "PutObject" | "GetObject" | "HeadObject") => json!({
             "bucketName": format!("{resource}-{account}"),
             "Host": format!("{resource}-{account}.s3.{region}.amazonaws.com"),
             "key": format!("releases/{}/{}.tar.gz", rng.hex(7), rng.alnum(8)),
         }),
-        ("s3.amazonaws.com", _) => json!({"bucketName": format!("{resource}-{account}"), "list-type": "2", "prefix": "releases/"}),
-        ("ecs.amazonaws.com", _) => json!({"cluster": format!("{resource}-cluster"), "service": resource}),
+        ("s3.amazonaws.com", _) => {
+            json!({"bucketName": format!("{resource}-{account}"), "list-type": "2", "prefix": "releases/"})
+        }
+        ("ecs.amazonaws.com", _) => {
+            json!({"cluster": format!("{resource}-cluster"), "service": resource})
+        }
         ("ecr.amazonaws.com", "GetAuthorizationToken") => json!({}),
         ("ecr.amazonaws.com", _) => json!({"repositoryName": resource, "registryId": account}),
         ("lambda.amazonaws.com", _) => json!({"functionName": format!("{resource}-handler")}),
         ("iam.amazonaws.com", _) => json!({"roleName": format!("{resource}-role")}),
-        ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress") => json!({"groupId": format!("sg-{}", rng.hex(17)), "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "ipRanges": {"items": [{"cidrIp": "10.0.0.0/8"}]}}]}}),
+        ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress") => {
+            json!({"groupId": format!("sg-{}", rng.hex(17)), "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "ipRanges": {"items": [{"cidrIp": "10.0.0.0/8"}]}}]}})
+        }
         ("ec2.amazonaws.com", _) => json!({"filterSet": {}, "maxResults": 1000}),
         ("cloudformation.amazonaws.com", _) => json!({"stackName": format!("{resource}-stack")}),
         ("codebuild.amazonaws.com", _) => json!({"projectName": resource}),
         ("glue.amazonaws.com", _) => json!({"jobName": format!("{resource}-job")}),
-        ("logs.amazonaws.com", _) => json!({"logGroupName": format!("/aws/codebuild/{resource}"), "logStreamName": rng.uuid()}),
-        ("dynamodb.amazonaws.com", _) => json!({"tableName": "terraform-locks", "key": {"LockID": {"S": format!("{resource}/terraform.tfstate")}}}),
+        ("logs.amazonaws.com", _) => {
+            json!({"logGroupName": format!("/aws/codebuild/{resource}"), "logStreamName": rng.uuid()})
+        }
+        ("dynamodb.amazonaws.com", _) => {
+            json!({"tableName": "terraform-locks", "key": {"LockID": {"S": format!("{resource}/terraform.tfstate")}}})
+        }
         ("secretsmanager.amazonaws.com", _) => json!({"secretId": format!("{resource}/ci-token")}),
-        ("elasticbeanstalk.amazonaws.com", _) => json!({"applicationName": resource, "environmentName": format!("{resource}-env")}),
-        ("cloudfront.amazonaws.com", _) => json!({"distributionId": format!("E{}", rng.upper_alnum(13)), "invalidationBatch": {"paths": {"quantity": 1, "items": ["/*"]}, "callerReference": rng.uuid()}}),
+        ("elasticbeanstalk.amazonaws.com", _) => {
+            json!({"applicationName": resource, "environmentName": format!("{resource}-env")})
+        }
+        ("cloudfront.amazonaws.com", _) => {
+            json!({"distributionId": format!("E{}", rng.upper_alnum(13)), "invalidationBatch": {"paths": {"quantity": 1, "items": ["/*"]}, "callerReference": rng.uuid()}})
+        }
         _ => Value::Null,
     }
 }

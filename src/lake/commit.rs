@@ -15,7 +15,7 @@ use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 
-use super::{store_err, Lake, LakeError, META_DIR};
+use super::{Lake, LakeError, META_DIR, store_err};
 
 /// One staged file's move.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,11 +76,9 @@ fn log_path(commit: &str) -> Path {
 /// Crash injection for tests: `PIPEWARDEN_FAILPOINT=<name>` aborts the process at that point, as
 /// `kill -9` would.
 pub fn failpoint(name: &str) {
-    if let Ok(v) = std::env::var("PIPEWARDEN_FAILPOINT") {
-        if v == name {
-            eprintln!("pipewarden: failpoint {name} reached, aborting");
-            std::process::abort();
-        }
+    if std::env::var("PIPEWARDEN_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("pipewarden: failpoint {name} reached, aborting");
+        std::process::abort();
     }
 }
 
@@ -90,7 +88,10 @@ impl Lake {
         failpoint("before-commit-record");
         let body = serde_json::to_vec_pretty(rec).expect("commit record serialises");
         let p = pending_path(&rec.commit);
-        self.store.put(&p, PutPayload::from(body)).await.map_err(|e| store_err(&p, e))?;
+        self.store
+            .put(&p, PutPayload::from(body))
+            .await
+            .map_err(|e| store_err(&p, e))?;
         failpoint("after-commit-record");
         self.apply(rec).await
     }
@@ -135,11 +136,21 @@ impl Lake {
             match std::fs::remove_dir_all(&p) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(LakeError::Io { path: p.display().to_string(), source: e }),
+                Err(e) => {
+                    return Err(LakeError::Io {
+                        path: p.display().to_string(),
+                        source: e,
+                    });
+                }
             }
             return Ok(());
         }
-        let left: Vec<_> = self.store.list(Some(&dir)).try_collect().await.map_err(|e| store_err(&dir, e))?;
+        let left: Vec<_> = self
+            .store
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(|e| store_err(&dir, e))?;
         for m in left {
             match self.store.delete(&m.location).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -153,7 +164,12 @@ impl Lake {
     pub async fn recover(&self) -> Result<Recovery, LakeError> {
         let mut out = Recovery::default();
         let commits_dir = Path::from(format!("{META_DIR}/commits"));
-        let mut pending: Vec<_> = self.store.list(Some(&commits_dir)).try_collect().await.map_err(|e| store_err(&commits_dir, e))?;
+        let mut pending: Vec<_> = self
+            .store
+            .list(Some(&commits_dir))
+            .try_collect()
+            .await
+            .map_err(|e| store_err(&commits_dir, e))?;
         pending.sort_by(|a, b| a.location.cmp(&b.location));
         let mut live = std::collections::HashSet::new();
         for m in pending {
@@ -163,7 +179,9 @@ impl Lake {
                 Err(e) => {
                     return Err(LakeError::Write {
                         path: self.url_of(&m.location),
-                        reason: format!("commit record is unreadable ({e}); inspect it before rerunning"),
+                        reason: format!(
+                            "commit record is unreadable ({e}); inspect it before rerunning"
+                        ),
                     });
                 }
             };
@@ -181,7 +199,12 @@ impl Lake {
                 }
             }
         } else {
-            let files: Vec<_> = self.store.list(Some(&staging)).try_collect().await.map_err(|e| store_err(&staging, e))?;
+            let files: Vec<_> = self
+                .store
+                .list(Some(&staging))
+                .try_collect()
+                .await
+                .map_err(|e| store_err(&staging, e))?;
             for f in files {
                 if let Some(c) = f.location.parts().nth(2) {
                     commits.insert(c.as_ref().to_string());

@@ -8,20 +8,20 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, LazyLock};
 
+use arrow::array::{Array, AsArray};
 use arrow::array::{
     Date32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
-use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use futures::TryStreamExt;
-use object_store::path::Path;
 use object_store::ObjectStoreExt;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{store_err, Lake, LakeError, MANIFEST_DIR};
-use crate::parse::cloudtrail::UTC;
+use super::{Lake, LakeError, MANIFEST_DIR, store_err};
 use crate::parse::RejectedRecord;
+use crate::parse::cloudtrail::UTC;
 
 /// The dataset an object was ingested into.
 pub const DATASET_CLOUDTRAIL: &str = "cloudtrail";
@@ -81,7 +81,11 @@ pub fn schema() -> SchemaRef {
             Field::new("warning", DataType::Utf8, true),
             Field::new("replaced", DataType::Boolean, false),
             Field::new("commit", DataType::Utf8, false),
-            Field::new("ingested_at", DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())), false),
+            Field::new(
+                "ingested_at",
+                DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
+                false,
+            ),
         ]))
     });
     S.clone()
@@ -98,7 +102,11 @@ pub fn rejects_schema() -> SchemaRef {
             Field::new("reason", DataType::Utf8, false),
             Field::new("raw", DataType::Utf8, false),
             Field::new("commit", DataType::Utf8, false),
-            Field::new("rejected_at", DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())), false),
+            Field::new(
+                "rejected_at",
+                DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
+                false,
+            ),
         ]))
     });
     S.clone()
@@ -165,7 +173,11 @@ pub fn manifest_batch(entries: &[ManifestEntry], commit: &str, now_micros: i64) 
 }
 
 /// Builds the rejects rows of one commit.
-pub fn rejects_batch(rejects: &[(String, RejectedRecord)], commit: &str, now_micros: i64) -> RecordBatch {
+pub fn rejects_batch(
+    rejects: &[(String, RejectedRecord)],
+    commit: &str,
+    now_micros: i64,
+) -> RecordBatch {
     let mut dataset = StringBuilder::new();
     let mut object = StringBuilder::new();
     let mut index = Int64Builder::new();
@@ -248,7 +260,13 @@ impl SeenObjects {
 
     /// Records a visit.
     pub fn insert(&mut self, object: &str, etag: &str, status: &str) {
-        self.map.insert(hash_str(object), Seen { etag: hash_str(etag), done: status != STATUS_UNREADABLE });
+        self.map.insert(
+            hash_str(object),
+            Seen {
+                etag: hash_str(etag),
+                done: status != STATUS_UNREADABLE,
+            },
+        );
     }
 
     /// What to do with an object listed now.
@@ -264,31 +282,60 @@ impl SeenObjects {
     /// Reads every committed manifest file of the lake, oldest commit first.
     pub async fn load(lake: &Lake) -> Result<SeenObjects, LakeError> {
         let dir = Path::from(MANIFEST_DIR);
-        let mut files: Vec<_> = lake.store.list(Some(&dir)).try_collect().await.map_err(|e| store_err(&dir, e))?;
+        let mut files: Vec<_> = lake
+            .store
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(|e| store_err(&dir, e))?;
         files.retain(|m| m.location.as_ref().ends_with(".parquet"));
         files.sort_by(|a, b| a.location.cmp(&b.location));
         let mut seen = SeenObjects::default();
         for meta in files {
             let loc = meta.location.clone();
-            let err = |e: parquet::errors::ParquetError| LakeError::Write { path: lake.url_of(&loc), reason: format!("reading manifest: {e}") };
+            let err = |e: parquet::errors::ParquetError| LakeError::Write {
+                path: lake.url_of(&loc),
+                reason: format!("reading manifest: {e}"),
+            };
             // Manifest files are small (one row per object of one commit): read them whole.
             let bytes = read_bytes(lake, &meta.location).await?;
             let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(err)?;
             let cols = ["object", "etag", "status"];
             let idx: Vec<usize> = cols
                 .iter()
-                .filter_map(|c| builder.parquet_schema().columns().iter().position(|d| d.name() == *c))
+                .filter_map(|c| {
+                    builder
+                        .parquet_schema()
+                        .columns()
+                        .iter()
+                        .position(|d| d.name() == *c)
+                })
                 .collect();
             if idx.len() != cols.len() {
-                return Err(LakeError::Write { path: lake.url_of(&loc), reason: "manifest file lacks object/etag/status".into() });
+                return Err(LakeError::Write {
+                    path: lake.url_of(&loc),
+                    reason: "manifest file lacks object/etag/status".into(),
+                });
             }
             let mask = ProjectionMask::leaves(builder.parquet_schema(), idx);
             let reader = builder.with_projection(mask).build().map_err(err)?;
             for batch in reader {
-                let batch = batch.map_err(|e| LakeError::Write { path: lake.url_of(&loc), reason: format!("reading manifest: {e}") })?;
-                let o = batch.column_by_name("object").expect("projected").as_string::<i32>();
-                let e = batch.column_by_name("etag").expect("projected").as_string::<i32>();
-                let s = batch.column_by_name("status").expect("projected").as_string::<i32>();
+                let batch = batch.map_err(|e| LakeError::Write {
+                    path: lake.url_of(&loc),
+                    reason: format!("reading manifest: {e}"),
+                })?;
+                let o = batch
+                    .column_by_name("object")
+                    .expect("projected")
+                    .as_string::<i32>();
+                let e = batch
+                    .column_by_name("etag")
+                    .expect("projected")
+                    .as_string::<i32>();
+                let s = batch
+                    .column_by_name("status")
+                    .expect("projected")
+                    .as_string::<i32>();
                 for i in 0..batch.num_rows() {
                     if o.is_valid(i) {
                         seen.insert(o.value(i), e.value(i), s.value(i));

@@ -25,10 +25,10 @@ pub mod writer;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
-use object_store::ObjectStore;
 
 use crate::aws::AwsContext;
 
@@ -49,7 +49,10 @@ pub enum LakeError {
     Open { url: String, reason: String },
     /// A storage operation failed.
     #[error("lake {path}: {source}")]
-    Store { path: String, source: object_store::Error },
+    Store {
+        path: String,
+        source: object_store::Error,
+    },
     /// Writing Parquet failed.
     #[error("writing {path}: {reason}")]
     Write { path: String, reason: String },
@@ -58,7 +61,10 @@ pub enum LakeError {
     Locked(String),
     /// Local I/O failed.
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// A lake location and the store that reaches it.
@@ -81,15 +87,26 @@ impl Lake {
     /// Opens (creating if needed) a lake at a folder or `s3://bucket/prefix`.
     pub fn open(spec: &str, aws: Option<&AwsContext>) -> Result<Lake, LakeError> {
         if let Some((bucket, prefix)) = crate::source::parse_s3_uri(spec) {
-            let aws = aws.ok_or_else(|| LakeError::Open { url: spec.into(), reason: "no AWS configuration loaded".into() })?;
-            let s3 = aws
-                .object_store(&bucket)
-                .map_err(|e| LakeError::Open { url: spec.into(), reason: e.to_string() })?;
+            let aws = aws.ok_or_else(|| LakeError::Open {
+                url: spec.into(),
+                reason: "no AWS configuration loaded".into(),
+            })?;
+            let s3 = aws.object_store(&bucket).map_err(|e| LakeError::Open {
+                url: spec.into(),
+                reason: e.to_string(),
+            })?;
             let base: Arc<dyn ObjectStore> = Arc::new(s3);
             let prefix = prefix.trim_matches('/').to_string();
-            let store: Arc<dyn ObjectStore> =
-                if prefix.is_empty() { base.clone() } else { Arc::new(PrefixStore::new(base.clone(), prefix.as_str())) };
-            let url = if prefix.is_empty() { format!("s3://{bucket}/") } else { format!("s3://{bucket}/{prefix}/") };
+            let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                base.clone()
+            } else {
+                Arc::new(PrefixStore::new(base.clone(), prefix.as_str()))
+            };
+            let url = if prefix.is_empty() {
+                format!("s3://{bucket}/")
+            } else {
+                format!("s3://{bucket}/{prefix}/")
+            };
             return Ok(Lake {
                 store,
                 url,
@@ -100,11 +117,22 @@ impl Lake {
             });
         }
         let path = spec.strip_prefix("file://").unwrap_or(spec);
-        std::fs::create_dir_all(path).map_err(|e| LakeError::Io { path: path.into(), source: e })?;
-        let root = std::fs::canonicalize(path).map_err(|e| LakeError::Io { path: path.into(), source: e })?;
-        let store = LocalFileSystem::new_with_prefix(&root)
-            .map_err(|e| LakeError::Open { url: spec.into(), reason: e.to_string() })?;
-        let url = format!("file://{}/", root.display().to_string().trim_end_matches('/'));
+        std::fs::create_dir_all(path).map_err(|e| LakeError::Io {
+            path: path.into(),
+            source: e,
+        })?;
+        let root = std::fs::canonicalize(path).map_err(|e| LakeError::Io {
+            path: path.into(),
+            source: e,
+        })?;
+        let store = LocalFileSystem::new_with_prefix(&root).map_err(|e| LakeError::Open {
+            url: spec.into(),
+            reason: e.to_string(),
+        })?;
+        let url = format!(
+            "file://{}/",
+            root.display().to_string().trim_end_matches('/')
+        );
         Ok(Lake {
             store: Arc::new(store),
             url,
@@ -118,21 +146,34 @@ impl Lake {
     /// Takes the single-writer lock of a local lake (released when the process ends, even by
     /// `kill -9`). S3 lakes rely on the scheduler running one ingest at a time.
     pub fn lock(&self) -> Result<(), LakeError> {
-        let Some(root) = &self.local_root else { return Ok(()) };
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
         let dir = root.join(META_DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| LakeError::Io { path: dir.display().to_string(), source: e })?;
+        std::fs::create_dir_all(&dir).map_err(|e| LakeError::Io {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
         let p = dir.join("lock");
         let f = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&p)
-            .map_err(|e| LakeError::Io { path: p.display().to_string(), source: e })?;
+            .map_err(|e| LakeError::Io {
+                path: p.display().to_string(),
+                source: e,
+            })?;
         match f.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(LakeError::Locked(self.url.clone())),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(LakeError::Locked(self.url.clone()));
+            }
             Err(std::fs::TryLockError::Error(e)) => {
-                return Err(LakeError::Io { path: p.display().to_string(), source: e });
+                return Err(LakeError::Io {
+                    path: p.display().to_string(),
+                    source: e,
+                });
             }
         }
         *self.lock.lock().expect("lock mutex") = Some(f);
@@ -151,5 +192,8 @@ impl Lake {
 }
 
 pub(crate) fn store_err(path: &Path, source: object_store::Error) -> LakeError {
-    LakeError::Store { path: path.to_string(), source }
+    LakeError::Store {
+        path: path.to_string(),
+        source,
+    }
 }

@@ -9,14 +9,14 @@ use std::collections::HashSet;
 
 use arrow::array::{Array, AsArray, BooleanArray};
 use futures::TryStreamExt;
-use object_store::path::Path;
 use object_store::ObjectMeta;
+use object_store::path::Path;
+use parquet::arrow::ProjectionMask;
 #[allow(deprecated)]
 use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
-use parquet::arrow::ProjectionMask;
 
-use super::writer::{event_properties, StagedFile, StagedParquet, WriterConfig};
-use super::{store_err, Lake, LakeError, CLOUDTRAIL_DIR};
+use super::writer::{StagedFile, StagedParquet, WriterConfig, event_properties};
+use super::{CLOUDTRAIL_DIR, Lake, LakeError, store_err};
 
 /// Files to add and delete so that `objects` have no rows left in the committed event files.
 #[derive(Debug, Default)]
@@ -30,13 +30,24 @@ pub struct Replacement {
 }
 
 fn read_err(lake: &Lake, p: &Path, e: impl std::fmt::Display) -> LakeError {
-    LakeError::Write { path: lake.url_of(p), reason: format!("reading for replacement: {e}") }
+    LakeError::Write {
+        path: lake.url_of(p),
+        reason: format!("reading for replacement: {e}"),
+    }
 }
 
 #[allow(deprecated)]
-async fn open(lake: &Lake, meta: &ObjectMeta, projection: Option<&[&str]>) -> Result<parquet::arrow::async_reader::ParquetRecordBatchStream<ParquetObjectReader>, LakeError> {
-    let reader = ParquetObjectReader::new(lake.store.clone(), meta.location.clone()).with_file_size(meta.size);
-    let b = ParquetRecordBatchStreamBuilder::new(reader).await.map_err(|e| read_err(lake, &meta.location, e))?;
+async fn open(
+    lake: &Lake,
+    meta: &ObjectMeta,
+    projection: Option<&[&str]>,
+) -> Result<parquet::arrow::async_reader::ParquetRecordBatchStream<ParquetObjectReader>, LakeError>
+{
+    let reader = ParquetObjectReader::new(lake.store.clone(), meta.location.clone())
+        .with_file_size(meta.size);
+    let b = ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(|e| read_err(lake, &meta.location, e))?;
     let b = match projection {
         Some(cols) => {
             let idx: Vec<usize> = b
@@ -57,7 +68,9 @@ async fn open(lake: &Lake, meta: &ObjectMeta, projection: Option<&[&str]>) -> Re
 
 fn keep_mask(col: &dyn Array, objects: &HashSet<String>) -> BooleanArray {
     let s = col.as_string::<i32>();
-    (0..s.len()).map(|i| Some(s.is_null(i) || !objects.contains(s.value(i)))).collect()
+    (0..s.len())
+        .map(|i| Some(s.is_null(i) || !objects.contains(s.value(i))))
+        .collect()
 }
 
 /// Rewrites every committed event file that holds rows of `objects`.
@@ -73,8 +86,9 @@ pub fn replace_objects(
         return Ok(out);
     }
     let dir = Path::from(CLOUDTRAIL_DIR);
-    let mut files: Vec<ObjectMeta> =
-        rt.block_on(lake.store.list(Some(&dir)).try_collect()).map_err(|e| store_err(&dir, e))?;
+    let mut files: Vec<ObjectMeta> = rt
+        .block_on(lake.store.list(Some(&dir)).try_collect())
+        .map_err(|e| store_err(&dir, e))?;
     files.retain(|m| m.location.as_ref().ends_with(".parquet"));
     files.sort_by(|a, b| a.location.cmp(&b.location));
     let schema = crate::parse::cloudtrail::schema();
@@ -83,7 +97,11 @@ pub fn replace_objects(
         let hits = rt.block_on(async {
             let mut s = open(lake, meta, Some(&["source_object"])).await?;
             let mut hits = 0u64;
-            while let Some(b) = s.try_next().await.map_err(|e| read_err(lake, &meta.location, e))? {
+            while let Some(b) = s
+                .try_next()
+                .await
+                .map_err(|e| read_err(lake, &meta.location, e))?
+            {
                 let keep = keep_mask(b.column(0), objects);
                 hits += keep.iter().filter(|k| *k == Some(false)).count() as u64;
             }
@@ -95,20 +113,38 @@ pub fn replace_objects(
         out.removed_rows += hits;
         out.deletes.push(meta.location.clone());
         // Second pass: copy every other row into a replacement in the same partition.
-        let parent = meta.location.as_ref().rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+        let parent = meta
+            .location
+            .as_ref()
+            .rsplit_once('/')
+            .map(|(d, _)| d.to_string())
+            .unwrap_or_default();
         let target = Path::from(format!("{parent}/part-{commit}-r{n:04}.parquet"));
         let mut file: Option<StagedParquet> = None;
         rt.block_on(async {
             let mut s = open(lake, meta, None).await?;
-            while let Some(b) = s.try_next().await.map_err(|e| read_err(lake, &meta.location, e))? {
-                let col = b.column_by_name("source_object").ok_or_else(|| read_err(lake, &meta.location, "no source_object column"))?;
+            while let Some(b) = s
+                .try_next()
+                .await
+                .map_err(|e| read_err(lake, &meta.location, e))?
+            {
+                let col = b
+                    .column_by_name("source_object")
+                    .ok_or_else(|| read_err(lake, &meta.location, "no source_object column"))?;
                 let keep = keep_mask(col.as_ref(), objects);
-                let kept = arrow::compute::filter_record_batch(&b, &keep).map_err(|e| read_err(lake, &meta.location, e))?;
+                let kept = arrow::compute::filter_record_batch(&b, &keep)
+                    .map_err(|e| read_err(lake, &meta.location, e))?;
                 if kept.num_rows() == 0 {
                     continue;
                 }
                 if file.is_none() {
-                    file = Some(StagedParquet::create(lake, commit, target.clone(), schema.clone(), event_properties(&cfg))?);
+                    file = Some(StagedParquet::create(
+                        lake,
+                        commit,
+                        target.clone(),
+                        schema.clone(),
+                        event_properties(&cfg),
+                    )?);
                 }
                 file.as_mut().expect("created").write(&kept)?;
             }

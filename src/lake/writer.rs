@@ -20,7 +20,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::{store_err, Lake, LakeError, CLOUDTRAIL_DIR, META_DIR};
+use super::{CLOUDTRAIL_DIR, Lake, LakeError, META_DIR, store_err};
 use crate::parse::time::micros_to_days;
 
 /// Sizing of the files written.
@@ -38,7 +38,12 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig { row_group_rows: 16 * 1024, max_rows_per_file: 2_000_000, max_open: 2, zstd_level: 1 }
+        WriterConfig {
+            row_group_rows: 16 * 1024,
+            max_rows_per_file: 2_000_000,
+            max_open: 2,
+            zstd_level: 1,
+        }
     }
 }
 
@@ -62,7 +67,9 @@ const HIGH_CARDINALITY: &[&str] = &[
 /// Writer properties for the events table.
 pub fn event_properties(cfg: &WriterConfig) -> WriterProperties {
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(cfg.zstd_level).unwrap_or_default()))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(cfg.zstd_level).unwrap_or_default(),
+        ))
         .set_max_row_group_row_count(Some(cfg.row_group_rows))
         // Row-group statistics prune scans; page-level ones cost more than they save at this
         // row-group size.
@@ -70,7 +77,9 @@ pub fn event_properties(cfg: &WriterConfig) -> WriterProperties {
         .set_created_by(format!("pipewarden {}", env!("CARGO_PKG_VERSION")));
     for c in HIGH_CARDINALITY {
         let p = ColumnPath::from(*c);
-        b = b.set_column_dictionary_enabled(p.clone(), false).set_column_statistics_enabled(p, EnabledStatistics::None);
+        b = b
+            .set_column_dictionary_enabled(p.clone(), false)
+            .set_column_statistics_enabled(p, EnabledStatistics::None);
     }
     b.build()
 }
@@ -106,24 +115,56 @@ pub fn staging_dir(commit: &str) -> Path {
 
 impl StagedParquet {
     /// Opens a file that will be committed to `target`.
-    pub fn create(lake: &Lake, commit: &str, target: Path, schema: SchemaRef, props: WriterProperties) -> Result<Self, LakeError> {
+    pub fn create(
+        lake: &Lake,
+        commit: &str,
+        target: Path,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> Result<Self, LakeError> {
         let staged = Path::from(format!("{}/{}", staging_dir(commit), target));
         let (local_path, temp) = match &lake.local_root {
             Some(root) => (root.join(staged.as_ref()), false),
-            None => (std::env::temp_dir().join(format!("pipewarden-{}-{}", std::process::id(), uuid::Uuid::new_v4())), true),
+            None => (
+                std::env::temp_dir().join(format!(
+                    "pipewarden-{}-{}",
+                    std::process::id(),
+                    uuid::Uuid::new_v4()
+                )),
+                true,
+            ),
         };
         if let Some(dir) = local_path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| LakeError::Io { path: dir.display().to_string(), source: e })?;
+            std::fs::create_dir_all(dir).map_err(|e| LakeError::Io {
+                path: dir.display().to_string(),
+                source: e,
+            })?;
         }
-        let file = File::create(&local_path).map_err(|e| LakeError::Io { path: local_path.display().to_string(), source: e })?;
-        let writer = ArrowWriter::try_new(file, schema, Some(props))
-            .map_err(|e| LakeError::Write { path: staged.to_string(), reason: e.to_string() })?;
-        Ok(StagedParquet { writer, local_path, staged, target, rows: 0, temp })
+        let file = File::create(&local_path).map_err(|e| LakeError::Io {
+            path: local_path.display().to_string(),
+            source: e,
+        })?;
+        let writer =
+            ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| LakeError::Write {
+                path: staged.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(StagedParquet {
+            writer,
+            local_path,
+            staged,
+            target,
+            rows: 0,
+            temp,
+        })
     }
 
     /// Appends a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), LakeError> {
-        self.writer.write(batch).map_err(|e| LakeError::Write { path: self.staged.to_string(), reason: e.to_string() })?;
+        self.writer.write(batch).map_err(|e| LakeError::Write {
+            path: self.staged.to_string(),
+            reason: e.to_string(),
+        })?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
@@ -131,29 +172,49 @@ impl StagedParquet {
     /// Closes the file, syncs it, and uploads it when the lake is remote.
     pub fn close(self, lake: &Lake, rt: &tokio::runtime::Handle) -> Result<StagedFile, LakeError> {
         let wpath = self.staged.to_string();
-        let file = self.writer.into_inner().map_err(|e| LakeError::Write { path: wpath.clone(), reason: e.to_string() })?;
-        file.sync_all().map_err(|e| LakeError::Io { path: self.local_path.display().to_string(), source: e })?;
+        let file = self.writer.into_inner().map_err(|e| LakeError::Write {
+            path: wpath.clone(),
+            reason: e.to_string(),
+        })?;
+        file.sync_all().map_err(|e| LakeError::Io {
+            path: self.local_path.display().to_string(),
+            source: e,
+        })?;
         drop(file);
         if self.temp {
             let r = rt.block_on(upload(lake, &self.local_path, &self.staged));
             let _ = std::fs::remove_file(&self.local_path);
             r?;
         }
-        Ok(StagedFile { staged: self.staged, target: self.target, rows: self.rows })
+        Ok(StagedFile {
+            staged: self.staged,
+            target: self.target,
+            rows: self.rows,
+        })
     }
 }
 
 async fn upload(lake: &Lake, local: &std::path::Path, to: &Path) -> Result<(), LakeError> {
-    let io = |e: std::io::Error| LakeError::Io { path: local.display().to_string(), source: e };
+    let io = |e: std::io::Error| LakeError::Io {
+        path: local.display().to_string(),
+        source: e,
+    };
     let mut f = File::open(local).map_err(io)?;
     let len = f.metadata().map_err(io)?.len();
     if len <= 8 << 20 {
         let mut buf = Vec::with_capacity(len as usize);
         f.read_to_end(&mut buf).map_err(io)?;
-        lake.store.put(to, PutPayload::from(buf)).await.map_err(|e| store_err(to, e))?;
+        lake.store
+            .put(to, PutPayload::from(buf))
+            .await
+            .map_err(|e| store_err(to, e))?;
         return Ok(());
     }
-    let upload = lake.store.put_multipart(to).await.map_err(|e| store_err(to, e))?;
+    let upload = lake
+        .store
+        .put_multipart(to)
+        .await
+        .map_err(|e| store_err(to, e))?;
     let mut w = WriteMultipart::new_with_chunk_size(upload, 8 << 20);
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -189,7 +250,13 @@ pub struct EventWriter<'a> {
 
 impl<'a> EventWriter<'a> {
     /// A writer for the files of `commit`.
-    pub fn new(lake: &'a Lake, rt: tokio::runtime::Handle, commit: &str, schema: SchemaRef, cfg: WriterConfig) -> Self {
+    pub fn new(
+        lake: &'a Lake,
+        rt: tokio::runtime::Handle,
+        commit: &str,
+        schema: SchemaRef,
+        cfg: WriterConfig,
+    ) -> Self {
         EventWriter {
             lake,
             rt,
@@ -222,8 +289,11 @@ impl<'a> EventWriter<'a> {
         days.sort_by_key(|(d, _)| *d);
         for (day, idx) in days {
             let idx = UInt32Array::from(idx);
-            let part = arrow::compute::take_record_batch(batch, &idx)
-                .map_err(|e| LakeError::Write { path: "event batch".into(), reason: e.to_string() })?;
+            let part =
+                arrow::compute::take_record_batch(batch, &idx).map_err(|e| LakeError::Write {
+                    path: "event batch".into(),
+                    reason: e.to_string(),
+                })?;
             self.write_day(day, &part)?;
         }
         Ok(())
@@ -233,7 +303,12 @@ impl<'a> EventWriter<'a> {
         self.clock += 1;
         if !self.open.contains_key(&day) {
             if self.open.len() >= self.cfg.max_open {
-                let lru = *self.open.iter().min_by_key(|(_, o)| o.last_used).map(|(d, _)| d).expect("non-empty");
+                let lru = *self
+                    .open
+                    .iter()
+                    .min_by_key(|(_, o)| o.last_used)
+                    .map(|(d, _)| d)
+                    .expect("non-empty");
                 self.close_day(lru)?;
             }
             let target = Path::from(format!(
@@ -243,7 +318,13 @@ impl<'a> EventWriter<'a> {
                 self.seq
             ));
             self.seq += 1;
-            let file = StagedParquet::create(self.lake, &self.commit, target, self.schema.clone(), self.props.clone())?;
+            let file = StagedParquet::create(
+                self.lake,
+                &self.commit,
+                target,
+                self.schema.clone(),
+                self.props.clone(),
+            )?;
             self.open.insert(day, OpenDay { file, last_used: 0 });
         }
         let o = self.open.get_mut(&day).expect("just inserted");

@@ -275,7 +275,10 @@ impl FieldWarnings {
     fn push(&mut self, field: &str, expected: &str, raw: &RawValue) {
         self.count += 1;
         if self.first.is_none() {
-            self.first = Some(format!("field {field}: expected {expected}, found {}", json_kind(raw.get())));
+            self.first = Some(format!(
+                "field {field}: expected {expected}, found {}",
+                json_kind(raw.get())
+            ));
         }
     }
 }
@@ -398,19 +401,31 @@ impl CloudTrailBuilder {
         warnings: &mut FieldWarnings,
     ) -> Result<(), RecordError> {
         let outer: RecordFields = match text.as_bytes().first() {
-            Some(b'{') => serde_json::from_str(text).map_err(|e| RecordError(format!("invalid JSON: {e}")))?,
-            _ => return Err(RecordError(format!("record is {}, not a JSON object", json_kind(text)))),
+            Some(b'{') => {
+                serde_json::from_str(text).map_err(|e| RecordError(format!("invalid JSON: {e}")))?
+            }
+            _ => {
+                return Err(RecordError(format!(
+                    "record is {}, not a JSON object",
+                    json_kind(text)
+                )));
+            }
         };
         // An EventBridge envelope carries the record in `detail`; keep the envelope as `raw`.
         let unwrapped;
         let rec = if outer.event_time.is_none() && outer.detail_type.is_some() {
             match outer.detail {
                 Some(d) if d.get().starts_with('{') => {
-                    unwrapped = serde_json::from_str::<RecordFields>(d.get())
-                        .map_err(|e| RecordError(format!("invalid JSON in EventBridge detail: {e}")))?;
+                    unwrapped = serde_json::from_str::<RecordFields>(d.get()).map_err(|e| {
+                        RecordError(format!("invalid JSON in EventBridge detail: {e}"))
+                    })?;
                     &unwrapped
                 }
-                _ => return Err(RecordError("EventBridge envelope without a detail object".into())),
+                _ => {
+                    return Err(RecordError(
+                        "EventBridge envelope without a detail object".into(),
+                    ));
+                }
             }
         } else {
             &outer
@@ -419,9 +434,18 @@ impl CloudTrailBuilder {
         let event_time = match rec.event_time {
             None => return Err(RecordError("eventTime is missing".into())),
             Some(raw) => match string_of(raw) {
-                Some(s) => parse_timestamp_micros(&s)
-                    .ok_or_else(|| RecordError(format!("eventTime {:?} is not an ISO 8601 UTC time", truncate(&s, 64))))?,
-                None => return Err(RecordError(format!("eventTime is {}, not a string", json_kind(raw.get())))),
+                Some(s) => parse_timestamp_micros(&s).ok_or_else(|| {
+                    RecordError(format!(
+                        "eventTime {:?} is not an ISO 8601 UTC time",
+                        truncate(&s, 64)
+                    ))
+                })?,
+                None => {
+                    return Err(RecordError(format!(
+                        "eventTime is {}, not a string",
+                        json_kind(raw.get())
+                    )));
+                }
             },
         };
 
@@ -429,8 +453,13 @@ impl CloudTrailBuilder {
         let ui: UserIdentity = sub_object(rec.user_identity, "userIdentity", w);
         let sc: SessionContext = sub_object(ui.session_context, "userIdentity.sessionContext", w);
         let attrs: SessionAttributes = sub_object(sc.attributes, "sessionContext.attributes", w);
-        let issuer: SessionIssuer = sub_object(sc.session_issuer, "sessionContext.sessionIssuer", w);
-        let webid: WebIdFederationData = sub_object(sc.web_id_federation_data, "sessionContext.webIdFederationData", w);
+        let issuer: SessionIssuer =
+            sub_object(sc.session_issuer, "sessionContext.sessionIssuer", w);
+        let webid: WebIdFederationData = sub_object(
+            sc.web_id_federation_data,
+            "sessionContext.webIdFederationData",
+            w,
+        );
         let obo: OnBehalfOf = sub_object(ui.on_behalf_of, "userIdentity.onBehalfOf", w);
         let tls: TlsDetails = sub_object(rec.tls_details, "tlsDetails", w);
         let issued_key = issued_access_key(rec);
@@ -440,7 +469,11 @@ impl CloudTrailBuilder {
             Some(s) => {
                 let t = parse_timestamp_micros(&s);
                 if t.is_none() {
-                    w.push("sessionContext.attributes.creationDate", "an ISO 8601 time", raw);
+                    w.push(
+                        "sessionContext.attributes.creationDate",
+                        "an ISO 8601 time",
+                        raw,
+                    );
                 }
                 t
             }
@@ -450,9 +483,15 @@ impl CloudTrailBuilder {
             }
         });
         self.session_creation.append_option(creation);
-        self.read_only.append_option(boolean(rec.read_only, "readOnly", w));
-        self.management_event.append_option(boolean(rec.management_event, "managementEvent", w));
-        self.session_mfa.append_option(boolean(attrs.mfa_authenticated, "sessionContext.attributes.mfaAuthenticated", w));
+        self.read_only
+            .append_option(boolean(rec.read_only, "readOnly", w));
+        self.management_event
+            .append_option(boolean(rec.management_event, "managementEvent", w));
+        self.session_mfa.append_option(boolean(
+            attrs.mfa_authenticated,
+            "sessionContext.attributes.mfaAuthenticated",
+            w,
+        ));
 
         let text_fields: [(S, Raw, &str); 37] = [
             (S::EventVersion, rec.event_version, "eventVersion"),
@@ -466,32 +505,88 @@ impl CloudTrailBuilder {
             (S::UserAgent, rec.user_agent, "userAgent"),
             (S::ErrorCode, rec.error_code, "errorCode"),
             (S::ErrorMessage, rec.error_message, "errorMessage"),
-            (S::RecipientAccount, rec.recipient_account_id, "recipientAccountId"),
+            (
+                S::RecipientAccount,
+                rec.recipient_account_id,
+                "recipientAccountId",
+            ),
             (S::RequestId, rec.request_id, "requestID"),
             (S::SharedEventId, rec.shared_event_id, "sharedEventID"),
             (S::VpcEndpointId, rec.vpc_endpoint_id, "vpcEndpointId"),
-            (S::VpcEndpointAccountId, rec.vpc_endpoint_account_id, "vpcEndpointAccountId"),
+            (
+                S::VpcEndpointAccountId,
+                rec.vpc_endpoint_account_id,
+                "vpcEndpointAccountId",
+            ),
             (S::UserType, ui.kind, "userIdentity.type"),
-            (S::UserPrincipalId, ui.principal_id, "userIdentity.principalId"),
+            (
+                S::UserPrincipalId,
+                ui.principal_id,
+                "userIdentity.principalId",
+            ),
             (S::UserArn, ui.arn, "userIdentity.arn"),
             (S::UserAccountId, ui.account_id, "userIdentity.accountId"),
-            (S::UserAccessKeyId, ui.access_key_id, "userIdentity.accessKeyId"),
+            (
+                S::UserAccessKeyId,
+                ui.access_key_id,
+                "userIdentity.accessKeyId",
+            ),
             (S::UserName, ui.user_name, "userIdentity.userName"),
             (S::UserInvokedBy, ui.invoked_by, "userIdentity.invokedBy"),
-            (S::UserIdentityProvider, ui.identity_provider, "userIdentity.identityProvider"),
+            (
+                S::UserIdentityProvider,
+                ui.identity_provider,
+                "userIdentity.identityProvider",
+            ),
             (S::IssuerType, issuer.kind, "sessionIssuer.type"),
-            (S::IssuerPrincipalId, issuer.principal_id, "sessionIssuer.principalId"),
+            (
+                S::IssuerPrincipalId,
+                issuer.principal_id,
+                "sessionIssuer.principalId",
+            ),
             (S::IssuerArn, issuer.arn, "sessionIssuer.arn"),
-            (S::IssuerUserName, issuer.user_name, "sessionIssuer.userName"),
-            (S::IssuerAccountId, issuer.account_id, "sessionIssuer.accountId"),
-            (S::SourceIdentity, sc.source_identity, "sessionContext.sourceIdentity"),
-            (S::WebIdProvider, webid.federated_provider, "webIdFederationData.federatedProvider"),
+            (
+                S::IssuerUserName,
+                issuer.user_name,
+                "sessionIssuer.userName",
+            ),
+            (
+                S::IssuerAccountId,
+                issuer.account_id,
+                "sessionIssuer.accountId",
+            ),
+            (
+                S::SourceIdentity,
+                sc.source_identity,
+                "sessionContext.sourceIdentity",
+            ),
+            (
+                S::WebIdProvider,
+                webid.federated_provider,
+                "webIdFederationData.federatedProvider",
+            ),
             (S::OnBehalfOfUserId, obo.user_id, "onBehalfOf.userId"),
-            (S::OnBehalfOfStoreArn, obo.identity_store_arn, "onBehalfOf.identityStoreArn"),
-            (S::IssuedAccessKeyId, issued_key, "responseElements.credentials.accessKeyId"),
+            (
+                S::OnBehalfOfStoreArn,
+                obo.identity_store_arn,
+                "onBehalfOf.identityStoreArn",
+            ),
+            (
+                S::IssuedAccessKeyId,
+                issued_key,
+                "responseElements.credentials.accessKeyId",
+            ),
             (S::TlsVersion, tls.tls_version, "tlsDetails.tlsVersion"),
-            (S::TlsCipherSuite, tls.cipher_suite, "tlsDetails.cipherSuite"),
-            (S::TlsHost, tls.client_provided_host_header, "tlsDetails.clientProvidedHostHeader"),
+            (
+                S::TlsCipherSuite,
+                tls.cipher_suite,
+                "tlsDetails.cipherSuite",
+            ),
+            (
+                S::TlsHost,
+                tls.client_provided_host_header,
+                "tlsDetails.clientProvidedHostHeader",
+            ),
         ];
         for (col, raw, name) in text_fields {
             let v = raw.map(|r| match string_of(r) {
@@ -535,7 +630,12 @@ impl CloudTrailBuilder {
                 a
             })
             .collect();
-        let mut s = |i: S| std::mem::replace(&mut strings[i as usize], Arc::new(arrow::array::NullArray::new(0)));
+        let mut s = |i: S| {
+            std::mem::replace(
+                &mut strings[i as usize],
+                Arc::new(arrow::array::NullArray::new(0)),
+            )
+        };
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.event_time.finish()),
             s(S::EventVersion),
@@ -622,7 +722,11 @@ fn boolean(raw: Raw, name: &str, w: &mut FieldWarnings) -> Option<bool> {
     }
 }
 
-fn sub_object<'a, T: Deserialize<'a> + Default>(raw: Raw<'a>, name: &str, w: &mut FieldWarnings) -> T {
+fn sub_object<'a, T: Deserialize<'a> + Default>(
+    raw: Raw<'a>,
+    name: &str,
+    w: &mut FieldWarnings,
+) -> T {
     match raw {
         None => T::default(),
         Some(r) if r.get().starts_with('{') => serde_json::from_str(r.get()).unwrap_or_else(|_| {
@@ -673,7 +777,15 @@ mod tests {
     fn one(text: &str) -> (Result<(), RecordError>, RecordBatch, FieldWarnings) {
         let mut b = CloudTrailBuilder::new();
         let mut w = FieldWarnings::default();
-        let r = b.push(text, "obj", Position { index: 0, line: None }, &mut w);
+        let r = b.push(
+            text,
+            "obj",
+            Position {
+                index: 0,
+                line: None,
+            },
+            &mut w,
+        );
         (r, b.finish(), w)
     }
 
@@ -688,13 +800,22 @@ mod tests {
         r.unwrap();
         assert_eq!(w.count, 0);
         assert_eq!(col(&batch, "user_type").value(0), "AssumedRole");
-        assert_eq!(col(&batch, "session_issuer_arn").value(0), "arn:aws:iam::1:role/r");
+        assert_eq!(
+            col(&batch, "session_issuer_arn").value(0),
+            "arn:aws:iam::1:role/r"
+        );
         assert_eq!(col(&batch, "source_identity").value(0), "alice");
         assert_eq!(col(&batch, "tls_version").value(0), "TLSv1.3");
-        assert_eq!(col(&batch, "request_parameters").value(0), r#"{"bucketName":"b"}"#);
+        assert_eq!(
+            col(&batch, "request_parameters").value(0),
+            r#"{"bucketName":"b"}"#
+        );
         assert!(col(&batch, "response_elements").is_null(0));
         assert_eq!(col(&batch, "raw").value(0), text);
-        let mfa = batch.column_by_name("session_mfa_authenticated").unwrap().as_boolean();
+        let mfa = batch
+            .column_by_name("session_mfa_authenticated")
+            .unwrap()
+            .as_boolean();
         assert!(!mfa.value(0));
         let ro = batch.column_by_name("read_only").unwrap().as_boolean();
         assert!(!ro.value(0) && ro.is_valid(0));
@@ -702,20 +823,40 @@ mod tests {
 
     #[test]
     fn rejects_missing_or_bad_event_time() {
-        assert_eq!(one(r#"{"eventName":"X"}"#).0, Err(RecordError("eventTime is missing".into())));
-        assert!(one(r#"{"eventTime":"yesterday"}"#).0.unwrap_err().0.contains("not an ISO 8601"));
-        assert!(one(r#"{"eventTime":17}"#).0.unwrap_err().0.contains("a number, not a string"));
+        assert_eq!(
+            one(r#"{"eventName":"X"}"#).0,
+            Err(RecordError("eventTime is missing".into()))
+        );
+        assert!(
+            one(r#"{"eventTime":"yesterday"}"#)
+                .0
+                .unwrap_err()
+                .0
+                .contains("not an ISO 8601")
+        );
+        assert!(
+            one(r#"{"eventTime":17}"#)
+                .0
+                .unwrap_err()
+                .0
+                .contains("a number, not a string")
+        );
         assert!(one(r#"[1]"#).0.unwrap_err().0.contains("not a JSON object"));
     }
 
     #[test]
     fn keeps_wrong_types_as_text_and_warns() {
-        let (r, batch, w) = one(r#"{"eventTime":"2024-01-01T00:00:00Z","eventName":42,"readOnly":"yes","userIdentity":"root"}"#);
+        let (r, batch, w) = one(
+            r#"{"eventTime":"2024-01-01T00:00:00Z","eventName":42,"readOnly":"yes","userIdentity":"root"}"#,
+        );
         r.unwrap();
         assert_eq!(col(&batch, "event_name").value(0), "42");
         assert!(batch.column_by_name("read_only").unwrap().is_null(0));
         assert_eq!(w.count, 3);
-        assert_eq!(w.first.as_deref(), Some("field userIdentity: expected an object, found a string"));
+        assert_eq!(
+            w.first.as_deref(),
+            Some("field userIdentity: expected an object, found a string")
+        );
     }
 
     #[test]
@@ -738,7 +879,8 @@ mod tests {
 
     #[test]
     fn escaped_strings_are_decoded() {
-        let (r, batch, _) = one(r#"{"eventTime":"2024-01-01T00:00:00Z","userAgent":"a\"b\u001b[31m"}"#);
+        let (r, batch, _) =
+            one(r#"{"eventTime":"2024-01-01T00:00:00Z","userAgent":"a\"b\u001b[31m"}"#);
         r.unwrap();
         assert_eq!(col(&batch, "user_agent").value(0), "a\"b\u{1b}[31m");
     }

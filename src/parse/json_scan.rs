@@ -18,16 +18,26 @@ pub enum ScanError {
 impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ScanError::Truncated { offset } => write!(f, "input ends inside a JSON value (at byte {offset})"),
+            ScanError::Truncated { offset } => {
+                write!(f, "input ends inside a JSON value (at byte {offset})")
+            }
             ScanError::Unexpected { offset, byte } => {
-                write!(f, "unexpected byte {} at offset {offset}", describe_byte(*byte))
+                write!(
+                    f,
+                    "unexpected byte {} at offset {offset}",
+                    describe_byte(*byte)
+                )
             }
         }
     }
 }
 
 fn describe_byte(b: u8) -> String {
-    if b.is_ascii_graphic() { format!("'{}'", b as char) } else { format!("0x{b:02x}") }
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("0x{b:02x}")
+    }
 }
 
 /// Index of the first byte at or after `i` that is not JSON whitespace.
@@ -46,12 +56,17 @@ pub fn value_end(b: &[u8], i: usize) -> Result<usize, ScanError> {
         Some(b'{') | Some(b'[') => container_end(b, i),
         Some(c) if c.is_ascii_alphanumeric() || *c == b'-' => {
             let mut j = i;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b'+' | b'.')) {
+            while j < b.len()
+                && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b'+' | b'.'))
+            {
                 j += 1;
             }
             Ok(j)
         }
-        Some(c) => Err(ScanError::Unexpected { offset: i, byte: *c }),
+        Some(c) => Err(ScanError::Unexpected {
+            offset: i,
+            byte: *c,
+        }),
     }
 }
 
@@ -88,7 +103,10 @@ fn container_end(b: &[u8], i: usize) -> Result<usize, ScanError> {
             open @ (b'{' | b'[') => stack.push(if open == b'{' { b'}' } else { b']' }),
             close @ (b'}' | b']') => {
                 if stack.pop() != Some(close) {
-                    return Err(ScanError::Unexpected { offset: j, byte: close });
+                    return Err(ScanError::Unexpected {
+                        offset: j,
+                        byte: close,
+                    });
                 }
                 if stack.is_empty() {
                     return Ok(j + 1);

@@ -28,7 +28,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_decompressed: 1 << 30 }
+        Limits {
+            max_decompressed: 1 << 30,
+        }
     }
 }
 
@@ -98,7 +100,12 @@ impl ObjectOutcome {
 }
 
 /// Parses one whole object into `builder`.
-pub fn parse_object(bytes: &[u8], source_object: &str, builder: &mut CloudTrailBuilder, limits: Limits) -> ObjectOutcome {
+pub fn parse_object(
+    bytes: &[u8],
+    source_object: &str,
+    builder: &mut CloudTrailBuilder,
+    limits: Limits,
+) -> ObjectOutcome {
     parse_object_with(bytes, source_object, builder, limits, &mut Vec::new())
 }
 
@@ -156,7 +163,11 @@ pub fn parse_object_with(
     };
     if let Some(e) = error {
         let salvaged = out.events > 0 || !out.rejects.is_empty();
-        out.status = if salvaged { ObjectStatus::Partial } else { ObjectStatus::Failed };
+        out.status = if salvaged {
+            ObjectStatus::Partial
+        } else {
+            ObjectStatus::Failed
+        };
         out.error = Some(e);
     }
     out
@@ -165,26 +176,37 @@ pub fn parse_object_with(
 /// Decompresses gzip (detected by its magic bytes) or passes plain bytes through.
 ///
 /// Returns the bytes and, for a damaged gzip stream, the error after the bytes that could be read.
-fn decode<'a>(bytes: &'a [u8], limits: Limits, scratch: &'a mut Vec<u8>) -> Result<(Cow<'a, [u8]>, Option<String>), String> {
+fn decode<'a>(
+    bytes: &'a [u8],
+    limits: Limits,
+    scratch: &'a mut Vec<u8>,
+) -> Result<(Cow<'a, [u8]>, Option<String>), String> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         if bytes.len() > limits.max_decompressed {
-            return Err(format!("object is larger than the {} byte limit", limits.max_decompressed));
+            return Err(format!(
+                "object is larger than the {} byte limit",
+                limits.max_decompressed
+            ));
         }
         return Ok((Cow::Borrowed(bytes), None));
     }
     // Fast path: libdeflate into a buffer sized from the gzip trailer (ISIZE, size mod 2^32).
     let n = bytes.len();
-    let isize_hint = if n >= 18 { u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]) as usize } else { 0 };
+    let isize_hint = if n >= 18 {
+        u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]) as usize
+    } else {
+        0
+    };
     if isize_hint > 0 && isize_hint <= limits.max_decompressed {
         // The buffer only grows, so it is zeroed once, not per object.
         if scratch.len() < isize_hint {
             scratch.resize(isize_hint, 0);
         }
         let mut d = libdeflater::Decompressor::new();
-        if let Ok(written) = d.gzip_decompress(bytes, &mut scratch[..isize_hint]) {
-            if written == isize_hint {
-                return Ok((Cow::Borrowed(&scratch[..written]), None));
-            }
+        if let Ok(written) = d.gzip_decompress(bytes, &mut scratch[..isize_hint])
+            && written == isize_hint
+        {
+            return Ok((Cow::Borrowed(&scratch[..written]), None));
         }
     }
     // Multi-member, damaged or oversized streams: stream with flate2, keeping what decodes.
@@ -192,15 +214,21 @@ fn decode<'a>(bytes: &'a [u8], limits: Limits, scratch: &'a mut Vec<u8>) -> Resu
     let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(limits.max_decompressed as u64 + 1);
     let err = match dec.read_to_end(&mut out) {
         Ok(_) if out.len() > limits.max_decompressed => {
-            return Err(format!("decompressed size exceeds the {} byte limit", limits.max_decompressed));
+            return Err(format!(
+                "decompressed size exceeds the {} byte limit",
+                limits.max_decompressed
+            ));
         }
         Ok(_) => None,
-        Err(e) => Some(format!("gzip stream is damaged after {} decompressed bytes: {e}", out.len())),
+        Err(e) => Some(format!(
+            "gzip stream is damaged after {} decompressed bytes: {e}",
+            out.len()
+        )),
     };
-    if out.is_empty() {
-        if let Some(e) = err {
-            return Err(e);
-        }
+    if out.is_empty()
+        && let Some(e) = err
+    {
+        return Err(e);
     }
     Ok((Cow::Owned(out), err))
 }
@@ -250,7 +278,11 @@ fn has_second_value(b: &[u8], start: usize) -> bool {
     }
 }
 
-fn split_lines(text: &str, index: &mut i64, each: &mut impl FnMut(&str, Position)) -> Option<String> {
+fn split_lines(
+    text: &str,
+    index: &mut i64,
+    each: &mut impl FnMut(&str, Position),
+) -> Option<String> {
     let mut first_error = None;
     for (n, line) in text.split('\n').enumerate() {
         let line = line.trim_end_matches('\r');
@@ -263,7 +295,13 @@ fn split_lines(text: &str, index: &mut i64, each: &mut impl FnMut(&str, Position
         // The common case, one event per line: straight to the record parser, which rejects a
         // damaged line with its reason; the next line starts afresh.
         if b[s] == b'{' && memchr::memmem::find(&b[s..], b"\"Records\"").is_none() {
-            each(line[s..].trim_end(), Position { index: *index, line: line_no });
+            each(
+                line[s..].trim_end(),
+                Position {
+                    index: *index,
+                    line: line_no,
+                },
+            );
             *index += 1;
             continue;
         }
@@ -274,7 +312,13 @@ fn split_lines(text: &str, index: &mut i64, each: &mut impl FnMut(&str, Position
                 }
             }
             _ => {
-                each(line, Position { index: *index, line: line_no });
+                each(
+                    line,
+                    Position {
+                        index: *index,
+                        line: line_no,
+                    },
+                );
                 *index += 1;
             }
         }
@@ -301,13 +345,25 @@ fn top_level_value(
                 match outer.records {
                     Some(records) => {
                         for r in records {
-                            each(r.get(), Position { index: *index, line });
+                            each(
+                                r.get(),
+                                Position {
+                                    index: *index,
+                                    line,
+                                },
+                            );
                             *index += 1;
                         }
                         return Ok(end);
                     }
                     None if memchr::memmem::find(&b[i..end], b"\"Records\"").is_none() => {
-                        each(&text[i..end], Position { index: *index, line });
+                        each(
+                            &text[i..end],
+                            Position {
+                                index: *index,
+                                line,
+                            },
+                        );
                         *index += 1;
                         return Ok(end);
                     }
@@ -318,12 +374,17 @@ fn top_level_value(
             match records {
                 Some(sp) if b[sp.start] == b'[' => {
                     let r = json_scan::array_elements(b, sp.start, |el: Span| {
-                        each(&text[el.start..el.end], Position { index: *index, line });
+                        each(
+                            &text[el.start..el.end],
+                            Position {
+                                index: *index,
+                                line,
+                            },
+                        );
                         *index += 1;
                     });
-                    let arr_end = r.map_err(|e| format!("Records array: {}", scan_msg(&e)))?;
+                    r.map_err(|e| format!("Records array: {}", scan_msg(&e)))?;
                     // Finish the enclosing object (other keys may follow Records).
-                    let _ = arr_end;
                     json_scan::value_end(b, i).map_err(|e| scan_msg(&e))
                 }
                 Some(sp) => Err(format!(
@@ -337,18 +398,37 @@ fn top_level_value(
                 )),
                 None => {
                     let end = json_scan::value_end(b, i).map_err(|e| scan_msg(&e))?;
-                    each(&text[i..end], Position { index: *index, line });
+                    each(
+                        &text[i..end],
+                        Position {
+                            index: *index,
+                            line,
+                        },
+                    );
                     *index += 1;
                     Ok(end)
                 }
             }
         }
         b'[' => json_scan::array_elements(b, i, |el: Span| {
-            each(&text[el.start..el.end], Position { index: *index, line });
+            each(
+                &text[el.start..el.end],
+                Position {
+                    index: *index,
+                    line,
+                },
+            );
             *index += 1;
         })
         .map_err(|e| scan_msg(&e)),
-        c => Err(format!("not JSON: unexpected {} at byte {i}", if c.is_ascii_graphic() { format!("'{}'", c as char) } else { format!("byte 0x{c:02x}") })),
+        c => Err(format!(
+            "not JSON: unexpected {} at byte {i}",
+            if c.is_ascii_graphic() {
+                format!("'{}'", c as char)
+            } else {
+                format!("byte 0x{c:02x}")
+            }
+        )),
     }
 }
 
@@ -381,7 +461,10 @@ fn cut(s: &str, max: usize) -> &str {
 mod tests {
     use super::*;
 
-    fn records(text: &str) -> (Vec<(String, i64, Option<i64>)>, Option<String>) {
+    /// Record text, index and line of each record found, and the shape error.
+    type Split = (Vec<(String, i64, Option<i64>)>, Option<String>);
+
+    fn records(text: &str) -> Split {
         let mut v = vec![];
         let e = split_records(text, |t, p| v.push((t.to_string(), p.index, p.line)));
         (v, e)
@@ -391,7 +474,10 @@ mod tests {
     fn delivery_file() {
         let (v, e) = records(r#"{"Records":[{"a":1},{"b":2}]}"#);
         assert_eq!(e, None);
-        assert_eq!(v.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), vec![r#"{"a":1}"#, r#"{"b":2}"#]);
+        assert_eq!(
+            v.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            vec![r#"{"a":1}"#, r#"{"b":2}"#]
+        );
         assert_eq!(v[1].1, 1);
         assert_eq!(v[1].2, None);
     }
@@ -408,7 +494,15 @@ mod tests {
         let (v, e) = records("{\"a\":1}\n{\"b\":\n{\"c\":3}\n\n[{\"d\":4}]\n");
         assert_eq!(e, None);
         let texts: Vec<_> = v.iter().map(|r| (r.0.as_str(), r.2)).collect();
-        assert_eq!(texts, vec![("{\"a\":1}", Some(1)), ("{\"b\":", Some(2)), ("{\"c\":3}", Some(3)), ("{\"d\":4}", Some(5))]);
+        assert_eq!(
+            texts,
+            vec![
+                ("{\"a\":1}", Some(1)),
+                ("{\"b\":", Some(2)),
+                ("{\"c\":3}", Some(3)),
+                ("{\"d\":4}", Some(5))
+            ]
+        );
     }
 
     #[test]
@@ -422,7 +516,10 @@ mod tests {
     fn concatenated_pretty_objects_get_line_numbers() {
         let (v, e) = records("{\n\"a\": 1\n}\n{\n\"b\": 2\n}");
         assert_eq!(e, None);
-        assert_eq!(v.iter().map(|r| r.2).collect::<Vec<_>>(), vec![Some(1), Some(4)]);
+        assert_eq!(
+            v.iter().map(|r| r.2).collect::<Vec<_>>(),
+            vec![Some(1), Some(4)]
+        );
     }
 
     #[test]
@@ -440,7 +537,9 @@ mod tests {
             if i > 0 {
                 body.push(',');
             }
-            body.push_str(&format!(r#"{{"eventTime":"2024-01-01T00:00:00Z","eventID":"{i}","eventName":"GetObject"}}"#));
+            body.push_str(&format!(
+                r#"{{"eventTime":"2024-01-01T00:00:00Z","eventID":"{i}","eventName":"GetObject"}}"#
+            ));
         }
         body.push_str("]}");
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -469,8 +568,16 @@ mod tests {
     #[test]
     fn invalid_utf8_is_repaired_and_counted() {
         let mut b = CloudTrailBuilder::new();
-        let o = parse_object(b"{\"eventTime\":\"2024-01-01T00:00:00Z\",\"userAgent\":\"a\xffb\"}", "k", &mut b, Limits::default());
-        assert_eq!((o.status, o.events, o.warnings.count), (ObjectStatus::Ok, 1, 1));
+        let o = parse_object(
+            b"{\"eventTime\":\"2024-01-01T00:00:00Z\",\"userAgent\":\"a\xffb\"}",
+            "k",
+            &mut b,
+            Limits::default(),
+        );
+        assert_eq!(
+            (o.status, o.events, o.warnings.count),
+            (ObjectStatus::Ok, 1, 1)
+        );
     }
 
     #[test]
@@ -480,7 +587,14 @@ mod tests {
         enc.write_all(&vec![b' '; 4 << 20]).unwrap();
         let gz = enc.finish().unwrap();
         let mut b = CloudTrailBuilder::new();
-        let o = parse_object(&gz, "k", &mut b, Limits { max_decompressed: 1 << 20 });
+        let o = parse_object(
+            &gz,
+            "k",
+            &mut b,
+            Limits {
+                max_decompressed: 1 << 20,
+            },
+        );
         assert_eq!(o.status, ObjectStatus::Failed);
         assert!(o.error.unwrap().contains("limit"));
     }

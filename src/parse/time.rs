@@ -4,14 +4,27 @@
 /// Microseconds since the Unix epoch of an ISO 8601 / RFC 3339 time, or `None` if it is not one.
 pub fn parse_timestamp_micros(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() == 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z' {
+    if b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z'
+    {
         let y = digits(&b[0..4])?;
         let mo = digits(&b[5..7])?;
         let d = digits(&b[8..10])?;
         let h = digits(&b[11..13])?;
         let mi = digits(&b[14..16])?;
         let sec = digits(&b[17..19])?;
-        if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 {
+        if !(1..=12).contains(&mo)
+            || d == 0
+            || d > days_in_month(y, mo)
+            || h > 23
+            || mi > 59
+            || sec > 60
+        {
             return None;
         }
         let days = days_from_civil(y, mo, d);
@@ -19,12 +32,22 @@ pub fn parse_timestamp_micros(s: &str) -> Option<i64> {
     }
     // ISO 8601 basic format, as some older records write session creation dates.
     if b.len() == 16 && s.is_ascii() && b[8] == b'T' && b[15] == b'Z' {
-        let ext = format!("{}-{}-{}T{}:{}:{}Z", &s[0..4], &s[4..6], &s[6..8], &s[9..11], &s[11..13], &s[13..15]);
+        let ext = format!(
+            "{}-{}-{}T{}:{}:{}Z",
+            &s[0..4],
+            &s[4..6],
+            &s[6..8],
+            &s[9..11],
+            &s[11..13],
+            &s[13..15]
+        );
         if ext.len() == 20 {
             return parse_timestamp_micros(&ext);
         }
     }
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_micros())
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_micros())
 }
 
 fn digits(b: &[u8]) -> Option<i64> {

@@ -60,14 +60,21 @@ impl Layout {
     pub fn may_overlap(&self, since: Option<NaiveDate>, until: Option<NaiveDate>) -> bool {
         let Some(y) = self.year else { return true };
         let (lo, hi) = match (self.month, self.day) {
-            (None, _) => (NaiveDate::from_ymd_opt(y, 1, 1), NaiveDate::from_ymd_opt(y, 12, 31)),
+            (None, _) => (
+                NaiveDate::from_ymd_opt(y, 1, 1),
+                NaiveDate::from_ymd_opt(y, 12, 31),
+            ),
             (Some(m), None) => (
                 NaiveDate::from_ymd_opt(y, m, 1),
-                NaiveDate::from_ymd_opt(y, m, 1).and_then(|d| d.checked_add_months(chrono::Months::new(1))).and_then(|d| d.pred_opt()),
+                NaiveDate::from_ymd_opt(y, m, 1)
+                    .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                    .and_then(|d| d.pred_opt()),
             ),
             (Some(_), Some(_)) => (self.date(), self.date()),
         };
-        let (Some(lo), Some(hi)) = (lo, hi) else { return true };
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            return true;
+        };
         since.is_none_or(|s| hi >= s) && until.is_none_or(|u| lo <= u)
     }
 }
@@ -81,15 +88,17 @@ pub fn parse(path: &str) -> Layout {
     // Drop the file name (or the empty string after a trailing slash).
     segs.pop();
     let mut l = Layout::default();
-    let Some(at) = segs.iter().rposition(|s| *s == "AWSLogs") else { return l };
+    let Some(at) = segs.iter().rposition(|s| *s == "AWSLogs") else {
+        return l;
+    };
     l.in_layout = true;
     let mut rest = segs[at + 1..].iter().copied();
     let mut next = rest.next();
-    if let Some(s) = next {
-        if s.starts_with("o-") {
-            l.org_id = Some(s.to_string());
-            next = rest.next();
-        }
+    if let Some(s) = next
+        && s.starts_with("o-")
+    {
+        l.org_id = Some(s.to_string());
+        next = rest.next();
     }
     let Some(account) = next else { return l };
     l.account = Some(account.to_string());
@@ -101,16 +110,26 @@ pub fn parse(path: &str) -> Layout {
     if l.year.is_none() {
         return l;
     }
-    l.month = rest.next().and_then(|s| num(s, 2)).filter(|m| (1..=12).contains(m));
+    l.month = rest
+        .next()
+        .and_then(|s| num(s, 2))
+        .filter(|m| (1..=12).contains(m));
     if l.month.is_none() {
         return l;
     }
-    l.day = rest.next().and_then(|s| num(s, 2)).filter(|d| (1..=31).contains(d));
+    l.day = rest
+        .next()
+        .and_then(|s| num(s, 2))
+        .filter(|d| (1..=31).contains(d));
     l
 }
 
 fn num(s: &str, len: usize) -> Option<u32> {
-    if s.len() == len && s.bytes().all(|b| b.is_ascii_digit()) { s.parse().ok() } else { None }
+    if s.len() == len && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        None
+    }
 }
 
 /// Whether a file name is never a log: hidden files, markers, our own outputs.
@@ -128,7 +147,9 @@ mod tests {
 
     #[test]
     fn delivery_keys() {
-        let l = parse("AWSLogs/333333333333/CloudTrail/us-east-1/2025/03/06/333333333333_CloudTrail_us-east-1_20250306T0320Z_Zg.json.gz");
+        let l = parse(
+            "AWSLogs/333333333333/CloudTrail/us-east-1/2025/03/06/333333333333_CloudTrail_us-east-1_20250306T0320Z_Zg.json.gz",
+        );
         assert_eq!(l.kind(), KeyKind::Log);
         assert_eq!(l.account.as_deref(), Some("333333333333"));
         assert_eq!(l.region.as_deref(), Some("us-east-1"));
@@ -138,7 +159,9 @@ mod tests {
 
     #[test]
     fn organization_trail_with_prefix() {
-        let l = parse("trails/main/AWSLogs/o-1234abcde/222222222222/CloudTrail/eu-west-1/2025/03/06/x.json.gz");
+        let l = parse(
+            "trails/main/AWSLogs/o-1234abcde/222222222222/CloudTrail/eu-west-1/2025/03/06/x.json.gz",
+        );
         assert_eq!(l.org_id.as_deref(), Some("o-1234abcde"));
         assert_eq!(l.account.as_deref(), Some("222222222222"));
         assert_eq!(l.date(), NaiveDate::from_ymd_opt(2025, 3, 6));
@@ -146,8 +169,14 @@ mod tests {
 
     #[test]
     fn digests_and_insights() {
-        assert_eq!(parse("AWSLogs/1/CloudTrail-Digest/us-east-1/2025/03/06/d.json.gz").kind(), KeyKind::Digest);
-        assert_eq!(parse("AWSLogs/1/CloudTrail-Insight/us-east-1/2025/03/06/i.json.gz").kind(), KeyKind::Insight);
+        assert_eq!(
+            parse("AWSLogs/1/CloudTrail-Digest/us-east-1/2025/03/06/d.json.gz").kind(),
+            KeyKind::Digest
+        );
+        assert_eq!(
+            parse("AWSLogs/1/CloudTrail-Insight/us-east-1/2025/03/06/i.json.gz").kind(),
+            KeyKind::Insight
+        );
         assert_eq!(parse("exports/events.jsonl").kind(), KeyKind::Other);
     }
 
@@ -155,7 +184,10 @@ mod tests {
     fn folders_overlap_date_ranges() {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
         let month = parse("AWSLogs/1/CloudTrail/us-east-1/2025/02/");
-        assert_eq!((month.year, month.month, month.day), (Some(2025), Some(2), None));
+        assert_eq!(
+            (month.year, month.month, month.day),
+            (Some(2025), Some(2), None)
+        );
         assert!(month.may_overlap(d("2025-02-28"), None));
         assert!(!month.may_overlap(d("2025-03-01"), None));
         assert!(!month.may_overlap(None, d("2025-01-31")));
@@ -169,6 +201,9 @@ mod tests {
     fn bad_date_segments_do_not_parse() {
         let l = parse("AWSLogs/1/CloudTrail/us-east-1/2025/13/06/x");
         assert_eq!((l.year, l.month, l.day), (Some(2025), None, None));
-        assert_eq!(parse("AWSLogs/1/CloudTrail/us-east-1/2025/02/30/x").date(), None);
+        assert_eq!(
+            parse("AWSLogs/1/CloudTrail/us-east-1/2025/02/30/x").date(),
+            None
+        );
     }
 }

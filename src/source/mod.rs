@@ -33,7 +33,6 @@ impl DateRange {
             Some(d) => self.since.is_none_or(|s| d >= s) && self.until.is_none_or(|u| d <= u),
         }
     }
-
 }
 
 /// One object to read.
@@ -53,6 +52,8 @@ pub struct ObjectRef {
 
 /// A listed object that is not a log (digest, insight, hidden file), counted and skipped.
 #[derive(Debug, Clone)]
+// Nearly every value is an Object: boxing it would add an allocation per object listed.
+#[allow(clippy::large_enum_variant)]
 pub enum Listed {
     /// An object to ingest.
     Object(ObjectRef),
@@ -77,7 +78,11 @@ pub enum Source {
     /// A local folder.
     Local { root: PathBuf },
     /// An S3 prefix, read with aws-sdk-s3.
-    S3 { client: aws_sdk_s3::Client, bucket: String, prefix: String },
+    S3 {
+        client: aws_sdk_s3::Client,
+        bucket: String,
+        prefix: String,
+    },
 }
 
 /// Splits `s3://bucket/prefix` into bucket and prefix.
@@ -100,15 +105,26 @@ impl Source {
     }
 
     /// Lists objects in the date window into `tx`, in key order within each listed prefix.
-    pub async fn list(&self, range: DateRange, tx: mpsc::Sender<Listed>) -> Result<(), SourceError> {
+    pub async fn list(
+        &self,
+        range: DateRange,
+        tx: mpsc::Sender<Listed>,
+    ) -> Result<(), SourceError> {
         match self {
             Source::Local { root } => {
                 let root = root.clone();
                 tokio::task::spawn_blocking(move || list_local(&root, range, &tx))
                     .await
-                    .map_err(|e| SourceError::List { location: "local folder".into(), reason: e.to_string() })?
+                    .map_err(|e| SourceError::List {
+                        location: "local folder".into(),
+                        reason: e.to_string(),
+                    })?
             }
-            Source::S3 { client, bucket, prefix } => list_s3(client, bucket, prefix, range, &tx).await,
+            Source::S3 {
+                client,
+                bucket,
+                prefix,
+            } => list_s3(client, bucket, prefix, range, &tx).await,
         }
     }
 
@@ -119,11 +135,17 @@ impl Source {
                 let path = PathBuf::from(&obj.uri);
                 let bytes = tokio::fs::read(&path)
                     .await
-                    .map_err(|e| SourceError::Read { uri: obj.uri.clone(), reason: e.to_string() })?;
+                    .map_err(|e| SourceError::Read {
+                        uri: obj.uri.clone(),
+                        reason: e.to_string(),
+                    })?;
                 Ok((Bytes::from(bytes), obj.etag.clone()))
             }
             Source::S3 { client, bucket, .. } => {
-                let read_err = |reason: String| SourceError::Read { uri: obj.uri.clone(), reason };
+                let read_err = |reason: String| SourceError::Read {
+                    uri: obj.uri.clone(),
+                    reason,
+                };
                 let out = client
                     .get_object()
                     .bucket(bucket)
@@ -132,7 +154,11 @@ impl Source {
                     .await
                     .map_err(|e| read_err(DisplayErrorContext(&e).to_string()))?;
                 let etag = out.e_tag().map(unquote).unwrap_or_else(|| obj.etag.clone());
-                let body = out.body.collect().await.map_err(|e| read_err(e.to_string()))?;
+                let body = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| read_err(e.to_string()))?;
                 Ok((body.into_bytes(), etag))
             }
         }
@@ -152,12 +178,17 @@ fn classify(key: &str) -> Option<KeyKind> {
 }
 
 fn list_local(root: &Path, range: DateRange, tx: &mpsc::Sender<Listed>) -> Result<(), SourceError> {
-    let meta = std::fs::metadata(root)
-        .map_err(|e| SourceError::List { location: root.display().to_string(), reason: e.to_string() })?;
+    let meta = std::fs::metadata(root).map_err(|e| SourceError::List {
+        location: root.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let root_abs = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     if meta.is_file() {
         // A single file given as the source.
-        let key = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let key = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let obj = local_object(&root_abs, key, &meta);
         let _ = tx.blocking_send(Listed::Object(obj));
         return Ok(());
@@ -165,29 +196,32 @@ fn list_local(root: &Path, range: DateRange, tx: &mpsc::Sender<Listed>) -> Resul
     // Day folders of the delivery layout are set aside and read day by day across all accounts
     // and regions, so each commit's rows fall into few event dates (few, large files).
     let mut day_dirs: Vec<(NaiveDate, PathBuf)> = vec![];
-    let walker = walkdir::WalkDir::new(&root_abs).sort_by_file_name().into_iter().filter_entry(|e| {
-        if e.depth() == 0 {
-            return true;
-        }
-        let name = e.file_name().to_string_lossy();
-        if e.file_type().is_dir() {
-            if name.starts_with('.') || name.starts_with('_') {
-                return false;
+    let walker = walkdir::WalkDir::new(&root_abs)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            if e.depth() == 0 {
+                return true;
             }
-            let rel = rel_key(&root_abs, e.path()) + "/";
-            let l = layout::parse(&rel);
-            if !l.may_overlap(range.since, range.until) {
-                return false;
+            let name = e.file_name().to_string_lossy();
+            if e.file_type().is_dir() {
+                if name.starts_with('.') || name.starts_with('_') {
+                    return false;
+                }
+                let rel = rel_key(&root_abs, e.path()) + "/";
+                let l = layout::parse(&rel);
+                if !l.may_overlap(range.since, range.until) {
+                    return false;
+                }
+                if let (KeyKind::Log, Some(d)) = (l.kind(), l.date()) {
+                    day_dirs.push((d, e.path().to_path_buf()));
+                    return false;
+                }
+                // Digest and Insight folders are walked only so their files are counted as skipped.
+                return true;
             }
-            if let (KeyKind::Log, Some(d)) = (l.kind(), l.date()) {
-                day_dirs.push((d, e.path().to_path_buf()));
-                return false;
-            }
-            // Digest and Insight folders are walked only so their files are counted as skipped.
-            return true;
-        }
-        true
-    });
+            true
+        });
     for entry in walker {
         if !send_local_entry(&root_abs, root, entry, range, tx)? {
             return Ok(());
@@ -215,13 +249,20 @@ fn send_local_entry(
     let entry = match entry {
         Ok(e) => e,
         // An unreadable folder is an error for the run, not a silent gap.
-        Err(e) => return Err(SourceError::List { location: root.display().to_string(), reason: e.to_string() }),
+        Err(e) => {
+            return Err(SourceError::List {
+                location: root.display().to_string(),
+                reason: e.to_string(),
+            });
+        }
     };
     if !entry.file_type().is_file() {
         return Ok(true);
     }
     let key = rel_key(root_abs, entry.path());
-    let Some(kind) = classify(&key) else { return Ok(true) };
+    let Some(kind) = classify(&key) else {
+        return Ok(true);
+    };
     if matches!(kind, KeyKind::Digest | KeyKind::Insight) {
         return Ok(tx.blocking_send(Listed::Skipped(kind)).is_ok());
     }
@@ -229,9 +270,10 @@ fn send_local_entry(
     if !range.contains(lay.date()) {
         return Ok(true);
     }
-    let meta = entry
-        .metadata()
-        .map_err(|e| SourceError::List { location: entry.path().display().to_string(), reason: e.to_string() })?;
+    let meta = entry.metadata().map_err(|e| SourceError::List {
+        location: entry.path().display().to_string(),
+        reason: e.to_string(),
+    })?;
     let obj = local_object(entry.path(), key, &meta);
     Ok(tx.blocking_send(Listed::Object(obj)).is_ok())
 }
@@ -254,7 +296,10 @@ fn local_object(path: &Path, key: String, meta: &std::fs::Metadata) -> ObjectRef
 
 fn rel_key(root: &Path, p: &Path) -> String {
     let rel = p.strip_prefix(root).unwrap_or(p);
-    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// How deep to look for `AWSLogs/` under a prefix before giving up on date pruning there.
@@ -272,7 +317,11 @@ async fn list_s3(
     let mut stack: Vec<(String, usize)> = vec![(prefix.to_string(), 0)];
     let mut day_prefixes: Vec<(NaiveDate, String)> = vec![];
     while let Some((p, depth)) = stack.pop() {
-        let folder = if p.is_empty() || p.ends_with('/') { p.clone() } else { format!("{p}/") };
+        let folder = if p.is_empty() || p.ends_with('/') {
+            p.clone()
+        } else {
+            format!("{p}/")
+        };
         let l = layout::parse(&folder);
         if l.region.is_some() && l.year.is_none() && l.kind() == KeyKind::Log {
             // Both ends known: enumerate the days instead of listing years and months.
@@ -326,7 +375,13 @@ async fn list_delimited(
 ) -> Result<(Vec<String>, usize), SourceError> {
     let mut folders = vec![];
     let mut n = 0;
-    let mut pages = client.list_objects_v2().bucket(bucket).prefix(folder).delimiter("/").into_paginator().send();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(folder)
+        .delimiter("/")
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| SourceError::List {
             location: format!("s3://{bucket}/{folder}"),
@@ -339,10 +394,10 @@ async fn list_delimited(
         }
         for o in page.contents() {
             n += 1;
-            if let Some(l) = s3_listed(bucket, o, range) {
-                if tx.send(l).await.is_err() {
-                    return Ok((vec![], n));
-                }
+            if let Some(l) = s3_listed(bucket, o, range)
+                && tx.send(l).await.is_err()
+            {
+                return Ok((vec![], n));
             }
         }
     }
@@ -356,17 +411,22 @@ async fn list_s3_flat(
     range: DateRange,
     tx: &mpsc::Sender<Listed>,
 ) -> Result<(), SourceError> {
-    let mut pages = client.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| SourceError::List {
             location: format!("s3://{bucket}/{prefix}"),
             reason: DisplayErrorContext(&e).to_string(),
         })?;
         for o in page.contents() {
-            if let Some(l) = s3_listed(bucket, o, range) {
-                if tx.send(l).await.is_err() {
-                    return Ok(());
-                }
+            if let Some(l) = s3_listed(bucket, o, range)
+                && tx.send(l).await.is_err()
+            {
+                return Ok(());
             }
         }
     }
@@ -401,7 +461,10 @@ mod tests {
 
     #[test]
     fn s3_uris() {
-        assert_eq!(parse_s3_uri("s3://b/AWSLogs/"), Some(("b".into(), "AWSLogs/".into())));
+        assert_eq!(
+            parse_s3_uri("s3://b/AWSLogs/"),
+            Some(("b".into(), "AWSLogs/".into()))
+        );
         assert_eq!(parse_s3_uri("s3://b"), Some(("b".into(), "".into())));
         assert_eq!(parse_s3_uri("s3:///x"), None);
         assert_eq!(parse_s3_uri("/tmp/x"), None);

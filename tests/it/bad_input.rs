@@ -16,7 +16,11 @@ fn t(n: usize) -> String {
 fn write_bad_corpus(dir: &Path) -> usize {
     std::fs::create_dir_all(dir).unwrap();
     let w = |name: &str, body: Vec<u8>| std::fs::write(dir.join(name), body).unwrap();
-    let good = |prefix: &str, n: usize| -> Vec<serde_json::Value> { (0..n).map(|i| record(&format!("{prefix}-{i}"), &t(i), "GetObject")).collect() };
+    let good = |prefix: &str, n: usize| -> Vec<serde_json::Value> {
+        (0..n)
+            .map(|i| record(&format!("{prefix}-{i}"), &t(i), "GetObject"))
+            .collect()
+    };
     let mut expected = 0;
 
     // Truncated gzip: the events before the cut land, the object is partial.
@@ -26,11 +30,21 @@ fn write_bad_corpus(dir: &Path) -> usize {
     // One invalid record between two good ones.
     let a = serde_json::to_string(&record("inv-a", &t(1), "A")).unwrap();
     let b = serde_json::to_string(&record("inv-b", &t(2), "B")).unwrap();
-    w("invalid-record.json", format!(r#"{{"Records":[{a},{{"eventTime":"{}","eventName":tru}},{b}]}}"#, t(3)).into_bytes());
+    w(
+        "invalid-record.json",
+        format!(
+            r#"{{"Records":[{a},{{"eventTime":"{}","eventName":tru}},{b}]}}"#,
+            t(3)
+        )
+        .into_bytes(),
+    );
     expected += 2;
 
     // Records that is not an array.
-    w("records-object.json", br#"{"Records":{"eventTime":"2024-05-01T00:00:00Z"}}"#.to_vec());
+    w(
+        "records-object.json",
+        br#"{"Records":{"eventTime":"2024-05-01T00:00:00Z"}}"#.to_vec(),
+    );
 
     // Missing, malformed and mistyped eventTime; wrong types elsewhere (kept, coerced).
     let mut mixed = vec![
@@ -45,7 +59,11 @@ fn write_bad_corpus(dir: &Path) -> usize {
     expected += 2;
 
     // Invalid UTF-8 inside a string: repaired, counted, kept.
-    let mut bytes = format!(r#"{{"Records":[{{"eventTime":"{}","eventID":"utf8","userAgent":"ab"#, t(7)).into_bytes();
+    let mut bytes = format!(
+        r#"{{"Records":[{{"eventTime":"{}","eventID":"utf8","userAgent":"ab"#,
+        t(7)
+    )
+    .into_bytes();
     bytes.extend_from_slice(b"\xff\xfe");
     bytes.extend_from_slice(br#"cd"}]}"#);
     w("bad-utf8.json", bytes);
@@ -55,7 +73,10 @@ fn write_bad_corpus(dir: &Path) -> usize {
     w("empty.json.gz", vec![]);
     w("blank.json", b"  \n\t ".to_vec());
     w("not-json.json", b"<html>AccessDenied</html>".to_vec());
-    w("garbage.json.gz", [&[0x1f, 0x8b, 8, 0][..], &[0xAB; 64][..]].concat());
+    w(
+        "garbage.json.gz",
+        [&[0x1f, 0x8b, 8, 0][..], &[0xAB; 64][..]].concat(),
+    );
 
     // A single huge record (8 MiB of request parameters) lands whole.
     let mut huge = record("huge", &t(8), "PutBucketPolicy");
@@ -64,15 +85,25 @@ fn write_bad_corpus(dir: &Path) -> usize {
     expected += 1;
 
     // Deep nesting (valid JSON): kept as text, never a stack overflow.
-    let deep = format!(r#"{{"eventTime":"{}","eventID":"deep","requestParameters":{}{}}}"#, t(9), "[".repeat(100_000), "]".repeat(100_000));
+    let deep = format!(
+        r#"{{"eventTime":"{}","eventID":"deep","requestParameters":{}{}}}"#,
+        t(9),
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     let ok = serde_json::to_string(&record("after-deep", &t(10), "GetObject")).unwrap();
     w("deep.jsonl", format!("{deep}\n{ok}\n").into_bytes());
     expected += 2;
 
     // Hostile text in fields is data, kept verbatim.
     let mut hostile = record("hostile", &t(11), "GetObject");
-    hostile["userAgent"] = serde_json::json!("\u{1b}]0;pwned\u{7}\u{1b}[2J=cmd|' /C calc'!A0<script>alert(1)</script>");
-    w("hostile.json", serde_json::to_vec(&serde_json::json!({"Records": [hostile]})).unwrap());
+    hostile["userAgent"] = serde_json::json!(
+        "\u{1b}]0;pwned\u{7}\u{1b}[2J=cmd|' /C calc'!A0<script>alert(1)</script>"
+    );
+    w(
+        "hostile.json",
+        serde_json::to_vec(&serde_json::json!({"Records": [hostile]})).unwrap(),
+    );
     expected += 1;
 
     // A good file next to all of it.
@@ -90,13 +121,29 @@ fn broken_objects_and_records_are_reported_and_the_rest_lands() {
     let s = ingest(&plan(src.display().to_string(), &lake));
 
     // Truncated object: some of its 400 events landed, not all.
-    let trunc: u64 = scalar(&lake, "SELECT count(*) FROM cloudtrail WHERE event_id LIKE 'trunc-%'").parse().unwrap();
+    let trunc: u64 = scalar(
+        &lake,
+        "SELECT count(*) FROM cloudtrail WHERE event_id LIKE 'trunc-%'",
+    )
+    .parse()
+    .unwrap();
     assert!(trunc > 50 && trunc < 400, "{trunc}");
     assert_eq!(s.events, expected_min as u64 + trunc);
-    assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail"), s.events.to_string());
+    assert_eq!(
+        scalar(&lake, "SELECT count(*) FROM cloudtrail"),
+        s.events.to_string()
+    );
 
-    let status = |name: &str| table(&lake, &format!("SELECT status, error FROM manifest WHERE object LIKE '%/{name}'"));
-    assert!(status("truncated.json.gz").contains("partial") && status("truncated.json.gz").contains("gzip"));
+    let status = |name: &str| {
+        table(
+            &lake,
+            &format!("SELECT status, error FROM manifest WHERE object LIKE '%/{name}'"),
+        )
+    };
+    assert!(
+        status("truncated.json.gz").contains("partial")
+            && status("truncated.json.gz").contains("gzip")
+    );
     assert!(status("records-object.json").contains("Records is an object, not an array"));
     assert!(status("empty.json.gz").contains("object is empty"));
     assert!(status("blank.json").contains("holds no JSON"));
@@ -107,23 +154,69 @@ fn broken_objects_and_records_are_reported_and_the_rest_lands() {
     assert_eq!(s.partial, 1);
 
     // Rejected records keep their reason, position and text.
-    let r = table(&lake, "SELECT object, record_index, line, reason FROM rejects ORDER BY object, record_index");
-    for reason in ["eventTime is missing", "not an ISO 8601", "a number, not a string", "not a JSON object", "invalid JSON"] {
+    let r = table(
+        &lake,
+        "SELECT object, record_index, line, reason FROM rejects ORDER BY object, record_index",
+    );
+    for reason in [
+        "eventTime is missing",
+        "not an ISO 8601",
+        "a number, not a string",
+        "not a JSON object",
+        "invalid JSON",
+    ] {
         assert!(r.contains(reason), "{reason} missing in\n{r}");
     }
     assert_eq!(s.rejected, 5, "{r}");
     assert_eq!(scalar(&lake, "SELECT count(*) FROM rejects"), "5");
-    assert_eq!(scalar(&lake, "SELECT source_line FROM cloudtrail WHERE event_id = 'after-deep'"), "2");
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT source_line FROM cloudtrail WHERE event_id = 'after-deep'"
+        ),
+        "2"
+    );
 
     // Coerced fields and repaired text are counted and explained.
-    let m = table(&lake, "SELECT warnings, warning FROM manifest WHERE object LIKE '%/mixed.json.gz' OR object LIKE '%/bad-utf8.json' ORDER BY object");
-    assert!(m.contains("invalid UTF-8") && m.contains("| 3        | field userIdentity: expected an object, found an array"), "{m}");
-    assert_eq!(scalar(&lake, "SELECT event_name FROM cloudtrail WHERE event_id = 'wrong-types'"), "42");
-    assert!(scalar(&lake, "SELECT user_agent FROM cloudtrail WHERE event_id = 'utf8'").contains('\u{fffd}'));
+    let m = table(
+        &lake,
+        "SELECT warnings, warning FROM manifest WHERE object LIKE '%/mixed.json.gz' OR object LIKE '%/bad-utf8.json' ORDER BY object",
+    );
+    assert!(
+        m.contains("invalid UTF-8")
+            && m.contains("| 3        | field userIdentity: expected an object, found an array"),
+        "{m}"
+    );
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT event_name FROM cloudtrail WHERE event_id = 'wrong-types'"
+        ),
+        "42"
+    );
+    assert!(
+        scalar(
+            &lake,
+            "SELECT user_agent FROM cloudtrail WHERE event_id = 'utf8'"
+        )
+        .contains('\u{fffd}')
+    );
 
     // The huge record and the hostile one are stored as they were.
-    assert_eq!(scalar(&lake, "SELECT length(request_parameters) > 8000000 FROM cloudtrail WHERE event_id = 'huge'"), "true");
-    assert!(scalar(&lake, "SELECT user_agent FROM cloudtrail WHERE event_id = 'hostile'").starts_with('\u{1b}'));
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT length(request_parameters) > 8000000 FROM cloudtrail WHERE event_id = 'huge'"
+        ),
+        "true"
+    );
+    assert!(
+        scalar(
+            &lake,
+            "SELECT user_agent FROM cloudtrail WHERE event_id = 'hostile'"
+        )
+        .starts_with('\u{1b}')
+    );
 }
 
 #[test]
@@ -135,21 +228,40 @@ fn cli_strict_exits_2_and_sanitises_messages() {
     let lake = d.path().join("lake");
     let run = |strict: bool, lake: &Path| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_pipewarden"));
-        c.args(["ingest", "--from"]).arg(&src).arg("--lake").arg(lake);
+        c.args(["ingest", "--from"])
+            .arg(&src)
+            .arg("--lake")
+            .arg(lake);
         if strict {
             c.arg("--strict");
         }
         c.output().unwrap()
     };
     let out = run(false, &lake);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("truncated.json.gz") && err.contains("rejected records"), "{err}");
-    assert!(!err.contains('\u{1b}'), "escape sequence reached the terminal: {err:?}");
+    assert!(
+        err.contains("truncated.json.gz") && err.contains("rejected records"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape sequence reached the terminal: {err:?}"
+    );
     assert!(err.contains("evil\\u{1b}[31m.json"), "{err}");
     let out = run(true, &d.path().join("lake2"));
     assert_eq!(out.status.code(), Some(2));
     // Nothing bad on a clean rerun of the same lake: everything is unchanged.
     let out = run(true, &lake);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

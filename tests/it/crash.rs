@@ -9,31 +9,54 @@ use crate::helpers::*;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pipewarden"));
-    c.env_remove("PIPEWARDEN_FAILPOINT").stdout(Stdio::null()).stderr(Stdio::piped());
+    c.env_remove("PIPEWARDEN_FAILPOINT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     c
 }
 
 fn ingest_cmd(src: &Path, lake: &Path, commit_every: u64) -> Command {
     let mut c = bin();
-    c.args(["ingest", "--no-progress", "--commit-every", &commit_every.to_string(), "--from"])
-        .arg(src)
-        .arg("--lake")
-        .arg(lake);
+    c.args([
+        "ingest",
+        "--no-progress",
+        "--commit-every",
+        &commit_every.to_string(),
+        "--from",
+    ])
+    .arg(src)
+    .arg("--lake")
+    .arg(lake);
     c
 }
 
 fn assert_exactly_once(lake: &Path, ids: &[String]) {
     let l = lake.display().to_string();
-    let t = table(&l, "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM cloudtrail");
+    let t = table(
+        &l,
+        "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM cloudtrail",
+    );
     let want = format!("| {} | {} |", ids.len(), ids.len());
-    assert!(t.replace(' ', "").contains(&want.replace(' ', "")), "want {want}\n{t}");
+    assert!(
+        t.replace(' ', "").contains(&want.replace(' ', "")),
+        "want {want}\n{t}"
+    );
     // Nothing left in staging or pending commits.
     let pending = lake.join("_pipewarden/commits");
-    assert!(std::fs::read_dir(&pending).map(|d| d.count()).unwrap_or(0) == 0, "pending commits left");
+    assert!(
+        std::fs::read_dir(&pending).map(|d| d.count()).unwrap_or(0) == 0,
+        "pending commits left"
+    );
     let staging = lake.join("_pipewarden/staging");
-    assert!(std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0) == 0, "staging left");
+    assert!(
+        std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0) == 0,
+        "staging left"
+    );
     // The manifest has each object once.
-    assert_eq!(scalar(&l, "SELECT count(*) = count(DISTINCT object) FROM manifest"), "true");
+    assert_eq!(
+        scalar(&l, "SELECT count(*) = count(DISTINCT object) FROM manifest"),
+        "true"
+    );
 }
 
 #[test]
@@ -41,13 +64,26 @@ fn failpoints_at_every_commit_step_then_rerun() {
     let d = tempfile::tempdir().unwrap();
     let src = d.path().join("src");
     let ids = write_corpus(&src, &["2024-05-01", "2024-05-02", "2024-05-03"], 30, 20);
-    for fp in ["after-stage", "before-commit-record", "after-commit-record", "mid-moves", "after-moves"] {
+    for fp in [
+        "after-stage",
+        "before-commit-record",
+        "after-commit-record",
+        "mid-moves",
+        "after-moves",
+    ] {
         let lake = d.path().join(format!("lake-{fp}"));
-        let out = ingest_cmd(&src, &lake, 150).env("PIPEWARDEN_FAILPOINT", fp).output().unwrap();
+        let out = ingest_cmd(&src, &lake, 150)
+            .env("PIPEWARDEN_FAILPOINT", fp)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{fp}: the failpoint did not fire");
         assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("failpoint {fp}")));
         let out = ingest_cmd(&src, &lake, 150).output().unwrap();
-        assert!(out.status.success(), "{fp}: rerun failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{fp}: rerun failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_exactly_once(&lake, &ids);
     }
 }
@@ -56,7 +92,12 @@ fn failpoints_at_every_commit_step_then_rerun() {
 fn kill_9_at_random_moments_then_rerun() {
     let d = tempfile::tempdir().unwrap();
     let src = d.path().join("src");
-    let ids = write_corpus(&src, &["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"], 400, 40);
+    let ids = write_corpus(
+        &src,
+        &["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"],
+        400,
+        40,
+    );
     let lake = d.path().join("lake");
     // Deterministic "random" delays spread over the run.
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -71,7 +112,11 @@ fn kill_9_at_random_moments_then_rerun() {
         let _ = child.wait();
     }
     let out = ingest_cmd(&src, &lake, 500).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_exactly_once(&lake, &ids);
 }
 

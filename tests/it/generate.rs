@@ -25,7 +25,12 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .into_iter()
         .map(|e| e.unwrap())
         .filter(|e| e.file_type().is_file())
-        .map(|e| (e.path().strip_prefix(dir).unwrap().display().to_string(), std::fs::read(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.path().strip_prefix(dir).unwrap().display().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -35,7 +40,11 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     generate_into(&d.path().join("a"), 7, 6, 0.3);
     generate_into(&d.path().join("b"), 7, 6, 0.3);
     generate_into(&d.path().join("c"), 8, 6, 0.3);
-    let (a, b, c) = (files(&d.path().join("a")), files(&d.path().join("b")), files(&d.path().join("c")));
+    let (a, b, c) = (
+        files(&d.path().join("a")),
+        files(&d.path().join("b")),
+        files(&d.path().join("c")),
+    );
     assert!(a.len() > 50, "{}", a.len());
     assert!(a == b, "same seed gave different output");
     assert!(a != c);
@@ -45,7 +54,11 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     assert_eq!(re_ok[1], "AWSLogs");
     assert_eq!(re_ok[3], "CloudTrail");
     let name = re_ok.last().unwrap();
-    assert!(name.starts_with(&format!("{}_CloudTrail_{}_", re_ok[2], re_ok[4])) && name.ends_with(".json.gz"), "{k}");
+    assert!(
+        name.starts_with(&format!("{}_CloudTrail_{}_", re_ok[2], re_ok[4]))
+            && name.ends_with(".json.gz"),
+        "{k}"
+    );
 }
 
 #[test]
@@ -63,9 +76,20 @@ fn generated_history_ingests_cleanly_and_labels_point_at_real_events() {
     for l in labels.lines() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         kinds.insert(v["kind"].as_str().unwrap().to_string());
-        let ids: Vec<String> = v["event_ids"].as_array().unwrap().iter().map(|x| format!("'{}'", x.as_str().unwrap())).collect();
+        let ids: Vec<String> = v["event_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| format!("'{}'", x.as_str().unwrap()))
+            .collect();
         assert!(!ids.is_empty(), "{l}");
-        let n = scalar(&lake, &format!("SELECT count(*) FROM cloudtrail WHERE event_id IN ({})", ids.join(",")));
+        let n = scalar(
+            &lake,
+            &format!(
+                "SELECT count(*) FROM cloudtrail WHERE event_id IN ({})",
+                ids.join(",")
+            ),
+        );
         assert_eq!(n, ids.len().to_string(), "{l}");
     }
     assert_eq!(kinds.len(), 13, "{kinds:?}");
@@ -75,18 +99,47 @@ fn generated_history_ingests_cleanly_and_labels_point_at_real_events() {
         "SELECT count(DISTINCT a.issued_access_key_id) FROM cloudtrail a JOIN cloudtrail b ON a.issued_access_key_id = b.user_access_key_id \
          WHERE a.event_name = 'AssumeRoleWithWebIdentity'",
     );
-    let issued = scalar(&lake, "SELECT count(DISTINCT issued_access_key_id) FROM cloudtrail WHERE event_name = 'AssumeRoleWithWebIdentity'");
+    let issued = scalar(
+        &lake,
+        "SELECT count(DISTINCT issued_access_key_id) FROM cloudtrail WHERE event_name = 'AssumeRoleWithWebIdentity'",
+    );
     assert_eq!(chained, issued);
     // The organisation looks like one: four accounts, a dozen pipeline roles, people, services.
-    assert_eq!(scalar(&lake, "SELECT count(DISTINCT recipient_account_id) FROM cloudtrail"), "4");
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT count(DISTINCT recipient_account_id) FROM cloudtrail"
+        ),
+        "4"
+    );
     let roles: i64 = scalar(&lake, "SELECT count(DISTINCT session_issuer_user_name) FROM cloudtrail WHERE session_issuer_user_name NOT LIKE 'AWSReservedSSO%'").parse().unwrap();
     assert!(roles >= 12, "{roles}");
-    for ty in ["AssumedRole", "IAMUser", "AWSService", "WebIdentityUser", "SAMLUser", "Root"] {
-        assert_ne!(scalar(&lake, &format!("SELECT count(*) FROM cloudtrail WHERE user_type = '{ty}'")), "0", "{ty}");
+    for ty in [
+        "AssumedRole",
+        "IAMUser",
+        "AWSService",
+        "WebIdentityUser",
+        "SAMLUser",
+        "Root",
+    ] {
+        assert_ne!(
+            scalar(
+                &lake,
+                &format!("SELECT count(*) FROM cloudtrail WHERE user_type = '{ty}'")
+            ),
+            "0",
+            "{ty}"
+        );
     }
     // Build logs for every CI system.
     for sys in ["github", "gitlab", "aws", "jenkins"] {
-        assert!(walkdir::WalkDir::new(out.join("builds").join(sys)).into_iter().filter_map(Result::ok).any(|e| e.file_type().is_file()), "{sys}");
+        assert!(
+            walkdir::WalkDir::new(out.join("builds").join(sys))
+                .into_iter()
+                .filter_map(Result::ok)
+                .any(|e| e.file_type().is_file()),
+            "{sys}"
+        );
     }
 }
 
@@ -95,11 +148,20 @@ fn real_identity_shapes() -> BTreeMap<String, BTreeSet<BTreeSet<String>>> {
     let mut out: BTreeMap<String, BTreeSet<BTreeSet<String>>> = BTreeMap::new();
     let mut add = |r: &serde_json::Value| {
         if let Some(ui) = r["userIdentity"].as_object() {
-            let ty = ui.get("type").and_then(|t| t.as_str()).unwrap_or("").to_string();
-            out.entry(ty).or_default().insert(ui.keys().cloned().collect());
+            let ty = ui
+                .get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or("")
+                .to_string();
+            out.entry(ty)
+                .or_default()
+                .insert(ui.keys().cloned().collect());
         }
     };
-    for e in walkdir::WalkDir::new(cloud_snitch()).into_iter().chain(walkdir::WalkDir::new(stratus())) {
+    for e in walkdir::WalkDir::new(cloud_snitch())
+        .into_iter()
+        .chain(walkdir::WalkDir::new(stratus()))
+    {
         let e = e.unwrap();
         if !e.file_type().is_file() {
             continue;
@@ -107,17 +169,27 @@ fn real_identity_shapes() -> BTreeMap<String, BTreeSet<BTreeSet<String>>> {
         let bytes = std::fs::read(e.path()).unwrap();
         let text = if bytes.starts_with(&[0x1f, 0x8b]) {
             let mut s = String::new();
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s).unwrap();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s)
+                .unwrap();
             s
         } else {
             String::from_utf8(bytes).unwrap()
         };
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        for r in v.as_array().cloned().unwrap_or_else(|| v["Records"].as_array().cloned().unwrap_or_default()) {
+        for r in v
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| v["Records"].as_array().cloned().unwrap_or_default())
+        {
             add(&r);
         }
     }
-    for l in std::fs::read_to_string(external().join("awsdocs-cloudtrail-user-guide/cloudtrail_doc_examples.jsonl")).unwrap().lines() {
+    for l in std::fs::read_to_string(
+        external().join("awsdocs-cloudtrail-user-guide/cloudtrail_doc_examples.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         add(&v["record"]);
     }
@@ -130,7 +202,20 @@ fn field_shapes_match_real_records() {
     let out = d.path().join("gen");
     generate_into(&out, 3, 4, 0.2);
     let real = real_identity_shapes();
-    let always = ["eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress", "userAgent", "requestID", "eventID", "eventType", "recipientAccountId"];
+    let always = [
+        "eventVersion",
+        "userIdentity",
+        "eventTime",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "requestID",
+        "eventID",
+        "eventType",
+        "recipientAccountId",
+    ];
     let optional_ui = ["invokedBy", "sourceIdentity"];
     let mut checked = BTreeSet::new();
     for (k, bytes) in files(&out) {
@@ -138,7 +223,8 @@ fn field_shapes_match_real_records() {
             continue;
         }
         let mut s = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s).unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s)
+            .unwrap();
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         for r in v["Records"].as_array().unwrap() {
             for f in always {
@@ -146,10 +232,19 @@ fn field_shapes_match_real_records() {
             }
             let ui = r["userIdentity"].as_object().unwrap();
             let ty = ui["type"].as_str().unwrap();
-            let keys: BTreeSet<String> = ui.keys().filter(|k| !optional_ui.contains(&k.as_str())).cloned().collect();
+            let keys: BTreeSet<String> = ui
+                .keys()
+                .filter(|k| !optional_ui.contains(&k.as_str()))
+                .cloned()
+                .collect();
             if let Some(shapes) = real.get(ty) {
                 assert!(
-                    shapes.iter().any(|real_keys| real_keys.iter().filter(|k| !optional_ui.contains(&k.as_str())).cloned().collect::<BTreeSet<_>>() == keys),
+                    shapes.iter().any(|real_keys| real_keys
+                        .iter()
+                        .filter(|k| !optional_ui.contains(&k.as_str()))
+                        .cloned()
+                        .collect::<BTreeSet<_>>()
+                        == keys),
                     "{ty} userIdentity keys {keys:?} match no real record's {shapes:?}"
                 );
                 checked.insert(ty.to_string());
@@ -159,7 +254,12 @@ fn field_shapes_match_real_records() {
                 for f in ["sessionIssuer", "attributes", "webIdFederationData"] {
                     assert!(sc.get(f).is_some(), "{f}: {r}");
                 }
-                assert!(r["userIdentity"]["accessKeyId"].as_str().unwrap().starts_with("ASIA"));
+                assert!(
+                    r["userIdentity"]["accessKeyId"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("ASIA")
+                );
             }
             let t = r["eventTime"].as_str().unwrap();
             assert_eq!(t.len(), 20, "{t}");
@@ -187,9 +287,16 @@ fn bundled_sample_logs_are_the_generators_output() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
     let mut committed = files(&sample);
     committed.retain(|k, _| !k.starts_with("cloudtrail/real/") && !k.ends_with(".md"));
-    assert_eq!(fresh.len(), committed.len(), "regenerate sample-logs with the command in sample-logs/README.md");
+    assert_eq!(
+        fresh.len(),
+        committed.len(),
+        "regenerate sample-logs with the command in sample-logs/README.md"
+    );
     for (k, v) in &fresh {
-        assert!(committed.get(k) == Some(v), "{k} differs: regenerate sample-logs with the command in sample-logs/README.md");
+        assert!(
+            committed.get(k) == Some(v),
+            "{k} differs: regenerate sample-logs with the command in sample-logs/README.md"
+        );
     }
 }
 

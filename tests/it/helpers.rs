@@ -11,7 +11,11 @@ use pipewarden::lake::Lake;
 pub fn external() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     // The shared folder next to the checkout when present; otherwise the bundled copy.
-    for cand in [here.join("../shared/external"), here.join("shared/external"), here.join("tests/fixtures/external")] {
+    for cand in [
+        here.join("../shared/external"),
+        here.join("shared/external"),
+        here.join("tests/fixtures/external"),
+    ] {
         if cand.join("cloud-snitch").is_dir() {
             return cand;
         }
@@ -45,28 +49,45 @@ pub fn ingest(p: &IngestPlan) -> IngestSummary {
 pub fn sql(lake: &str, query: &str) -> Vec<RecordBatch> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let aws = if lake.starts_with("s3://") { Some(pipewarden::aws::AwsContext::load(&s3_options()).await) } else { None };
+        let aws = if lake.starts_with("s3://") {
+            Some(pipewarden::aws::AwsContext::load(&s3_options()).await)
+        } else {
+            None
+        };
         let lake = Lake::open(lake, aws.as_ref()).unwrap();
         let ctx = pipewarden::engine::session(&lake).unwrap();
-        ctx.sql(query).await.unwrap_or_else(|e| panic!("{query}: {e}")).collect().await.unwrap_or_else(|e| panic!("{query}: {e}"))
+        ctx.sql(query)
+            .await
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
     })
 }
 
 /// The first column of the first row, as text.
 pub fn scalar(lake: &str, query: &str) -> String {
     let b = sql(lake, query);
-    let b = b.iter().find(|b| b.num_rows() > 0).unwrap_or_else(|| panic!("{query}: no rows"));
+    let b = b
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .unwrap_or_else(|| panic!("{query}: no rows"));
     arrow::util::display::array_value_to_string(b.column(0), 0).unwrap()
 }
 
 /// Rows as a pretty table, for assertions on several columns.
 pub fn table(lake: &str, query: &str) -> String {
-    pretty_format_batches(&sql(lake, query)).unwrap().to_string()
+    pretty_format_batches(&sql(lake, query))
+        .unwrap()
+        .to_string()
 }
 
 /// A table with the padding removed, for `contains` checks on whole rows.
 pub fn squash(t: &str) -> String {
-    t.lines().map(|l| l.split('|').map(str::trim).collect::<Vec<_>>().join("|")).collect::<Vec<_>>().join("\n")
+    t.lines()
+        .map(|l| l.split('|').map(str::trim).collect::<Vec<_>>().join("|"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The loopback S3 endpoint started by `tests/run.sh`.
@@ -78,7 +99,10 @@ pub fn s3_endpoint() -> String {
 
 /// S3 options pointing at the loopback server.
 pub fn s3_options() -> pipewarden::aws::S3Options {
-    pipewarden::aws::S3Options { endpoint_url: Some(s3_endpoint()), path_style: Some(true) }
+    pipewarden::aws::S3Options {
+        endpoint_url: Some(s3_endpoint()),
+        path_style: Some(true),
+    }
 }
 
 /// A fresh bucket on the loopback server.
@@ -87,34 +111,72 @@ pub fn bucket(name_hint: &str) -> (tokio::runtime::Runtime, aws_sdk_s3::Client, 
     let aws = rt.block_on(pipewarden::aws::AwsContext::load(&s3_options()));
     let client = aws.s3_client();
     let name = format!("{name_hint}-{}", &uuid_hex()[..10]);
-    rt.block_on(client.create_bucket().bucket(&name).send()).expect("create bucket on the loopback S3 server");
+    rt.block_on(client.create_bucket().bucket(&name).send())
+        .expect("create bucket on the loopback S3 server");
     (rt, client, name)
 }
 
 /// Uploads every file under `dir` to `bucket` under `prefix`, keeping relative paths.
-pub fn upload_tree(rt: &tokio::runtime::Runtime, client: &aws_sdk_s3::Client, bucket: &str, dir: &Path, prefix: &str) -> usize {
+pub fn upload_tree(
+    rt: &tokio::runtime::Runtime,
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    dir: &Path,
+    prefix: &str,
+) -> usize {
     let mut n = 0;
     for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let e = e.unwrap();
         if !e.file_type().is_file() {
             continue;
         }
-        let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
-        put(rt, client, bucket, &format!("{prefix}{rel}"), std::fs::read(e.path()).unwrap());
+        let rel = e
+            .path()
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        put(
+            rt,
+            client,
+            bucket,
+            &format!("{prefix}{rel}"),
+            std::fs::read(e.path()).unwrap(),
+        );
         n += 1;
     }
     n
 }
 
 /// Puts one object.
-pub fn put(rt: &tokio::runtime::Runtime, client: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
-    rt.block_on(client.put_object().bucket(bucket).key(key).body(body.into()).send())
-        .unwrap_or_else(|e| panic!("put {key}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)));
+pub fn put(
+    rt: &tokio::runtime::Runtime,
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) {
+    rt.block_on(
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.into())
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("put {key}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)));
 }
 
 /// Random hex.
 pub fn uuid_hex() -> String {
-    format!("{:032x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() ^ (std::process::id() as u128) << 64)
+    format!(
+        "{:032x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            ^ (std::process::id() as u128) << 64
+    )
 }
 
 /// gzip of bytes.
@@ -142,13 +204,21 @@ pub fn record(id: &str, time: &str, name: &str) -> serde_json::Value {
 
 /// A delivery file body (`{"Records":[...]}`), gzipped.
 pub fn delivery(records: &[serde_json::Value]) -> Vec<u8> {
-    gz(serde_json::to_string(&serde_json::json!({ "Records": records })).unwrap().as_bytes())
+    gz(
+        serde_json::to_string(&serde_json::json!({ "Records": records }))
+            .unwrap()
+            .as_bytes(),
+    )
 }
 
 /// The delivery key of a file for account/region/day.
 pub fn delivery_key(account: &str, region: &str, day: &str, n: usize) -> String {
     let (y, m, d) = (&day[0..4], &day[5..7], &day[8..10]);
-    format!("AWSLogs/{account}/CloudTrail/{region}/{y}/{m}/{d}/{account}_CloudTrail_{region}_{y}{m}{d}T{:02}{:02}Z_test{n:06}.json.gz", n % 24, n % 60)
+    format!(
+        "AWSLogs/{account}/CloudTrail/{region}/{y}/{m}/{d}/{account}_CloudTrail_{region}_{y}{m}{d}T{:02}{:02}Z_test{n:06}.json.gz",
+        n % 24,
+        n % 60
+    )
 }
 
 /// Writes `n_files` delivery files of `per_file` events each under `dir`; returns all event ids.
@@ -160,7 +230,11 @@ pub fn write_corpus(dir: &Path, days: &[&str], n_files: usize, per_file: usize) 
             .map(|i| {
                 let id = format!("ev-{f:05}-{i:04}");
                 ids.push(id.clone());
-                record(&id, &format!("{day}T{:02}:{:02}:{:02}Z", (f + i) % 24, i % 60, f % 60), "GetObject")
+                record(
+                    &id,
+                    &format!("{day}T{:02}:{:02}:{:02}Z", (f + i) % 24, i % 60, f % 60),
+                    "GetObject",
+                )
             })
             .collect();
         let p = dir.join(delivery_key("111122223333", "us-east-1", day, f));

@@ -8,22 +8,44 @@ fn from_s3_with_exact_delivery_layout_and_rerun() {
     let (rt, client, bucket) = bucket("trail");
     upload_tree(&rt, &client, &bucket, &cloud_snitch(), "");
     upload_tree(&rt, &client, &bucket, &stratus(), "exports/stratus/");
-    put(&rt, &client, &bucket, "AWSLogs/333333333333/CloudTrail-Digest/us-east-1/2025/03/06/digest.json.gz", gz(b"{}"));
+    put(
+        &rt,
+        &client,
+        &bucket,
+        "AWSLogs/333333333333/CloudTrail-Digest/us-east-1/2025/03/06/digest.json.gz",
+        gz(b"{}"),
+    );
     let d = tempfile::tempdir().unwrap();
     let lake = d.path().join("lake").display().to_string();
     let mut p = plan(format!("s3://{bucket}/"), &lake);
     p.s3 = s3_options();
     let s = ingest(&p);
     // The digest folder is not even listed (its objects are for `verify`).
-    assert_eq!((s.objects, s.failed, s.rejected), (37, 0, 0), "{}", s.line());
+    assert_eq!(
+        (s.objects, s.failed, s.rejected),
+        (37, 0, 0),
+        "{}",
+        s.line()
+    );
     assert_eq!(s.events, 21 + 310, "{}", s.line());
-    let obj = scalar(&lake, "SELECT object FROM manifest WHERE account = '222222222222'");
+    let obj = scalar(
+        &lake,
+        "SELECT object FROM manifest WHERE account = '222222222222'",
+    );
     assert_eq!(
         obj,
-        format!("s3://{bucket}/AWSLogs/o-1234abcde/222222222222/CloudTrail/us-east-1/2025/03/06/222222222222_CloudTrail_us-east-1_20250306T0230Z_QF6qcgyiaVnSueXa.json.gz")
+        format!(
+            "s3://{bucket}/AWSLogs/o-1234abcde/222222222222/CloudTrail/us-east-1/2025/03/06/222222222222_CloudTrail_us-east-1_20250306T0230Z_QF6qcgyiaVnSueXa.json.gz"
+        )
     );
     // The manifest has the S3 ETag.
-    assert_eq!(scalar(&lake, "SELECT count(*) FROM manifest WHERE length(etag) = 32"), "37");
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT count(*) FROM manifest WHERE length(etag) = 32"
+        ),
+        "37"
+    );
     let again = ingest(&p);
     assert_eq!((again.objects, again.unchanged), (0, 37));
 }
@@ -33,11 +55,24 @@ fn since_until_list_only_the_day_prefixes_in_range() {
     let (rt, client, bucket) = bucket("days");
     let d = tempfile::tempdir().unwrap();
     let src = d.path().join("src");
-    write_corpus(&src, &["2024-04-30", "2024-05-01", "2024-05-02", "2025-01-01"], 8, 3);
+    write_corpus(
+        &src,
+        &["2024-04-30", "2024-05-01", "2024-05-02", "2025-01-01"],
+        8,
+        3,
+    );
     upload_tree(&rt, &client, &bucket, &src, "team/trail/");
     // An organization trail beside it.
-    put(&rt, &client, &bucket, &format!("team/trail/AWSLogs/o-abc123/222222222222/CloudTrail/eu-west-1/2024/05/01/x_{}.json.gz", 1),
-        delivery(&[record("org-1", "2024-05-01T10:00:00Z", "AssumeRole")]));
+    put(
+        &rt,
+        &client,
+        &bucket,
+        &format!(
+            "team/trail/AWSLogs/o-abc123/222222222222/CloudTrail/eu-west-1/2024/05/01/x_{}.json.gz",
+            1
+        ),
+        delivery(&[record("org-1", "2024-05-01T10:00:00Z", "AssumeRole")]),
+    );
     let lake = d.path().join("lake").display().to_string();
     let mut p = plan(format!("s3://{bucket}/team/trail/"), &lake);
     p.s3 = s3_options();
@@ -63,7 +98,13 @@ fn lake_on_s3_is_read_by_datafusion_through_object_store() {
     let s = ingest(&p);
     assert_eq!(s.events, 21);
     assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail"), "21");
-    assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail WHERE event_date = DATE '2025-03-06'"), "21");
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT count(*) FROM cloudtrail WHERE event_date = DATE '2025-03-06'"
+        ),
+        "21"
+    );
     assert_eq!(scalar(&lake, "SELECT count(*) FROM manifest"), "2");
     // Incremental against a manifest that lives on S3.
     let again = ingest(&p);
@@ -74,24 +115,62 @@ fn lake_on_s3_is_read_by_datafusion_through_object_store() {
 #[test]
 fn listing_errors_name_the_location() {
     let d = tempfile::tempdir().unwrap();
-    let mut p = plan("s3://no-such-bucket-pipewarden/AWSLogs/", d.path().join("lake").display().to_string());
+    let mut p = plan(
+        "s3://no-such-bucket-pipewarden/AWSLogs/",
+        d.path().join("lake").display().to_string(),
+    );
     p.s3 = s3_options();
     let e = pipewarden::ingest::run(&p).unwrap_err().to_string();
-    assert!(e.contains("s3://no-such-bucket-pipewarden/AWSLogs/") && e.contains("NoSuchBucket"), "{e}");
+    assert!(
+        e.contains("s3://no-such-bucket-pipewarden/AWSLogs/") && e.contains("NoSuchBucket"),
+        "{e}"
+    );
 }
 
 #[test]
 fn an_object_rewritten_in_s3_is_replaced_not_duplicated() {
     let (rt, client, bucket) = bucket("changed");
     let key = delivery_key("111122223333", "eu-west-1", "2024-06-01", 1);
-    put(&rt, &client, &bucket, &key, delivery(&[record("a", "2024-06-01T01:00:00Z", "GetObject"), record("b", "2024-06-01T02:00:00Z", "GetObject")]));
-    put(&rt, &client, &bucket, &delivery_key("111122223333", "eu-west-1", "2024-06-01", 2), delivery(&[record("c", "2024-06-01T03:00:00Z", "GetObject")]));
+    put(
+        &rt,
+        &client,
+        &bucket,
+        &key,
+        delivery(&[
+            record("a", "2024-06-01T01:00:00Z", "GetObject"),
+            record("b", "2024-06-01T02:00:00Z", "GetObject"),
+        ]),
+    );
+    put(
+        &rt,
+        &client,
+        &bucket,
+        &delivery_key("111122223333", "eu-west-1", "2024-06-01", 2),
+        delivery(&[record("c", "2024-06-01T03:00:00Z", "GetObject")]),
+    );
     let lake = format!("s3://{bucket}/lake");
     let mut p = plan(format!("s3://{bucket}/AWSLogs/"), &lake);
     p.s3 = s3_options();
     assert_eq!(ingest(&p).events, 3);
-    put(&rt, &client, &bucket, &key, delivery(&[record("a2", "2024-06-01T01:00:00Z", "GetObject")]));
+    put(
+        &rt,
+        &client,
+        &bucket,
+        &key,
+        delivery(&[record("a2", "2024-06-01T01:00:00Z", "GetObject")]),
+    );
     let s = ingest(&p);
-    assert_eq!((s.changed, s.replaced_rows, s.events), (1, 2, 1), "{}", s.line());
-    assert_eq!(scalar(&lake, "SELECT string_agg(event_id, ',' ORDER BY event_id) FROM cloudtrail"), "a2,c");
+    assert_eq!(
+        (s.changed, s.replaced_rows, s.events),
+        (1, 2, 1),
+        "{}",
+        s.line()
+    );
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT string_agg(event_id, ',' ORDER BY event_id) FROM cloudtrail"
+        ),
+        "a2,c"
+    );
 }

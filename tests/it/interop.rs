@@ -5,7 +5,8 @@ use std::process::Command;
 use crate::helpers::*;
 
 fn python() -> String {
-    std::env::var("PIPEWARDEN_TEST_PYTHON").expect("PIPEWARDEN_TEST_PYTHON is not set: run the tests with tests/run.sh")
+    std::env::var("PIPEWARDEN_TEST_PYTHON")
+        .expect("PIPEWARDEN_TEST_PYTHON is not set: run the tests with tests/run.sh")
 }
 
 #[test]
@@ -16,7 +17,10 @@ fn duckdb_and_pyarrow_read_the_lake() {
     ingest(&plan(stratus().display().to_string(), &l));
     ingest(&plan(cloud_snitch().display().to_string(), &l));
     let expected = scalar(&l, "SELECT count(*) FROM cloudtrail");
-    let expected_day = scalar(&l, "SELECT count(*) FROM cloudtrail WHERE event_date = DATE '2025-03-06'");
+    let expected_day = scalar(
+        &l,
+        "SELECT count(*) FROM cloudtrail WHERE event_date = DATE '2025-03-06'",
+    );
     let script = r#"
 import sys, duckdb, pyarrow.dataset as ds
 lake = sys.argv[1]
@@ -27,8 +31,17 @@ m = con.execute(f"SELECT count(*) FROM read_parquet('{lake}/manifest/*.parquet')
 t = ds.dataset(f"{lake}/cloudtrail", format="parquet", partitioning="hive").to_table()
 print(n, d, ty.replace(' ', '_'), day, m, t.num_rows, str(t.schema.field('event_time').type).replace(' ', '_'))
 "#;
-    let out = Command::new(python()).arg("-c").arg(script).arg(&l).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(&l)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = String::from_utf8(out.stdout).unwrap();
     let f: Vec<&str> = s.split_whitespace().collect();
     assert_eq!(f[0], expected, "duckdb count: {s}");
