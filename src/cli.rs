@@ -23,7 +23,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Ingest CloudTrail logs from S3 or a folder into the Parquet lake (incremental).
+    /// Ingest CloudTrail logs (or, with --builds, CI/CD build records) from S3 or a folder into
+    /// the Parquet lake (incremental).
     Ingest(IngestArgs),
     /// Generate a realistic CI/CD history (CloudTrail and build logs) with labelled anomalies.
     Generate(GenerateArgs),
@@ -120,6 +121,10 @@ pub struct IngestArgs {
     /// Where the lake is: a folder or s3://bucket/prefix.
     #[arg(long, value_name = "DIR|S3")]
     pub lake: String,
+    /// The source holds CI/CD build records (GitHub, GitLab, CodeBuild/CodePipeline, Jenkins,
+    /// native JSONL), not CloudTrail logs; they go to the `builds` table.
+    #[arg(long)]
+    pub builds: bool,
     /// First delivery day to read (YYYY-MM-DD, or Nd for N days ago), from the date in the key.
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
@@ -202,6 +207,9 @@ impl IngestArgs {
         }
         let mut plan = IngestPlan::new(&self.from, &self.lake);
         plan.range = range;
+        if self.builds {
+            plan.dataset = crate::lake::Dataset::Builds;
+        }
         plan.strict = self.strict;
         plan.concurrency = self.concurrency.max(1);
         if let Some(w) = self.workers {

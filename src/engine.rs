@@ -14,11 +14,14 @@ use datafusion::datasource::listing::{
 use datafusion::error::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::lake::{CLOUDTRAIL_DIR, Lake, MANIFEST_DIR, REJECTS_DIR, manifest};
-use crate::parse::cloudtrail;
+use crate::lake::{BUILDS_DIR, CLOUDTRAIL_DIR, Lake, MANIFEST_DIR, REJECTS_DIR, manifest};
+use crate::parse::{builds, cloudtrail};
 
-/// A session with `cloudtrail`, `manifest` and `rejects` registered.
-pub fn session(lake: &Lake) -> Result<SessionContext> {
+/// The `runs` view: one row per CI/CD run, rolled up from `builds`.
+pub const RUNS_VIEW: &str = include_str!("../queries/views/runs.sql");
+
+/// A session with the tables `cloudtrail`, `builds`, `manifest`, `rejects` and the view `runs`.
+pub async fn session(lake: &Lake) -> Result<SessionContext> {
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     if lake.local_root.is_none() {
@@ -37,6 +40,14 @@ pub fn session(lake: &Lake) -> Result<SessionContext> {
     register(
         &ctx,
         lake,
+        "builds",
+        BUILDS_DIR,
+        builds::schema(),
+        &[("event_date", DataType::Date32)],
+    )?;
+    register(
+        &ctx,
+        lake,
         "manifest",
         MANIFEST_DIR,
         manifest::schema(),
@@ -50,6 +61,7 @@ pub fn session(lake: &Lake) -> Result<SessionContext> {
         manifest::rejects_schema(),
         &[],
     )?;
+    ctx.sql(RUNS_VIEW).await?;
     Ok(ctx)
 }
 

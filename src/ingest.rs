@@ -24,14 +24,13 @@ use object_store::path::Path;
 
 use crate::aws::{AwsContext, S3Options};
 use crate::lake::commit::{CommitRecord, Move, failpoint, new_commit_id};
-use crate::lake::manifest::{
-    self, DATASET_CLOUDTRAIL, Decision, ManifestEntry, STATUS_UNREADABLE, SeenObjects,
-};
+use crate::lake::manifest::{self, Decision, ManifestEntry, STATUS_UNREADABLE, SeenObjects};
 use crate::lake::replace::replace_objects;
 use crate::lake::writer::{EventWriter, StagedFile, WriterConfig, write_small};
-use crate::lake::{Lake, LakeError, MANIFEST_DIR, REJECTS_DIR};
-use crate::parse::cloudtrail::{self, CloudTrailBuilder};
-use crate::parse::{Limits, ObjectStatus, RejectedRecord, parse_object_with};
+use crate::lake::{Dataset, Lake, LakeError, MANIFEST_DIR, REJECTS_DIR};
+use crate::parse::builds::BuildsBuilder;
+use crate::parse::cloudtrail::CloudTrailBuilder;
+use crate::parse::{Limits, ObjectStatus, RecordSink, RejectedRecord, parse_object_with};
 use crate::progress::Reporter;
 use crate::source::layout::KeyKind;
 use crate::source::{DateRange, Listed, ObjectRef, Source, SourceError, parse_s3_uri};
@@ -43,6 +42,8 @@ pub struct IngestPlan {
     pub from: String,
     /// `s3://bucket/prefix` or a folder.
     pub lake: String,
+    /// What the source holds: CloudTrail events or build records.
+    pub dataset: Dataset,
     /// Key-date window.
     pub range: DateRange,
     /// Exit non-zero on any bad input.
@@ -71,6 +72,7 @@ impl IngestPlan {
         IngestPlan {
             from: from.into(),
             lake: lake.into(),
+            dataset: Dataset::CloudTrail,
             range: DateRange::default(),
             strict: false,
             concurrency: 32,
@@ -249,7 +251,7 @@ pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
     let lake = Lake::open(&plan.lake, aws.as_ref())?;
     lake.lock()?;
     let recovery = rt.block_on(lake.recover())?;
-    let seen = rt.block_on(SeenObjects::load(&lake))?;
+    let seen = rt.block_on(SeenObjects::load(&lake, plan.dataset.name()))?;
 
     let reporter = Arc::new(Reporter::new(plan.progress));
     let counters = Arc::new(Counters::default());
@@ -266,9 +268,10 @@ pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
         let counters = counters.clone();
         let limits = plan.limits;
         let batch_rows = plan.batch_rows;
+        let dataset = plan.dataset;
         let h = std::thread::Builder::new()
             .name(format!("parse-{i}"))
-            .spawn(move || parse_worker(rx, tx, counters, limits, batch_rows))
+            .spawn(move || parse_worker(rx, tx, counters, limits, batch_rows, dataset))
             .map_err(|e| IngestError::Other(format!("cannot start a parse thread: {e}")))?;
         workers.push(h);
     }
@@ -389,12 +392,16 @@ fn parse_worker(
     counters: Arc<Counters>,
     limits: Limits,
     batch_rows: usize,
+    dataset: Dataset,
 ) {
-    let mut builder = CloudTrailBuilder::new();
+    let mut builder: Box<dyn RecordSink> = match dataset {
+        Dataset::CloudTrail => Box::new(CloudTrailBuilder::new()),
+        Dataset::Builds => Box::new(BuildsBuilder::new()),
+    };
     let mut scratch = Vec::new();
     let mut objects = vec![];
     let mut rejects = vec![];
-    let flush = |builder: &mut CloudTrailBuilder,
+    let flush = |builder: &mut Box<dyn RecordSink>,
                  objects: &mut Vec<ManifestEntry>,
                  rejects: &mut Vec<(String, RejectedRecord)>| {
         let batch = if builder.is_empty() {
@@ -411,7 +418,8 @@ fn parse_worker(
     while let Ok(work) = rx.recv_blocking() {
         let entry = parse_one(
             work,
-            &mut builder,
+            dataset,
+            builder.as_mut(),
             &mut rejects,
             &counters,
             limits,
@@ -431,7 +439,8 @@ fn parse_worker(
 
 fn parse_one(
     work: Work,
-    builder: &mut CloudTrailBuilder,
+    dataset: Dataset,
+    builder: &mut dyn RecordSink,
     rejects: &mut Vec<(String, RejectedRecord)>,
     counters: &Counters,
     limits: Limits,
@@ -439,7 +448,7 @@ fn parse_one(
 ) -> ManifestEntry {
     let obj = work.obj;
     let mut entry = ManifestEntry {
-        dataset: DATASET_CLOUDTRAIL,
+        dataset: dataset.name(),
         object: obj.uri.clone(),
         key_date: obj.layout.date().map(|d| {
             crate::parse::time::days_from_civil(
@@ -505,9 +514,8 @@ fn write_loop(
     reporter: &Reporter,
 ) -> Result<IngestSummary, IngestError> {
     let mut summary = IngestSummary::default();
-    let schema = cloudtrail::schema();
     let mut commit = new_commit_id();
-    let mut writer = EventWriter::new(lake, rt.clone(), &commit, schema.clone(), plan.writer);
+    let mut writer = EventWriter::new(lake, rt.clone(), &commit, plan.dataset, plan.writer);
     let mut entries: Vec<ManifestEntry> = vec![];
     let mut rejects: Vec<(String, RejectedRecord)> = vec![];
     let mut events = 0u64;
@@ -532,7 +540,7 @@ fn write_loop(
             let next = new_commit_id();
             let w = std::mem::replace(
                 &mut writer,
-                EventWriter::new(lake, rt.clone(), &next, schema.clone(), plan.writer),
+                EventWriter::new(lake, rt.clone(), &next, plan.dataset, plan.writer),
             );
             let files = w.finish()?;
             finish_commit(
@@ -544,7 +552,7 @@ fn write_loop(
                 &mut rejects,
                 events,
                 &mut summary,
-                plan.writer,
+                plan,
             )?;
             commit = next;
             events = 0;
@@ -561,7 +569,7 @@ fn write_loop(
             &mut rejects,
             events,
             &mut summary,
-            plan.writer,
+            plan,
         )?;
     }
     Ok(summary)
@@ -607,7 +615,7 @@ fn finish_commit(
     rejects: &mut Vec<(String, RejectedRecord)>,
     events: u64,
     summary: &mut IngestSummary,
-    writer_cfg: WriterConfig,
+    plan: &IngestPlan,
 ) -> Result<(), IngestError> {
     let now = chrono::Utc::now().timestamp_micros();
     summary.files += files.len() as u64;
@@ -624,14 +632,14 @@ fn finish_commit(
         .filter(|e| e.replaced)
         .map(|e| e.object.clone())
         .collect();
-    let replacement = replace_objects(lake, rt, commit, &changed, writer_cfg)?;
+    let replacement = replace_objects(lake, rt, commit, plan.dataset, &changed, plan.writer)?;
     summary.replaced_rows += replacement.removed_rows;
     moves.extend(replacement.staged.iter().map(|f| Move {
         from: f.staged.to_string(),
         to: f.target.to_string(),
     }));
     if !rejects.is_empty() {
-        let b = manifest::rejects_batch(rejects, commit, now);
+        let b = manifest::rejects_batch(plan.dataset.name(), rejects, commit, now);
         let f = write_small(
             lake,
             rt,

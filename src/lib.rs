@@ -63,7 +63,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
         cli::Command::Ingest(args) => {
             let plan = args.plan()?;
             let summary = ingest::run(&plan)?;
-            eprintln!("pipewarden: {}", summary.line());
+            eprintln!("pipewarden: {}: {}", plan.dataset.name(), summary.line());
             if plan.strict && summary.had_bad_input() {
                 eprintln!(
                     "pipewarden: --strict: bad input seen (details above, in the manifest and rejects tables)"

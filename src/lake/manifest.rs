@@ -23,9 +23,6 @@ use super::{Lake, LakeError, MANIFEST_DIR, store_err};
 use crate::parse::RejectedRecord;
 use crate::parse::cloudtrail::UTC;
 
-/// The dataset an object was ingested into.
-pub const DATASET_CLOUDTRAIL: &str = "cloudtrail";
-
 /// Status of an object whose read failed; it is retried on the next run.
 pub const STATUS_UNREADABLE: &str = "unreadable";
 
@@ -174,6 +171,7 @@ pub fn manifest_batch(entries: &[ManifestEntry], commit: &str, now_micros: i64) 
 
 /// Builds the rejects rows of one commit.
 pub fn rejects_batch(
+    dataset_name: &str,
     rejects: &[(String, RejectedRecord)],
     commit: &str,
     now_micros: i64,
@@ -187,7 +185,7 @@ pub fn rejects_batch(
     let mut commits = StringBuilder::new();
     let mut at = TimestampMicrosecondBuilder::new().with_timezone(UTC);
     for (obj, r) in rejects {
-        dataset.append_value(DATASET_CLOUDTRAIL);
+        dataset.append_value(dataset_name);
         object.append_value(obj);
         index.append_value(r.index);
         line.append_option(r.line);
@@ -279,8 +277,9 @@ impl SeenObjects {
         }
     }
 
-    /// Reads every committed manifest file of the lake, oldest commit first.
-    pub async fn load(lake: &Lake) -> Result<SeenObjects, LakeError> {
+    /// Reads every committed manifest file of the lake, oldest commit first, keeping the visits
+    /// of one dataset (an object may be read as CloudTrail and as build records).
+    pub async fn load(lake: &Lake, dataset: &str) -> Result<SeenObjects, LakeError> {
         let dir = Path::from(MANIFEST_DIR);
         let mut files: Vec<_> = lake
             .store
@@ -300,7 +299,7 @@ impl SeenObjects {
             // Manifest files are small (one row per object of one commit): read them whole.
             let bytes = read_bytes(lake, &meta.location).await?;
             let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(err)?;
-            let cols = ["object", "etag", "status"];
+            let cols = ["dataset", "object", "etag", "status"];
             let idx: Vec<usize> = cols
                 .iter()
                 .filter_map(|c| {
@@ -314,7 +313,7 @@ impl SeenObjects {
             if idx.len() != cols.len() {
                 return Err(LakeError::Write {
                     path: lake.url_of(&loc),
-                    reason: "manifest file lacks object/etag/status".into(),
+                    reason: "manifest file lacks dataset/object/etag/status".into(),
                 });
             }
             let mask = ProjectionMask::leaves(builder.parquet_schema(), idx);
@@ -324,6 +323,10 @@ impl SeenObjects {
                     path: lake.url_of(&loc),
                     reason: format!("reading manifest: {e}"),
                 })?;
+                let d = batch
+                    .column_by_name("dataset")
+                    .expect("projected")
+                    .as_string::<i32>();
                 let o = batch
                     .column_by_name("object")
                     .expect("projected")
@@ -337,7 +340,7 @@ impl SeenObjects {
                     .expect("projected")
                     .as_string::<i32>();
                 for i in 0..batch.num_rows() {
-                    if o.is_valid(i) {
+                    if o.is_valid(i) && d.is_valid(i) && d.value(i) == dataset {
                         seen.insert(o.value(i), e.value(i), s.value(i));
                     }
                 }

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cloudtrail/event_date=YYYY-MM-DD/part-<commit>-<n>.parquet   events (zstd), hive-partitioned
+//! builds/event_date=YYYY-MM-DD/part-<commit>-<n>.parquet       build events, likewise
 //! rejects/part-<commit>.parquet                                records that could not be parsed
 //! manifest/part-<commit>.parquet                               every object seen, one row per visit
 //! _pipewarden/staging/<commit>/...                             files written but not yet committed
@@ -34,6 +35,36 @@ use crate::aws::AwsContext;
 
 /// Folder of the CloudTrail events table.
 pub const CLOUDTRAIL_DIR: &str = "cloudtrail";
+/// Folder of the build events table.
+pub const BUILDS_DIR: &str = "builds";
+
+/// The event tables an ingest can fill. Each has its folder, its schema (first column
+/// `event_time`, partitioned by its date) and its name in the manifest's `dataset` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dataset {
+    /// AWS CloudTrail events ([`crate::parse::cloudtrail`]).
+    CloudTrail,
+    /// CI/CD build events ([`crate::parse::builds`]).
+    Builds,
+}
+
+impl Dataset {
+    /// Name in the manifest, and folder under the lake root.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dataset::CloudTrail => CLOUDTRAIL_DIR,
+            Dataset::Builds => BUILDS_DIR,
+        }
+    }
+
+    /// The table's Arrow schema.
+    pub fn schema(self) -> arrow::datatypes::SchemaRef {
+        match self {
+            Dataset::CloudTrail => crate::parse::cloudtrail::schema(),
+            Dataset::Builds => crate::parse::builds::schema(),
+        }
+    }
+}
 /// Folder of rejected records.
 pub const REJECTS_DIR: &str = "rejects";
 /// Folder of the manifest table.

@@ -20,7 +20,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::{CLOUDTRAIL_DIR, Lake, LakeError, META_DIR, store_err};
+use super::{Dataset, Lake, LakeError, META_DIR, store_err};
 use crate::parse::time::micros_to_days;
 
 /// Sizing of the files written.
@@ -241,6 +241,7 @@ pub struct EventWriter<'a> {
     commit: String,
     cfg: WriterConfig,
     props: WriterProperties,
+    dataset: Dataset,
     schema: SchemaRef,
     open: HashMap<i32, OpenDay>,
     closed: Vec<StagedFile>,
@@ -254,16 +255,17 @@ impl<'a> EventWriter<'a> {
         lake: &'a Lake,
         rt: tokio::runtime::Handle,
         commit: &str,
-        schema: SchemaRef,
+        dataset: Dataset,
         cfg: WriterConfig,
     ) -> Self {
         EventWriter {
+            dataset,
+            schema: dataset.schema(),
             lake,
             rt,
             commit: commit.to_string(),
             props: event_properties(&cfg),
             cfg,
-            schema,
             open: HashMap::new(),
             closed: vec![],
             seq: 0,
@@ -312,7 +314,8 @@ impl<'a> EventWriter<'a> {
                 self.close_day(lru)?;
             }
             let target = Path::from(format!(
-                "{CLOUDTRAIL_DIR}/event_date={}/part-{}-{:04}.parquet",
+                "{}/event_date={}/part-{}-{:04}.parquet",
+                self.dataset.name(),
                 day_string(day),
                 self.commit,
                 self.seq

@@ -272,6 +272,14 @@ pub struct FieldWarnings {
 }
 
 impl FieldWarnings {
+    /// Counts a repair described by `msg` (built only for the first one).
+    pub fn note(&mut self, msg: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.first.is_none() {
+            self.first = Some(msg());
+        }
+    }
+
     fn push(&mut self, field: &str, expected: &str, raw: &RawValue) {
         self.count += 1;
         if self.first.is_none() {
@@ -357,6 +365,24 @@ enum S {
     SourceObject,
 }
 const N_STRINGS: usize = S::SourceObject as usize + 1;
+
+impl crate::parse::RecordSink for CloudTrailBuilder {
+    fn push(
+        &mut self,
+        text: &str,
+        source_object: &str,
+        pos: Position,
+        warnings: &mut FieldWarnings,
+    ) -> Result<(), RecordError> {
+        CloudTrailBuilder::push(self, text, source_object, pos, warnings)
+    }
+    fn len(&self) -> usize {
+        self.rows
+    }
+    fn finish(&mut self) -> RecordBatch {
+        CloudTrailBuilder::finish(self)
+    }
+}
 
 impl Default for CloudTrailBuilder {
     fn default() -> Self {

@@ -6,6 +6,7 @@
 //! envelope around one. Records are split with [`json_scan`] first and parsed one by one
 //! ([`cloudtrail`]), so a bad record or a truncated tail never costs the records around it.
 
+pub mod builds;
 pub mod cloudtrail;
 pub mod json_scan;
 pub mod time;
@@ -13,8 +14,30 @@ pub mod time;
 use std::borrow::Cow;
 use std::io::Read;
 
-use cloudtrail::{CloudTrailBuilder, FieldWarnings, Position};
+use arrow::array::RecordBatch;
+use cloudtrail::{FieldWarnings, Position, RecordError};
 use json_scan::{ScanError, Span};
+
+/// Where parsed records go: the builder of one table's rows ([`cloudtrail::CloudTrailBuilder`],
+/// [`builds::BuildsBuilder`]). Object handling (decompression, splitting, rejects) is shared.
+pub trait RecordSink: Send {
+    /// Parses one record's JSON text and appends it as a row; on error nothing is appended.
+    fn push(
+        &mut self,
+        text: &str,
+        source_object: &str,
+        pos: Position,
+        warnings: &mut FieldWarnings,
+    ) -> Result<(), RecordError>;
+    /// Rows appended since the last `finish`.
+    fn len(&self) -> usize;
+    /// Whether no rows are pending.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The pending rows as a batch; the sink is empty afterwards.
+    fn finish(&mut self) -> RecordBatch;
+}
 
 /// The largest record text kept in `rejects`; longer ones are cut (the object can be re-read).
 pub const MAX_REJECT_RAW: usize = 1 << 20;
@@ -100,20 +123,20 @@ impl ObjectOutcome {
 }
 
 /// Parses one whole object into `builder`.
-pub fn parse_object(
+pub fn parse_object<B: RecordSink + ?Sized>(
     bytes: &[u8],
     source_object: &str,
-    builder: &mut CloudTrailBuilder,
+    builder: &mut B,
     limits: Limits,
 ) -> ObjectOutcome {
     parse_object_with(bytes, source_object, builder, limits, &mut Vec::new())
 }
 
 /// [`parse_object`] with a reusable decompression buffer (one per worker thread).
-pub fn parse_object_with(
+pub fn parse_object_with<B: RecordSink + ?Sized>(
     bytes: &[u8],
     source_object: &str,
-    builder: &mut CloudTrailBuilder,
+    builder: &mut B,
     limits: Limits,
     scratch: &mut Vec<u8>,
 ) -> ObjectOutcome {
@@ -460,6 +483,7 @@ fn cut(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::cloudtrail::CloudTrailBuilder;
 
     /// Record text, index and line of each record found, and the shape error.
     type Split = (Vec<(String, i64, Option<i64>)>, Option<String>);

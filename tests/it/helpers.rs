@@ -55,7 +55,7 @@ pub fn sql(lake: &str, query: &str) -> Vec<RecordBatch> {
             None
         };
         let lake = Lake::open(lake, aws.as_ref()).unwrap();
-        let ctx = pipewarden::engine::session(&lake).unwrap();
+        let ctx = pipewarden::engine::session(&lake).await.unwrap();
         ctx.sql(query)
             .await
             .unwrap_or_else(|e| panic!("{query}: {e}"))

@@ -1,0 +1,821 @@
+//! Build records: CI/CD runs from GitHub Actions, GitLab CI, AWS CodeBuild/CodePipeline, Jenkins
+//! and a native JSON format become rows of the `builds` table.
+//!
+//! The format is detected per record, from its shape, never from the object's name:
+//!
+//! | shape | system | module |
+//! |---|---|---|
+//! | `{"schema": "pipewarden.build/v1", ...}` | as declared | [`native`] |
+//! | EventBridge envelope from `aws.codebuild` / `aws.codepipeline` | `codebuild`, `codepipeline` | [`aws`] |
+//! | GitHub webhook (`workflow_run`, `workflow_job`, `deployment`, `deployment_status`, `workflow_dispatch`, `push`, `check_run`, ...) or audit-log event (`action` like `workflows.*`) | `github` | [`github`] |
+//! | GitLab webhook (`object_kind`) or audit event (`entity_type` + `details`) | `gitlab` | [`gitlab`] |
+//! | Jenkins `api/json` build, `wfapi` run or queue item | `jenkins` | [`jenkins`] |
+//!
+//! Archived webhooks often sit in an envelope that keeps the delivery headers: `{"headers": {...},
+//! "body": ...}` (an API Gateway or Lambda function URL event, `body` a JSON string or object) or
+//! `{"event": "workflow_run", "payload": {...}}`. The envelope is opened, the event name taken from
+//! `X-GitHub-Event` / `X-Gitlab-Event` (or `event`), the delivery id and time kept.
+//!
+//! A record none of these recognise is rejected with a reason naming its top-level keys (so it is
+//! reported, counted and kept raw in `rejects`, never dropped). A record from a known system that
+//! is not about CI (a GitHub issue comment in a webhook archive) is kept with `level = 'other'`.
+//!
+//! Values are normalised across systems ([`norm_status`], [`norm_trigger`]) and the original kept
+//! beside them (`status_raw`, `trigger_raw`, `raw`).
+
+pub mod aws;
+pub mod github;
+pub mod gitlab;
+pub mod jenkins;
+pub mod native;
+
+use std::sync::{Arc, LazyLock};
+
+use arrow::array::{
+    ArrayRef, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
+    TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use serde_json::{Map, Value};
+
+use super::cloudtrail::{FieldWarnings, Position, RecordError, UTC};
+use super::time::parse_timestamp_micros;
+
+/// The `builds` table's schema. `event_time` comes first: the lake partitions by its date.
+pub fn schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let ts = || DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into()));
+        let s = |n: &str| Field::new(n, DataType::Utf8, true);
+        let i = |n: &str| Field::new(n, DataType::Int64, true);
+        Arc::new(Schema::new(vec![
+            Field::new("event_time", ts(), false),
+            Field::new("system", DataType::Utf8, false),
+            Field::new("format", DataType::Utf8, false),
+            Field::new("event_type", DataType::Utf8, false),
+            s("action"),
+            Field::new("level", DataType::Utf8, false),
+            s("event_id"),
+            s("pipeline_id"),
+            s("pipeline_name"),
+            s("repository"),
+            s("run_id"),
+            i("run_number"),
+            i("run_attempt"),
+            s("job_id"),
+            s("job_name"),
+            s("stage"),
+            s("status"),
+            s("conclusion"),
+            s("status_raw"),
+            s("trigger"),
+            s("trigger_raw"),
+            s("actor"),
+            s("commit_sha"),
+            s("ref"),
+            s("branch"),
+            s("environment"),
+            s("runner_name"),
+            Field::new(
+                "runner_labels",
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                true,
+            ),
+            s("runner_kind"),
+            s("runner_group"),
+            Field::new("started_at", ts(), true),
+            Field::new("finished_at", ts(), true),
+            i("duration_ms"),
+            s("account_id"),
+            s("region"),
+            s("url"),
+            Field::new("raw", DataType::Utf8, false),
+            Field::new("source_object", DataType::Utf8, false),
+            Field::new("source_index", DataType::Int64, false),
+            i("source_line"),
+        ]))
+    });
+    SCHEMA.clone()
+}
+
+/// One build event, normalised. Field meanings are the `builds` columns (README).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BuildRow {
+    pub event_time: i64,
+    pub system: String,
+    pub format: &'static str,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub level: &'static str,
+    pub event_id: Option<String>,
+    pub pipeline_id: Option<String>,
+    pub pipeline_name: Option<String>,
+    pub repository: Option<String>,
+    pub run_id: Option<String>,
+    pub run_number: Option<i64>,
+    pub run_attempt: Option<i64>,
+    pub job_id: Option<String>,
+    pub job_name: Option<String>,
+    pub stage: Option<String>,
+    pub status: Option<String>,
+    pub conclusion: Option<String>,
+    pub status_raw: Option<String>,
+    pub trigger: Option<String>,
+    pub trigger_raw: Option<String>,
+    pub actor: Option<String>,
+    pub commit_sha: Option<String>,
+    pub git_ref: Option<String>,
+    pub branch: Option<String>,
+    pub environment: Option<String>,
+    pub runner_name: Option<String>,
+    pub runner_labels: Option<Vec<String>>,
+    pub runner_kind: Option<String>,
+    pub runner_group: Option<String>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub url: Option<String>,
+}
+
+/// Levels of a build event, from the widest to the narrowest.
+pub mod level {
+    /// A whole run (workflow run, pipeline, build, execution).
+    pub const RUN: &str = "run";
+    /// One job of a run.
+    pub const JOB: &str = "job";
+    /// A stage of a run (CodePipeline).
+    pub const STAGE: &str = "stage";
+    /// An action within a stage (CodePipeline).
+    pub const ACTION: &str = "action";
+    /// A phase of a build (CodeBuild).
+    pub const PHASE: &str = "phase";
+    /// A deployment or deployment status.
+    pub const DEPLOYMENT: &str = "deployment";
+    /// A source event that may start runs (push, dispatch).
+    pub const SOURCE: &str = "source";
+    /// A queued build request (Jenkins queue).
+    pub const QUEUE: &str = "queue";
+    /// An audit-log event (settings, secrets, environments, workflows).
+    pub const AUDIT: &str = "audit";
+    /// From a CI system, but not about CI (kept, not analysed).
+    pub const OTHER: &str = "other";
+}
+
+/// What an envelope around a record said.
+#[derive(Debug, Default, Clone)]
+pub struct Envelope {
+    /// Event name from the delivery headers or the envelope (`X-GitHub-Event`, `event`).
+    pub event: Option<String>,
+    /// Which system the headers name.
+    pub system: Option<&'static str>,
+    /// Delivery id (`X-GitHub-Delivery`, `X-Gitlab-Event-UUID`).
+    pub delivery: Option<String>,
+    /// When the archive received it.
+    pub received: Option<i64>,
+}
+
+/// Why a time had to be guessed, for the warning.
+pub(crate) struct Context<'a> {
+    pub warnings: &'a mut FieldWarnings,
+}
+
+impl Context<'_> {
+    pub(crate) fn warn(&mut self, msg: impl FnOnce() -> String) {
+        self.warnings.note(msg);
+    }
+}
+
+/// Turns one record into a row, or says why it cannot.
+pub fn parse_record(text: &str, warnings: &mut FieldWarnings) -> Result<BuildRow, RecordError> {
+    let v: Value = match text.as_bytes().first() {
+        Some(b'{') => {
+            serde_json::from_str(text).map_err(|e| RecordError(format!("invalid JSON: {e}")))?
+        }
+        _ => {
+            return Err(RecordError(
+                "record is not a JSON object (build records are objects)".into(),
+            ));
+        }
+    };
+    let (body, env) = open_envelope(&v)?;
+    let Some(obj) = body.as_object() else {
+        return Err(RecordError("envelope body is not a JSON object".into()));
+    };
+    let mut cx = Context { warnings };
+    let row = if native::is_native(obj) {
+        native::parse(obj, &mut cx)?
+    } else if aws::is_aws(obj) {
+        aws::parse(obj, &mut cx)?
+    } else if env.system == Some("gitlab") || gitlab::is_gitlab(obj) {
+        gitlab::parse(obj, &env, &mut cx)?
+    } else if env.system == Some("github") || github::is_github(obj) {
+        github::parse(obj, &env, &mut cx)?
+    } else if jenkins::is_jenkins(obj) {
+        jenkins::parse(obj, &mut cx)?
+    } else {
+        let mut keys: Vec<&str> = obj.keys().map(|k| k.as_str()).take(12).collect();
+        keys.sort_unstable();
+        return Err(RecordError(format!(
+            "unrecognised build record (top-level keys: {}); see the README for the formats read",
+            keys.join(", ")
+        )));
+    };
+    let mut row = row;
+    if row.event_id.is_none() {
+        row.event_id = env.delivery.clone();
+    }
+    if row.duration_ms.is_none()
+        && let (Some(s), Some(f)) = (row.started_at, row.finished_at)
+        && f >= s
+    {
+        row.duration_ms = Some((f - s) / 1000);
+    }
+    if row.branch.is_none() {
+        row.branch = row.git_ref.as_deref().and_then(branch_of);
+    }
+    Ok(row)
+}
+
+/// Opens delivery envelopes; returns the record itself and what the envelope said.
+fn open_envelope(v: &Value) -> Result<(std::borrow::Cow<'_, Value>, Envelope), RecordError> {
+    use std::borrow::Cow;
+    let mut env = Envelope::default();
+    let Some(o) = v.as_object() else {
+        return Ok((Cow::Borrowed(v), env));
+    };
+    let headers = o.get("headers").and_then(|h| h.as_object());
+    let inner = o
+        .get("body")
+        .or_else(|| o.get("payload"))
+        .filter(|b| b.is_object() || b.is_string());
+    let named = ["event", "event_name", "x-github-event", "type"]
+        .iter()
+        .find_map(|k| o.get(*k).and_then(|x| x.as_str()));
+    let is_envelope = inner.is_some() && (headers.is_some() || named.is_some());
+    if !is_envelope {
+        return Ok((Cow::Borrowed(v), env));
+    }
+    if let Some(h) = headers {
+        let get = |name: &str| {
+            h.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_str().map(str::to_string))
+        };
+        if let Some(e) = get("x-github-event") {
+            env.event = Some(e);
+            env.system = Some("github");
+            env.delivery = get("x-github-delivery");
+        } else if let Some(e) = get("x-gitlab-event") {
+            env.event = Some(e);
+            env.system = Some("gitlab");
+            env.delivery = get("x-gitlab-event-uuid").or_else(|| get("x-gitlab-webhook-uuid"));
+        }
+    }
+    if env.event.is_none() {
+        env.event = named.map(str::to_string);
+    }
+    env.received = ["received_at", "timestamp", "delivered_at", "time"]
+        .iter()
+        .find_map(|k| o.get(*k).and_then(time_of))
+        .or_else(|| {
+            o.get("requestContext")
+                .and_then(|r| r.get("timeEpoch"))
+                .and_then(time_of)
+        });
+    let body = inner.expect("checked");
+    let body = match body {
+        Value::String(s) => {
+            let decoded;
+            let text = if o.get("isBase64Encoded").and_then(|b| b.as_bool()) == Some(true) {
+                decoded = base64_decode(s).ok_or_else(|| {
+                    RecordError("envelope body is marked base64 but is not base64".into())
+                })?;
+                decoded.as_str()
+            } else {
+                s.as_str()
+            };
+            let text = form_payload(text).unwrap_or(std::borrow::Cow::Borrowed(text));
+            Cow::Owned(
+                serde_json::from_str(&text)
+                    .map_err(|e| RecordError(format!("envelope body is not JSON: {e}")))?,
+            )
+        }
+        other => Cow::Owned(other.clone()),
+    };
+    Ok((body, env))
+}
+
+/// GitHub can deliver `application/x-www-form-urlencoded` webhooks: `payload=<json>`.
+fn form_payload(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let rest = text.strip_prefix("payload=")?;
+    url::form_urlencoded::parse(format!("p={rest}").as_bytes())
+        .next()
+        .map(|(_, v)| std::borrow::Cow::Owned(v.into_owned()))
+}
+
+fn base64_decode(s: &str) -> Option<String> {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        if c == b'=' || c.is_ascii_whitespace() {
+            continue;
+        }
+        let v = T.iter().position(|&t| t == c)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+// ---- value access -------------------------------------------------------------------------------
+
+/// The value at a `/`-separated path, `None` for missing or null.
+pub(crate) fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    for seg in path.split('/') {
+        cur = match cur {
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    (!cur.is_null()).then_some(cur)
+}
+
+/// [`at`] on an object.
+pub(crate) fn ato<'a>(o: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let (first, rest) = path.split_once('/').unwrap_or((path, ""));
+    let v = o.get(first)?;
+    if rest.is_empty() {
+        (!v.is_null()).then_some(v)
+    } else {
+        at(v, rest)
+    }
+}
+
+/// A string or number as text; empty strings count as missing.
+pub(crate) fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9e15 && !n.is_i64() && !n.is_u64() => {
+                format!("{}", f as i64)
+            }
+            _ => n.to_string(),
+        }),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A whole number (JSON number, `55.0`, or numeric string).
+pub(crate) fn int(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Strings of an array (non-strings skipped).
+pub(crate) fn strings(v: Option<&Value>) -> Option<Vec<String>> {
+    Some(
+        v?.as_array()?
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+    )
+}
+
+/// A time in any of the forms CI systems write, as microseconds since the epoch:
+/// RFC 3339; `2016-08-12 15:23:28 UTC`; `2021-04-28 21:50:00 +0200`; `2023-01-31 18:58:27.638`
+/// (UTC); `Sep 1, 2017 4:12:29 PM` (older CodeBuild events); epoch seconds or milliseconds.
+pub fn time_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => epoch(n.as_f64()?),
+        Value::String(s) => parse_time_text(s.trim()),
+        _ => None,
+    }
+}
+
+fn epoch(x: f64) -> Option<i64> {
+    if !x.is_finite() || x <= 0.0 {
+        return None;
+    }
+    // Seconds up to the year 5138, milliseconds beyond (as Jenkins and GitHub audit write).
+    let micros = if x >= 1e11 { x * 1e3 } else { x * 1e6 };
+    (micros < 4e15).then_some(micros as i64)
+}
+
+/// [`time_of`] for text.
+pub fn parse_time_text(s: &str) -> Option<i64> {
+    if s.is_empty() {
+        return None;
+    }
+    if let Some(t) = parse_timestamp_micros(s) {
+        return Some(t);
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return epoch(s.parse().ok()?);
+    }
+    use chrono::{DateTime, NaiveDateTime};
+    let naive = |x: &str| {
+        ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(x, f).ok())
+            .map(|d| d.and_utc().timestamp_micros())
+    };
+    if let Some(x) = s.strip_suffix(" UTC").or_else(|| s.strip_suffix(" Z"))
+        && let Some(t) = naive(x)
+    {
+        return Some(t);
+    }
+    if let Some(t) = ["%Y-%m-%d %H:%M:%S%.f %z", "%Y-%m-%d %H:%M:%S%.f%:z"]
+        .iter()
+        .find_map(|f| DateTime::parse_from_str(s, f).ok())
+    {
+        return Some(t.timestamp_micros());
+    }
+    if let Some(t) = naive(s) {
+        return Some(t);
+    }
+    NaiveDateTime::parse_from_str(s, "%b %d, %Y %I:%M:%S %p")
+        .ok()
+        .map(|d| d.and_utc().timestamp_micros())
+}
+
+/// The first of `paths` that holds a time.
+pub(crate) fn first_time(o: &Map<String, Value>, paths: &[&str]) -> Option<i64> {
+    paths.iter().find_map(|p| ato(o, p).and_then(time_of))
+}
+
+/// `main` of `refs/heads/main`, `v1` of `refs/tags/v1`, a bare branch name as itself.
+pub fn branch_of(r: &str) -> Option<String> {
+    if let Some(b) = r.strip_prefix("refs/heads/") {
+        return Some(b.to_string());
+    }
+    if let Some(b) = r.strip_prefix("refs/remotes/origin/") {
+        return Some(b.to_string());
+    }
+    if r.starts_with("refs/") || r.is_empty() {
+        return None;
+    }
+    Some(r.strip_prefix("origin/").unwrap_or(r).to_string())
+}
+
+// ---- normalisation ------------------------------------------------------------------------------
+
+/// A native status word as (`status`, `conclusion`).
+///
+/// `status` is one of `queued`, `waiting`, `in_progress`, `completed`; `conclusion` (for completed
+/// ones) one of `success`, `failure`, `cancelled`, `skipped`, `timed_out`, `superseded`,
+/// `unstable`, `neutral`, `action_required`, or the native word in lower case.
+pub fn norm_status(raw: &str) -> (Option<&'static str>, Option<String>) {
+    let l = raw.to_ascii_lowercase();
+    let done = |c: &str| (Some("completed"), Some(c.to_string()));
+    match l.as_str() {
+        "requested"
+        | "queued"
+        | "pending"
+        | "created"
+        | "preparing"
+        | "waiting_for_resource"
+        | "scheduled"
+        | "submitted"
+        | "blocked" => (Some("queued"), None),
+        "waiting" | "manual" | "paused_pending_input" | "paused" => (Some("waiting"), None),
+        "in_progress" | "running" | "started" | "resumed" | "building" | "stopping" => {
+            (Some("in_progress"), None)
+        }
+        "success" | "succeeded" | "passed" => done("success"),
+        "failure" | "failed" | "fault" | "error" | "startup_failure" => done("failure"),
+        "cancelled" | "canceled" | "aborted" | "stopped" | "abandoned" => done("cancelled"),
+        "skipped" | "not_built" | "not_executed" => done("skipped"),
+        "timed_out" | "timeout" => done("timed_out"),
+        "superseded" | "stale" => done("superseded"),
+        "unstable" => done("unstable"),
+        "neutral" | "action_required" => done(&l),
+        "completed" => (Some("completed"), None),
+        "inactive" | "destroyed" => done(&l),
+        _ => (None, None),
+    }
+}
+
+/// A native trigger as one of `push`, `pull_request`, `schedule`, `manual`, `api`, `pipeline`
+/// (another pipeline or run), `retry`, `release`, `merge_queue`, `webhook`, or `other`.
+pub fn norm_trigger(raw: &str) -> &'static str {
+    let l = raw.to_ascii_lowercase();
+    match l.as_str() {
+        "push"
+        | "tag_push"
+        | "scm"
+        | "commit"
+        | "pollforsourcechanges"
+        | "webhook"
+        | "webhookv2"
+        | "putactionrevision"
+        | "create" => "push",
+        "pull_request"
+        | "pull_request_target"
+        | "merge_request_event"
+        | "external_pull_request_event"
+        | "merge_request"
+        | "pull_request_review" => "pull_request",
+        "schedule" | "timer" | "cron" => "schedule",
+        "workflow_dispatch"
+        | "web"
+        | "manual"
+        | "user"
+        | "startpipelineexecution"
+        | "webide"
+        | "chat" => "manual",
+        "repository_dispatch" | "api" | "trigger" | "remote" | "external" => "api",
+        "workflow_run" | "workflow_call" | "pipeline" | "parent_pipeline" | "upstream"
+        | "cloudwatchevent" | "createpipeline" => "pipeline",
+        "retry" | "rerun" | "replay" | "rebuild" => "retry",
+        "release" | "registry_package" => "release",
+        "merge_group" => "merge_queue",
+        _ => "other",
+    }
+}
+
+/// Runner kind from GitHub-style labels: `self_hosted` when labelled so, `hosted` for GitHub's
+/// own images, otherwise unknown.
+pub fn runner_kind_from_labels(labels: &[String], group: Option<&str>) -> Option<&'static str> {
+    if labels.iter().any(|l| l.eq_ignore_ascii_case("self-hosted")) {
+        return Some("self_hosted");
+    }
+    let hosted_image = |l: &String| {
+        let l = l.to_ascii_lowercase();
+        ["ubuntu-", "windows-", "macos-"]
+            .iter()
+            .any(|p| l.starts_with(p))
+    };
+    if group == Some("GitHub Actions") || (!labels.is_empty() && labels.iter().all(hosted_image)) {
+        return Some("hosted");
+    }
+    None
+}
+
+/// Names of variables or parameters that say which environment a build deploys to.
+pub const ENV_VARIABLES: &[&str] = &[
+    "DEPLOY_ENV",
+    "DEPLOY_ENVIRONMENT",
+    "TARGET_ENV",
+    "TARGET_ENVIRONMENT",
+    "ENVIRONMENT",
+    "ENV",
+    "STAGE",
+];
+
+/// The environment named by a list of `{name|key, value}` pairs, if any.
+pub(crate) fn env_from_pairs(list: Option<&Value>, name_key: &str) -> Option<String> {
+    let list = list?.as_array()?;
+    for want in ENV_VARIABLES {
+        for p in list {
+            if p.get(name_key)
+                .and_then(|n| n.as_str())
+                .is_some_and(|n| n.eq_ignore_ascii_case(want))
+                && let Some(v) = text(p.get("value"))
+            {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+// ---- the builder --------------------------------------------------------------------------------
+
+struct Prov {
+    raw: String,
+    object: String,
+    index: i64,
+    line: Option<i64>,
+}
+
+/// Accumulates build rows; columns are built at `finish` (build records are few next to
+/// CloudTrail events, so rows are kept as structs until then).
+#[derive(Default)]
+pub struct BuildsBuilder {
+    rows: Vec<(BuildRow, Prov)>,
+}
+
+impl BuildsBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl super::RecordSink for BuildsBuilder {
+    fn push(
+        &mut self,
+        text: &str,
+        source_object: &str,
+        pos: Position,
+        warnings: &mut FieldWarnings,
+    ) -> Result<(), RecordError> {
+        let row = parse_record(text, warnings)?;
+        self.rows.push((
+            row,
+            Prov {
+                raw: text.to_string(),
+                object: source_object.to_string(),
+                index: pos.index,
+                line: pos.line,
+            },
+        ));
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn finish(&mut self) -> RecordBatch {
+        let rows = std::mem::take(&mut self.rows);
+        rows_to_batch(&rows)
+    }
+}
+
+fn rows_to_batch(rows: &[(BuildRow, Prov)]) -> RecordBatch {
+    let s = |f: &dyn Fn(&BuildRow) -> Option<&str>| -> ArrayRef {
+        Arc::new(rows.iter().map(|(r, _)| f(r)).collect::<StringArray>())
+    };
+    let i = |f: &dyn Fn(&BuildRow) -> Option<i64>| -> ArrayRef {
+        Arc::new(rows.iter().map(|(r, _)| f(r)).collect::<Int64Array>())
+    };
+    let t = |f: &dyn Fn(&BuildRow) -> Option<i64>| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|(r, _)| f(r))
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone(UTC),
+        )
+    };
+    let mut labels = ListBuilder::new(StringBuilder::new());
+    for (r, _) in rows {
+        match &r.runner_labels {
+            Some(ls) => {
+                for l in ls {
+                    labels.values().append_value(l);
+                }
+                labels.append(true);
+            }
+            None => labels.append(false),
+        }
+    }
+    let columns: Vec<ArrayRef> = vec![
+        t(&|r| Some(r.event_time)),
+        s(&|r| Some(r.system.as_str())),
+        s(&|r| Some(r.format)),
+        s(&|r| Some(r.event_type.as_str())),
+        s(&|r| r.action.as_deref()),
+        s(&|r| Some(r.level)),
+        s(&|r| r.event_id.as_deref()),
+        s(&|r| r.pipeline_id.as_deref()),
+        s(&|r| r.pipeline_name.as_deref()),
+        s(&|r| r.repository.as_deref()),
+        s(&|r| r.run_id.as_deref()),
+        i(&|r| r.run_number),
+        i(&|r| r.run_attempt),
+        s(&|r| r.job_id.as_deref()),
+        s(&|r| r.job_name.as_deref()),
+        s(&|r| r.stage.as_deref()),
+        s(&|r| r.status.as_deref()),
+        s(&|r| r.conclusion.as_deref()),
+        s(&|r| r.status_raw.as_deref()),
+        s(&|r| r.trigger.as_deref()),
+        s(&|r| r.trigger_raw.as_deref()),
+        s(&|r| r.actor.as_deref()),
+        s(&|r| r.commit_sha.as_deref()),
+        s(&|r| r.git_ref.as_deref()),
+        s(&|r| r.branch.as_deref()),
+        s(&|r| r.environment.as_deref()),
+        s(&|r| r.runner_name.as_deref()),
+        Arc::new(labels.finish()),
+        s(&|r| r.runner_kind.as_deref()),
+        s(&|r| r.runner_group.as_deref()),
+        t(&|r| r.started_at),
+        t(&|r| r.finished_at),
+        i(&|r| r.duration_ms),
+        s(&|r| r.account_id.as_deref()),
+        s(&|r| r.region.as_deref()),
+        s(&|r| r.url.as_deref()),
+        Arc::new(
+            rows.iter()
+                .map(|(_, p)| Some(p.raw.as_str()))
+                .collect::<StringArray>(),
+        ),
+        Arc::new(
+            rows.iter()
+                .map(|(_, p)| Some(p.object.as_str()))
+                .collect::<StringArray>(),
+        ),
+        Arc::new(
+            rows.iter()
+                .map(|(_, p)| Some(p.index))
+                .collect::<Int64Array>(),
+        ),
+        Arc::new(rows.iter().map(|(_, p)| p.line).collect::<Int64Array>()),
+    ];
+    RecordBatch::try_new(schema(), columns).expect("builds columns match the schema")
+}
+
+/// Sets `status`, `conclusion` and `status_raw` from a native status word (and an explicit
+/// conclusion, when the system gives one apart).
+pub(crate) fn set_status(row: &mut BuildRow, raw: Option<String>, conclusion: Option<String>) {
+    if let Some(r) = &raw {
+        let (st, c) = norm_status(r);
+        row.status = st.map(str::to_string);
+        row.conclusion = c;
+    }
+    if let Some(c) = conclusion {
+        let (_, nc) = norm_status(&c);
+        row.conclusion = Some(nc.unwrap_or_else(|| c.to_ascii_lowercase()));
+        row.status = Some("completed".into());
+    }
+    row.status_raw = raw;
+}
+
+/// Sets `trigger` and `trigger_raw`.
+pub(crate) fn set_trigger(row: &mut BuildRow, raw: Option<String>) {
+    row.trigger = raw.as_deref().map(|r| norm_trigger(r).to_string());
+    row.trigger_raw = raw;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        let z = parse_time_text("2016-08-12T15:23:28Z").unwrap();
+        assert_eq!(parse_time_text("2016-08-12 15:23:28 UTC"), Some(z));
+        assert_eq!(parse_time_text("2016-08-12 17:23:28 +0200"), Some(z));
+        assert_eq!(parse_time_text("2016-08-12 15:23:28"), Some(z));
+        assert_eq!(
+            parse_time_text("2016-08-12 15:23:28.500"),
+            Some(z + 500_000)
+        );
+        assert_eq!(time_of(&serde_json::json!(1471015408000i64)), Some(z));
+        assert_eq!(time_of(&serde_json::json!(1471015408)), Some(z));
+        assert_eq!(
+            parse_time_text("Sep 1, 2017 4:12:29 PM"),
+            parse_time_text("2017-09-01T16:12:29Z")
+        );
+        assert_eq!(parse_time_text("yesterday"), None);
+        assert_eq!(time_of(&serde_json::json!(-5)), None);
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(
+            norm_status("SUCCEEDED"),
+            (Some("completed"), Some("success".into()))
+        );
+        assert_eq!(
+            norm_status("canceled"),
+            (Some("completed"), Some("cancelled".into()))
+        );
+        assert_eq!(norm_status("running"), (Some("in_progress"), None));
+        assert_eq!(norm_status("PAUSED_PENDING_INPUT"), (Some("waiting"), None));
+        assert_eq!(norm_trigger("merge_request_event"), "pull_request");
+        assert_eq!(norm_trigger("workflow_dispatch"), "manual");
+    }
+
+    #[test]
+    fn envelope_with_headers_and_string_body() {
+        let rec = serde_json::json!({
+            "headers": {"X-GitHub-Event": "workflow_dispatch", "X-GitHub-Delivery": "d-1"},
+            "body": "{\"ref\":\"refs/heads/main\",\"workflow\":\".github/workflows/d.yml\",\"inputs\":{},\"repository\":{\"full_name\":\"o/r\"},\"sender\":{\"login\":\"eve\"}}",
+            "requestContext": {"timeEpoch": 1700000000000i64}
+        });
+        let mut w = FieldWarnings::default();
+        let row = parse_record(&rec.to_string(), &mut w).unwrap();
+        assert_eq!(row.event_type, "workflow_dispatch");
+        assert_eq!(row.event_id.as_deref(), Some("d-1"));
+        assert_eq!(row.event_time, 1_700_000_000_000_000);
+        assert_eq!(row.actor.as_deref(), Some("eve"));
+        assert_eq!(row.pipeline_id.as_deref(), Some("github:o/r:d.yml"));
+        assert_eq!(row.trigger.as_deref(), Some("manual"));
+        assert_eq!(w.count, 0);
+    }
+
+    #[test]
+    fn unknown_record_names_its_keys() {
+        let mut w = FieldWarnings::default();
+        let e = parse_record(r#"{"foo":1,"bar":2}"#, &mut w).unwrap_err();
+        assert!(e.0.contains("bar, foo"), "{}", e.0);
+        assert!(parse_record("[1]", &mut w).is_err());
+    }
+}
