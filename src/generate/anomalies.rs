@@ -105,7 +105,7 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
     let api = find(ps, "github:acme/api:deploy.yml");
     let mobile = find(ps, "github:acme/mobile-backend:release.yml");
     let infra = find(ps, "github:acme/infra:terraform.yml");
-    let etl = find(ps, "codebuild:data-etl-build");
+    let etl = find(ps, "codebuild:111111111111:eu-west-1:data-etl-build");
     let midnight = day.midnight;
     let at = |h: i64, m: i64| midnight + h * 3600 + m * 60;
     let mut label = Label {
@@ -313,7 +313,7 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
             );
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
-            label.pipeline = "codepipeline:payments-release".into();
+            label.pipeline = "codepipeline:111111111111:us-east-1:payments-release".into();
             label.env = "tooling".into();
             label.time = iso(t + 60);
             label.description = "developer bob changed the payments-build buildspec and service role, and removed the Approval stage of payments-release".into();
@@ -365,7 +365,7 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
             );
             label.event_ids.push(ev.id.clone());
             day.events.push(ev);
-            label.pipeline = "codebuild:payments-build".into();
+            label.pipeline = "codebuild:111111111111:us-east-1:payments-build".into();
             label.env = "tooling".into();
             label.time = iso(t + 30);
             label.description = "AdministratorAccess attached and a * inline policy put on the payments-build service role".into();

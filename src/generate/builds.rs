@@ -53,6 +53,16 @@ fn gitlab_time(t: i64) -> String {
 }
 
 /// The records a run produces.
+/// The run id as the `builds` table shows it (CodeBuild's is `<project>:<uuid>`, Jenkins' the
+/// build number).
+pub fn table_run_id(p: &Pipeline, run: &Run) -> String {
+    match p.kind {
+        Kind::CodeBuild => format!("{}:{}", p.repo, run.id),
+        Kind::Jenkins => run.number.to_string(),
+        _ => run.id.clone(),
+    }
+}
+
 pub fn records(
     rng: &mut Rng,
     p: &Pipeline,

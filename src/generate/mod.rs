@@ -143,6 +143,8 @@ pub struct Day<'a> {
     pub events: Events,
     /// Build records.
     pub builds: Vec<BuildRecord>,
+    /// The truth about each run, for `truth/runs.jsonl.gz`.
+    pub runs: Vec<Value>,
     /// Scale.
     pub scale: f64,
     /// Midnight UTC, epoch seconds.
@@ -527,8 +529,16 @@ pub fn simulate_run(
         ids.push(ev.id.clone());
         day.events.push(ev);
     }
-    let recs = builds::records(&mut day.rng, p, &run, Env::Tooling.account(), region);
+    // The CI system lives in the pipeline's home region, wherever its calls go.
+    let home = p.regions[0];
+    let recs = builds::records(&mut day.rng, p, &run, Env::Tooling.account(), home);
     day.builds.extend(recs);
+    day.runs.push(json!({
+        "pipeline": p.id, "run_id": builds::table_run_id(p, &run), "env": run.env,
+        "trigger": run.trigger, "actor": run.actor, "branch": run.branch, "sha": run.sha,
+        "success": run.success, "start": trail::iso(run.start), "end": trail::iso(run.end),
+        "event_ids": ids,
+    }));
     if p.kind == Kind::CodePipeline {
         // The Build stage runs the CodeBuild project of the same team.
         if let Some(cb) = org::pipelines().into_iter().find(|q| {
@@ -540,9 +550,15 @@ pub fn simulate_run(
                 &cb,
                 &sub,
                 Env::Tooling.account(),
-                region,
+                cb.regions[0],
                 Some(p.repo),
             ));
+            day.runs.push(json!({
+                "pipeline": cb.id, "run_id": builds::table_run_id(&cb, &sub), "env": sub.env,
+                "trigger": "pipeline", "actor": format!("codepipeline/{}", p.repo), "branch": sub.branch,
+                "sha": sub.sha, "success": sub.success, "start": trail::iso(sub.start),
+                "end": trail::iso(sub.end), "event_ids": [], "parent": p.id,
+            }));
         }
     }
     (run, session, ids)
@@ -790,6 +806,7 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
         .map(|n| n.get())
         .unwrap_or(2) as u32;
     let mut labels: Vec<(usize, Label)> = vec![];
+    let mut truth = Vec::new();
     let mut d0 = 0;
     while d0 < plan.days {
         let days: Vec<u32> = (d0..(d0 + threads).min(plan.days)).collect();
@@ -815,6 +832,10 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
             summary.events += out.events;
             summary.build_records += out.build_records;
             labels.extend(out.labels);
+            for r in out.runs {
+                serde_json::to_writer(&mut truth, &r)?;
+                truth.push(b'\n');
+            }
         }
         d0 += threads;
     }
@@ -826,6 +847,7 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
         out.push('\n');
     }
     sink.put("labels.jsonl", out.into_bytes())?;
+    sink.put("truth/runs.jsonl.gz", gzip(&truth))?;
     summary.labels = labels.len() as u64;
     Ok(summary)
 }
@@ -837,6 +859,8 @@ struct DayOutput {
     build_records: u64,
     /// Labels injected that day, with their place in the anomaly schedule.
     labels: Vec<(usize, Label)>,
+    /// Truth about the day's runs (`truth/runs.jsonl.gz`).
+    runs: Vec<Value>,
 }
 
 fn generate_day(
@@ -859,6 +883,7 @@ fn generate_day(
         rng: root.fork(d as u64 + 1),
         events: Events::default(),
         builds: vec![],
+        runs: vec![],
         scale: plan.scale,
         midnight,
         run_seq: &mut run_seq,
@@ -884,6 +909,7 @@ fn generate_day(
         events,
         build_records,
         labels,
+        runs: std::mem::take(&mut day.runs),
     })
 }
 

@@ -270,7 +270,7 @@ pub fn pipelines() -> Vec<Pipeline> {
             actors: &["github-actions[bot]"],
         },
         Pipeline {
-            id: "codebuild:payments-build",
+            id: "codebuild:111111111111:us-east-1:payments-build",
             kind: CodeBuild,
             repo: "payments-build",
             workflow: "payments-build",
@@ -283,7 +283,7 @@ pub fn pipelines() -> Vec<Pipeline> {
             actors: &["codepipeline"],
         },
         Pipeline {
-            id: "codebuild:data-etl-build",
+            id: "codebuild:111111111111:eu-west-1:data-etl-build",
             kind: CodeBuild,
             repo: "data-etl-build",
             workflow: "data-etl-build",
@@ -296,7 +296,7 @@ pub fn pipelines() -> Vec<Pipeline> {
             actors: &["events.amazonaws.com"],
         },
         Pipeline {
-            id: "codepipeline:payments-release",
+            id: "codepipeline:111111111111:us-east-1:payments-release",
             kind: CodePipeline,
             repo: "payments-release",
             workflow: "payments-release",
@@ -309,7 +309,7 @@ pub fn pipelines() -> Vec<Pipeline> {
             actors: &["alice", "dave"],
         },
         Pipeline {
-            id: "codepipeline:data-platform",
+            id: "codepipeline:111111111111:eu-west-1:data-platform",
             kind: CodePipeline,
             repo: "data-platform",
             workflow: "data-platform",
@@ -322,7 +322,7 @@ pub fn pipelines() -> Vec<Pipeline> {
             actors: &["erin"],
         },
         Pipeline {
-            id: "jenkins:legacy-portal",
+            id: "jenkins:jenkins.acme.example/legacy-portal-deploy",
             kind: Jenkins,
             repo: "legacy-portal",
             workflow: "legacy-portal-deploy",
@@ -335,7 +335,7 @@ pub fn pipelines() -> Vec<Pipeline> {
             actors: &["timer"],
         },
         Pipeline {
-            id: "gitlab:platform/billing:deploy",
+            id: "gitlab:platform/billing",
             kind: GitlabCi,
             repo: "platform/billing",
             workflow: "deploy",
@@ -348,7 +348,7 @@ pub fn pipelines() -> Vec<Pipeline> {
             actors: &["frank", "grace"],
         },
         Pipeline {
-            id: "gitlab:platform/search:deploy",
+            id: "gitlab:platform/search",
             kind: GitlabCi,
             repo: "platform/search",
             workflow: "deploy",

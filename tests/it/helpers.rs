@@ -167,16 +167,17 @@ pub fn put(
     .unwrap_or_else(|e| panic!("put {key}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)));
 }
 
-/// Random hex.
+/// 32 hex digits that differ between calls, tests and runs (the low digits change fastest).
 pub fn uuid_hex() -> String {
-    format!(
-        "{:032x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-            ^ (std::process::id() as u128) << 64
-    )
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u128;
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let v = t ^ (n << 40) ^ ((std::process::id() as u128) << 96);
+    // Reversed, so that a prefix of it is as unique as the whole.
+    format!("{v:032x}").chars().rev().collect()
 }
 
 /// gzip of bytes.

@@ -57,9 +57,15 @@ pub fn is_github(o: &Map<String, Value>) -> bool {
 }
 
 fn is_audit(o: &Map<String, Value>) -> bool {
-    ato(o, "action")
-        .and_then(Value::as_str)
-        .is_some_and(|a| a.contains('.') && !a.contains(' '))
+    let Some(action) = ato(o, "action").and_then(Value::as_str) else {
+        return false;
+    };
+    // Audit actions are `category.verb`; older exports drop the category but keep the org.
+    let org = ["org", "business", "repo", "@timestamp", "_document_id"]
+        .iter()
+        .any(|k| o.contains_key(*k));
+    !action.contains(' ')
+        && (action.contains('.') || org)
         && ato(o, "actor").is_some_and(|a| a.is_string())
 }
 

@@ -213,6 +213,10 @@ pub fn parse_record(text: &str, warnings: &mut FieldWarnings) -> Result<BuildRow
         github::parse(obj, &env, &mut cx)?
     } else if jenkins::is_jenkins(obj) {
         jenkins::parse(obj, &mut cx)?
+    } else if obj.contains_key("eventSource") && obj.contains_key("eventName") {
+        return Err(RecordError(
+            "a CloudTrail record, not a build record: ingest it without --builds".into(),
+        ));
     } else {
         let mut keys: Vec<&str> = obj.keys().map(|k| k.as_str()).take(12).collect();
         keys.sort_unstable();
