@@ -7,9 +7,9 @@
 //! Data flows left to right; each stage is a module.
 //!
 //! ```text
-//!  source ──► parse ──► lake ──► engine (DataFusion SQL)
-//!  S3/folder   bytes →    Parquet     tables: cloudtrail, manifest, rejects
-//!  listing     Arrow rows  + manifest
+//!  source ──► parse ──────────────► lake ──► engine (DataFusion SQL)
+//!  S3/folder   bytes → Arrow rows     Parquet     tables: cloudtrail, builds, manifest, rejects
+//!  listing     cloudtrail | builds    + manifest  views:  runs (queries/views/)
 //! ```
 //!
 //! - [`source`]: where log objects are (an S3 prefix through aws-sdk-s3, or a folder), the
@@ -17,12 +17,17 @@
 //! - [`parse`]: one object's bytes become Arrow rows. Content detection (gzip, delivery file,
 //!   array, NDJSON, EventBridge envelope), record splitting ([`parse::json_scan`]), and the place
 //!   where a CloudTrail record becomes a row of the `cloudtrail` table ([`parse::cloudtrail`],
-//!   which also owns that table's schema). Bad records become rejects, never panics.
-//! - [`lake`]: the Parquet lake on a folder or S3: date-partitioned writing
+//!   which also owns that table's schema) and where a CI/CD build record (GitHub, GitLab, AWS,
+//!   Jenkins, native) becomes a row of `builds` ([`parse::builds`], one module per system). Both
+//!   are [`parse::RecordSink`]s behind the same object handling. Bad records become rejects,
+//!   never panics.
+//! - [`lake`]: the Parquet lake on a folder or S3, one folder per [`lake::Dataset`]
+//!   (`cloudtrail`, `builds`): date-partitioned writing
 //!   ([`lake::writer`]), the manifest of objects seen and the rejects table ([`lake::manifest`]),
 //!   atomic, crash-safe commits ([`lake::commit`]), and removal of the earlier rows of objects
 //!   whose content changed ([`lake::replace`]).
-//! - [`engine`]: a DataFusion session with the lake's tables registered.
+//! - [`engine`]: a DataFusion session with the lake's tables registered and the views of
+//!   `queries/views/` (`runs`: one row per CI/CD run) created.
 //! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
 //! - [`ingest`]: the `ingest` subcommand, wiring source → parse → lake with bounded queues on
 //!   every core.
