@@ -13,7 +13,7 @@ use super::{
 use crate::parse::cloudtrail::RecordError;
 
 /// Whether a record is an EventBridge event (any source; unsupported ones are rejected with a
-/// reason in [`parse`]).
+/// reason when parsed).
 pub fn is_aws(o: &Map<String, Value>) -> bool {
     ato(o, "detail-type").is_some_and(Value::is_string)
         && ato(o, "source").is_some_and(Value::is_string)
