@@ -696,3 +696,58 @@ fn builds_from_s3_match_builds_from_a_folder() {
         "{reason}"
     );
 }
+
+#[test]
+fn a_crash_mid_commit_then_a_rerun_lands_every_build_event_once() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("gen");
+    let g = generate::run(&GeneratePlan {
+        out: out.display().to_string(),
+        days: 4,
+        seed: 9,
+        scale: 0.3,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+        s3: Default::default(),
+    })
+    .unwrap();
+    let lake = d.path().join("lake");
+    let run = |failpoint: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pipewarden"));
+        c.args([
+            "ingest",
+            "--builds",
+            "--no-progress",
+            "--commit-every",
+            "100",
+            "--from",
+        ])
+        .arg(out.join("builds"))
+        .arg("--lake")
+        .arg(&lake)
+        .env_remove("PIPEWARDEN_FAILPOINT");
+        if let Some(f) = failpoint {
+            c.env("PIPEWARDEN_FAILPOINT", f);
+        }
+        c.output().unwrap()
+    };
+    let crashed = run(Some("mid-moves"));
+    assert!(!crashed.status.success(), "the failpoint did not fire");
+    let rerun = run(None);
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let l = lake.display().to_string();
+    assert_eq!(
+        scalar(
+            &l,
+            "SELECT count(*) FROM (SELECT DISTINCT source_object, source_index FROM builds)"
+        ),
+        g.build_records.to_string()
+    );
+    assert_eq!(
+        scalar(&l, "SELECT count(*) FROM builds"),
+        g.build_records.to_string()
+    );
+}
