@@ -20,8 +20,24 @@ use crate::parse::{builds, cloudtrail};
 /// The `runs` view: one row per CI/CD run, rolled up from `builds`.
 pub const RUNS_VIEW: &str = include_str!("../queries/views/runs.sql");
 
-/// A session with the tables `cloudtrail`, `builds`, `manifest`, `rejects` and the view `runs`.
+/// A session with the lake's tables and views, attribution with no configuration.
 pub async fn session(lake: &Lake) -> Result<SessionContext> {
+    session_with(lake, &crate::attribute::config::Config::default()).await
+}
+
+/// A session with the tables `cloudtrail`, `builds`, `manifest`, `rejects`, the view `runs`, and
+/// attribution's tables and `pipeline_events` view ([`crate::attribute`]) under `cfg`.
+pub async fn session_with(
+    lake: &Lake,
+    cfg: &crate::attribute::config::Config,
+) -> Result<SessionContext> {
+    let ctx = base_session(lake).await?;
+    crate::attribute::register(&ctx, cfg).await?;
+    Ok(ctx)
+}
+
+/// A session with the lake's tables and the `runs` view only (no attribution pass).
+pub async fn base_session(lake: &Lake) -> Result<SessionContext> {
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     if lake.local_root.is_none() {

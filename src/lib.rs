@@ -39,6 +39,7 @@
 //!
 //! `main.rs` only parses flags, calls [`run`] and maps the result to an [`Exit`] code.
 
+pub mod attribute;
 pub mod aws;
 pub mod cli;
 pub mod engine;

@@ -1,0 +1,131 @@
+//! Attribution: session lineage, credential types, pipelines, runs and environments, checked
+//! against the generator's truth and against real records.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::Path;
+
+use pipewarden::generate::{self, GeneratePlan};
+use pipewarden::lake::Dataset;
+
+use crate::helpers::*;
+
+fn gunzip_lines(p: &Path) -> Vec<serde_json::Value> {
+    let gz = std::fs::read(p).unwrap();
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut s)
+        .unwrap();
+    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn account_env(acct: &str) -> &'static str {
+    match acct {
+        "111111111111" => "tooling",
+        "222222222222" => "dev",
+        "333333333333" => "staging",
+        "444444444444" => "prod",
+        _ => "?",
+    }
+}
+
+/// Generates, ingests CloudTrail and builds, returns the lake.
+fn generated_lake(d: &Path, days: u32, seed: u64, scale: f64) -> String {
+    let out = d.join("gen");
+    generate::run(&GeneratePlan {
+        out: out.display().to_string(),
+        days,
+        seed,
+        scale,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+        s3: Default::default(),
+    })
+    .unwrap();
+    let lake = d.join("lake").display().to_string();
+    ingest(&plan(out.join("cloudtrail").display().to_string(), &lake));
+    let mut p = plan(out.join("builds").display().to_string(), &lake);
+    p.dataset = Dataset::Builds;
+    ingest(&p);
+    lake
+}
+
+#[test]
+fn generated_pipeline_events_get_their_pipeline_and_environment() {
+    let d = tempfile::tempdir().unwrap();
+    let lake = generated_lake(d.path(), 12, 21, 0.5);
+    let truth = gunzip_lines(&d.path().join("gen/truth/runs.jsonl.gz"));
+    let mut want: HashMap<String, (String, String)> = HashMap::new();
+    for r in &truth {
+        for id in r["event_ids"].as_array().unwrap() {
+            want.insert(
+                id.as_str().unwrap().to_string(),
+                (r["pipeline"].as_str().unwrap().to_string(), r["run_id"].as_str().unwrap().to_string()),
+            );
+        }
+    }
+    // Labelled anomalies are pipeline events too (some are injected beside the runs).
+    let labels = std::fs::read_to_string(d.path().join("gen/labels.jsonl")).unwrap();
+    let mut labelled: HashMap<String, String> = HashMap::new();
+    for l in labels.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        for id in v["event_ids"].as_array().unwrap() {
+            labelled.insert(id.as_str().unwrap().to_string(), v["pipeline"].as_str().unwrap().to_string());
+        }
+    }
+    let batches = sql(
+        &lake,
+        "SELECT event_id, pipeline_id, run_id, target_env, recipient_account_id FROM pipeline_events",
+    );
+    let (mut total, mut right_p, mut right_env, mut right_run, mut false_pos, mut others) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut confusion: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for b in &batches {
+        let col = |i: usize| b.column(i).as_any().downcast_ref::<arrow::array::StringArray>().unwrap().clone();
+        let (id, pid, rid, env, acct) = (col(0), col(1), col(2), col(3), col(4));
+        for i in 0..b.num_rows() {
+            let get = |a: &arrow::array::StringArray| (!arrow::array::Array::is_null(a, i)).then(|| a.value(i).to_string());
+            let got_p = get(&pid).unwrap_or_default();
+            match want.get(id.value(i)) {
+                Some((p, r)) => {
+                    total += 1;
+                    if &got_p == p {
+                        right_p += 1;
+                    } else {
+                        *confusion.entry((p.clone(), format!("{got_p} {}", id.value(i)))).or_default() += 1;
+                    }
+                    if get(&rid).as_deref() == Some(r.as_str()) {
+                        right_run += 1;
+                    }
+                    let want_env = account_env(&get(&acct).unwrap_or_default());
+                    if get(&env).as_deref() == Some(want_env) {
+                        right_env += 1;
+                    }
+                }
+                None if labelled.contains_key(id.value(i)) => {
+                    let p = &labelled[id.value(i)];
+                    if &got_p != p {
+                        *confusion.entry((format!("label {p}"), format!("{got_p} {}", id.value(i)))).or_default() += 1;
+                    }
+                }
+                None => {
+                    others += 1;
+                    if !got_p.is_empty() {
+                        false_pos += 1;
+                        *confusion.entry(("(none)".into(), got_p)).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    let pct = |n: u64| 100.0 * n as f64 / total.max(1) as f64;
+    eprintln!(
+        "attribution: {total} pipeline events: pipeline {:.2}%, environment {:.2}%, run {:.2}%; \
+         {others} other events, {false_pos} attributed to a pipeline; confusion (truth → got): {confusion:?}",
+        pct(right_p),
+        pct(right_env),
+        pct(right_run)
+    );
+    assert!(total > 5_000, "{total}");
+    assert!(pct(right_p) >= 99.0, "pipeline {:.2}% {confusion:?}", pct(right_p));
+    assert!(pct(right_env) >= 99.0, "environment {:.2}%", pct(right_env));
+}
