@@ -89,6 +89,7 @@ fn console_agent(ua: Option<&str>) -> bool {
             || u.contains("signin.amazonaws.com")
             || u.starts_with("Mozilla/")
             || u == "AWS Internal"
+            || u.contains("Console")
     })
 }
 

@@ -77,6 +77,8 @@ pub async fn register(ctx: &SessionContext, cfg: &Config) -> Result<Summary> {
         Ok(())
     };
     reg("sessions", sessions_batch(&sessions, &att))?;
+    let windows = key_windows(ctx, &runs, &att).await?;
+    reg("key_windows", windows_batch(&windows))?;
     reg("principals", principals_batch(&att))?;
     reg("account_envs", accounts_batch(&att))?;
     let pipelines_batch = pipelines_batch(&runs, &att, &sessions, cfg);
@@ -91,6 +93,107 @@ pub async fn register(ctx: &SessionContext, cfg: &Config) -> Result<Summary> {
         pipelines: n_pipelines,
         elapsed: start.elapsed(),
     })
+}
+
+/// Long-term-key calls attributed to pipeline runs (see [`pipelines::attribute_keys`]).
+async fn key_windows(
+    ctx: &SessionContext,
+    runs: &[RunInfo],
+    att: &Attribution,
+) -> Result<Vec<pipelines::KeyWindow>> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::TimestampMicrosecondType;
+    let batches = ctx
+        .sql(
+            "SELECT user_arn, user_access_key_id, coalesce(source_ip_address, '') AS ip, event_time \
+             FROM cloudtrail WHERE user_type IN ('IAMUser', 'Root') \
+             AND user_access_key_id LIKE 'AKIA%' AND user_arn IS NOT NULL",
+        )
+        .await?
+        .collect()
+        .await?;
+    let mut events = vec![];
+    for b in &batches {
+        let (p, k, ip) = (
+            b.column(0).as_string::<i32>(),
+            b.column(1).as_string::<i32>(),
+            b.column(2).as_string::<i32>(),
+        );
+        let t = b.column(3).as_primitive::<TimestampMicrosecondType>();
+        for i in 0..b.num_rows() {
+            if t.is_null(i) {
+                continue;
+            }
+            events.push(pipelines::KeyEvent {
+                principal: p.value(i).to_string(),
+                key: k.value(i).to_string(),
+                ip: ip.value(i).to_string(),
+                time: t.value(i),
+            });
+        }
+    }
+    if events.is_empty() || runs.is_empty() {
+        return Ok(vec![]);
+    }
+    // The networks each pipeline's own sessions call from, around the time of those calls.
+    let lo = events.iter().map(|e| e.time).min().unwrap_or(0) / 86_400_000_000 - 7;
+    let hi = events.iter().map(|e| e.time).max().unwrap_or(0) / 86_400_000_000 + 7;
+    let nets = ctx
+        .sql(&format!(
+            "SELECT s.pipeline_id, c.source_ip_address FROM cloudtrail c \
+             JOIN sessions s ON c.user_access_key_id = s.access_key_id \
+             WHERE s.pipeline_id IS NOT NULL AND c.source_ip_address IS NOT NULL \
+             AND c.event_date BETWEEN CAST({lo} AS DATE) AND CAST({hi} AS DATE) \
+             GROUP BY 1, 2"
+        ))
+        .await?
+        .collect()
+        .await?;
+    let mut networks: std::collections::HashMap<String, std::collections::HashSet<String>> =
+        Default::default();
+    for b in &nets {
+        let (p, ip) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+        for i in 0..b.num_rows() {
+            networks
+                .entry(p.value(i).to_string())
+                .or_default()
+                .insert(pipelines::network_of(ip.value(i)));
+        }
+    }
+    Ok(pipelines::attribute_keys(&events, runs, att, &networks))
+}
+
+fn windows_batch(w: &[pipelines::KeyWindow]) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        utf8("access_key_id"),
+        utf8("source_ip"),
+        ts_field("first_call"),
+        ts_field("last_call"),
+        utf8("pipeline_id"),
+        utf8("run_id"),
+        utf8("attributed_by"),
+    ]));
+    let ts = |f: &dyn Fn(&pipelines::KeyWindow) -> i64| -> ArrayRef {
+        Arc::new(
+            w.iter()
+                .map(|x| Some(f(x)))
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone("UTC"),
+        )
+    };
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(w.iter().map(|x| Some(x.key.as_str())).collect::<StringArray>()),
+            Arc::new(w.iter().map(|x| Some(x.ip.as_str())).collect::<StringArray>()),
+            ts(&|x| x.from),
+            ts(&|x| x.to),
+            Arc::new(w.iter().map(|x| Some(x.pipeline_id.as_str())).collect::<StringArray>()),
+            Arc::new(w.iter().map(|x| x.run_id.as_deref()).collect::<StringArray>()),
+            Arc::new(w.iter().map(|x| Some(x.by)).collect::<StringArray>()),
+        ],
+    )
+    .expect("key_windows columns match")
 }
 
 async fn load_runs(ctx: &SessionContext) -> Result<Vec<RunInfo>> {

@@ -594,3 +594,145 @@ mod tests {
         assert!(run_tokens("jenkins-1443").contains(&"1443".to_string()));
     }
 }
+
+/// A call made with a long-term access key (IAM user or root).
+#[derive(Debug, Clone)]
+pub struct KeyEvent {
+    /// The principal's ARN.
+    pub principal: String,
+    /// The access key id.
+    pub key: String,
+    /// Source IP (or service name).
+    pub ip: String,
+    /// When (µs).
+    pub time: i64,
+}
+
+/// Calls of one long-term key from one address that belong to one pipeline run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyWindow {
+    /// The access key id.
+    pub key: String,
+    /// Source IP.
+    pub ip: String,
+    /// First call (µs).
+    pub from: i64,
+    /// Last call (µs).
+    pub to: i64,
+    /// Pipeline.
+    pub pipeline_id: String,
+    /// Run, when one was active.
+    pub run_id: Option<String>,
+    /// `iam_user` (a learned CI user) or `network_time` (a run of the pipeline was active and the
+    /// pipeline's own sessions call from the same network).
+    pub by: &'static str,
+}
+
+/// The network of an address: the /16 of IPv4, the /48 of IPv6, else the value itself.
+pub fn network_of(ip: &str) -> String {
+    if let Ok(std::net::IpAddr::V4(v4)) = ip.parse() {
+        let o = v4.octets();
+        return format!("{}.{}.0.0/16", o[0], o[1]);
+    }
+    if let Ok(std::net::IpAddr::V6(v6)) = ip.parse() {
+        let s = v6.segments();
+        return format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]);
+    }
+    ip.to_string()
+}
+
+/// Attributes long-term-key calls: a learned or configured CI user's calls go to its pipeline;
+/// other keys' calls go to the one pipeline that had a run active then and whose own sessions
+/// call from the same network. Each call also gets the run active at the time.
+pub fn attribute_keys(
+    events: &[KeyEvent],
+    runs: &[RunInfo],
+    att: &Attribution,
+    networks: &HashMap<String, std::collections::HashSet<String>>,
+) -> Vec<KeyWindow> {
+    let idx = RunIndex::new(runs);
+    let with_sessions: std::collections::HashSet<&str> =
+        att.links.iter().filter_map(|l| l.run_id.as_deref()).collect();
+    let mut by_pipeline: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in runs.iter().enumerate() {
+        by_pipeline.entry(&r.pipeline_id).or_default().push(i);
+    }
+    let mut groups: BTreeMap<(String, String, String, Option<String>, &'static str), (i64, i64)> =
+        BTreeMap::new();
+    for e in events {
+        let (pipeline, by) = match att.principals.get(&e.principal) {
+            Some((p, _)) => (p.clone(), "iam_user"),
+            None => {
+                let net = network_of(&e.ip);
+                let mut hits: Vec<&str> = runs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, r)| {
+                        idx.active(*i, e.time)
+                            && networks.get(&r.pipeline_id).is_some_and(|n| n.contains(&net))
+                    })
+                    .map(|(_, r)| r.pipeline_id.as_str())
+                    .collect();
+                hits.sort_unstable();
+                hits.dedup();
+                if hits.len() > 1 {
+                    // Prefer runs that got no credentials of their own: the key is how they called.
+                    let silent: Vec<&str> = runs
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, r)| {
+                            idx.active(*i, e.time)
+                                && hits.contains(&r.pipeline_id.as_str())
+                                && !with_sessions.contains(r.run_id.as_str())
+                        })
+                        .map(|(_, r)| r.pipeline_id.as_str())
+                        .collect();
+                    let mut silent = silent;
+                    silent.sort_unstable();
+                    silent.dedup();
+                    hits = silent;
+                }
+                match hits.as_slice() {
+                    [one] => (one.to_string(), "network_time"),
+                    _ => continue,
+                }
+            }
+        };
+        let run = by_pipeline
+            .get(pipeline.as_str())
+            .and_then(|v| idx.best(v.iter().copied(), e.time))
+            .map(|i| runs[i].run_id.clone());
+        let w = groups
+            .entry((e.key.clone(), e.ip.clone(), pipeline, run, by))
+            .or_insert((e.time, e.time));
+        w.0 = w.0.min(e.time);
+        w.1 = w.1.max(e.time);
+    }
+    let mut out: Vec<KeyWindow> = groups
+        .into_iter()
+        .map(|((key, ip, pipeline_id, run_id, by), (from, to))| KeyWindow {
+            key,
+            ip,
+            from,
+            to,
+            pipeline_id,
+            run_id,
+            by,
+        })
+        .collect();
+    // Windows of one key and address must not overlap, or a call would join twice: keep the
+    // earlier of two that do.
+    out.sort_by(|a, b| (&a.key, &a.ip, a.from).cmp(&(&b.key, &b.ip, b.from)));
+    let mut kept: Vec<KeyWindow> = Vec::with_capacity(out.len());
+    for w in out {
+        if let Some(prev) = kept.last()
+            && prev.key == w.key
+            && prev.ip == w.ip
+            && w.from <= prev.to
+        {
+            continue;
+        }
+        kept.push(w);
+    }
+    kept
+}
