@@ -7,9 +7,10 @@
 //! Data flows left to right; each stage is a module.
 //!
 //! ```text
-//!  source ──► parse ──────────────► lake ──► engine (DataFusion SQL)
-//!  S3/folder   bytes → Arrow rows     Parquet     tables: cloudtrail, builds, manifest, rejects
-//!  listing     cloudtrail | builds    + manifest  views:  runs (queries/views/)
+//!  source ──► parse ──────────────► lake ──► engine (DataFusion SQL) ──► attribute
+//!  S3/folder   bytes → Arrow rows     Parquet     tables: cloudtrail,       lineage pass:
+//!  listing     cloudtrail | builds    + manifest  builds, manifest,         sessions, pipelines,
+//!                                                 rejects; view runs        pipeline_events view
 //! ```
 //!
 //! - [`source`]: where log objects are (an S3 prefix through aws-sdk-s3, or a folder), the
@@ -28,6 +29,11 @@
 //!   whose content changed ([`lake::replace`]).
 //! - [`engine`]: a DataFusion session with the lake's tables registered and the views of
 //!   `queries/views/` (`runs`: one row per CI/CD run) created.
+//! - [`attribute`]: which pipeline, run, origin identity, credential type and environment each
+//!   CloudTrail event belongs to: session lineage through role chains ([`attribute::lineage`]),
+//!   discovery and linking of pipelines and runs ([`attribute::pipelines`]), credential types
+//!   ([`attribute::credential`]) and `pipewarden.toml` ([`attribute::config`]). Its results are
+//!   small tables joined to `cloudtrail` by the `pipeline_events` view.
 //! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
 //! - [`ingest`]: the `ingest` subcommand, wiring source → parse → lake with bounded queues on
 //!   every core.

@@ -112,7 +112,12 @@ impl Config {
         let at = |offset: usize, message: String| {
             let before = &text[..offset.min(text.len())];
             let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1;
             ConfigError {
                 file: file.to_string(),
                 line,
@@ -140,7 +145,10 @@ impl Config {
         let mut ids = std::collections::HashSet::new();
         for p in &cfg.pipelines {
             if p.id.trim().is_empty() {
-                return Err(at(find("[[pipelines]]"), "a pipeline has an empty id".into()));
+                return Err(at(
+                    find("[[pipelines]]"),
+                    "a pipeline has an empty id".into(),
+                ));
             }
             if !ids.insert(p.id.clone()) {
                 return Err(at(
@@ -208,8 +216,14 @@ mod tests {
     #[test]
     fn globs() {
         assert!(glob("repo:acme/web:*", "repo:acme/web:ref:refs/heads/main"));
-        assert!(glob("arn:aws:iam::*:role/*-prod-*", "arn:aws:iam::1:role/app-prod-deploy"));
-        assert!(!glob("arn:aws:iam::*:role/*-prod-*", "arn:aws:iam::1:role/app-dev-deploy"));
+        assert!(glob(
+            "arn:aws:iam::*:role/*-prod-*",
+            "arn:aws:iam::1:role/app-prod-deploy"
+        ));
+        assert!(!glob(
+            "arn:aws:iam::*:role/*-prod-*",
+            "arn:aws:iam::1:role/app-dev-deploy"
+        ));
         assert!(glob("*", "anything"));
         assert!(glob("a*a", "aa"));
         assert!(!glob("a*a", "a"));
@@ -236,7 +250,10 @@ allowed_environments = ["staging", "prod"]
         )
         .unwrap();
         assert_eq!(c.account_env("444444444444"), Some("prod"));
-        assert_eq!(c.role_env("arn:aws:iam::1:role/app-staging"), Some("staging"));
+        assert_eq!(
+            c.role_env("arn:aws:iam::1:role/app-staging"),
+            Some("staging")
+        );
         assert_eq!(c.pipelines[0].allowed_environments, ["staging", "prod"]);
     }
 
@@ -245,7 +262,8 @@ allowed_environments = ["staging", "prod"]
         let e = Config::parse("[accounts]\n\"4444\" = \"prod\"\n", "p.toml").unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("p.toml", 2), "{e}");
         assert!(e.message.contains("12-digit"), "{e}");
-        let e = Config::parse("[[pipelines]]\nid = \"x\"\nrolez = [\"a\"]\n", "p.toml").unwrap_err();
+        let e =
+            Config::parse("[[pipelines]]\nid = \"x\"\nrolez = [\"a\"]\n", "p.toml").unwrap_err();
         assert_eq!(e.line, 3, "{e}");
         assert!(e.message.contains("rolez"), "{e}");
         let e = Config::parse("[[pipelines]]\nid = \"x\"\n", "p.toml").unwrap_err();

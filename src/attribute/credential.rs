@@ -113,7 +113,8 @@ pub fn classify(f: IdentityFacts) -> CredentialType {
             let web = f.web_id_provider.is_some_and(|p| !p.is_empty())
                 || f.issued_by == Some("AssumeRoleWithWebIdentity");
             let saml = f.issued_by == Some("AssumeRoleWithSAML")
-                || f.role_name.is_some_and(|r| r.starts_with("AWSReservedSSO_"));
+                || f.role_name
+                    .is_some_and(|r| r.starts_with("AWSReservedSSO_"));
             if web {
                 WebIdentity
             } else if saml {
@@ -216,7 +217,9 @@ mod tests {
         let oidc = classify(IdentityFacts {
             user_type: Some("AssumedRole"),
             access_key_id: Some("ASIAX"),
-            web_id_provider: Some("arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"),
+            web_id_provider: Some(
+                "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com",
+            ),
             ..Default::default()
         });
         assert_eq!(oidc, WebIdentity);

@@ -139,7 +139,11 @@ fn json_str(v: &Value, key: &str) -> Option<String> {
 pub fn issued_from_batches(batches: &[RecordBatch]) -> Vec<Issued> {
     let mut out = vec![];
     for b in batches {
-        let s = |name: &str| b.column_by_name(name).expect("projected").as_string::<i32>();
+        let s = |name: &str| {
+            b.column_by_name(name)
+                .expect("projected")
+                .as_string::<i32>()
+        };
         let (key, api, ctype, carn, ckey, csvc, cname, crole, req, resp) = (
             s("issued_access_key_id"),
             s("event_name"),
@@ -291,14 +295,19 @@ fn root_origin(s: &Issued) -> (OriginType, String, bool) {
         "AssumeRoleWithWebIdentity" => {
             return (
                 OriginType::Oidc,
-                s.subject.clone().unwrap_or_else(|| "unknown subject".into()),
+                s.subject
+                    .clone()
+                    .unwrap_or_else(|| "unknown subject".into()),
                 true,
             );
         }
         "AssumeRoleWithSAML" => {
             return (
                 OriginType::Saml,
-                s.subject.clone().or(s.caller_name.clone()).unwrap_or_default(),
+                s.subject
+                    .clone()
+                    .or(s.caller_name.clone())
+                    .unwrap_or_default(),
                 true,
             );
         }
@@ -309,7 +318,9 @@ fn root_origin(s: &Issued) -> (OriginType, String, bool) {
         Some("Root") => (OriginType::Root, arn(), true),
         Some("AWSService") => (
             OriginType::AwsService,
-            s.caller_service.clone().unwrap_or_else(|| "aws-service".into()),
+            s.caller_service
+                .clone()
+                .unwrap_or_else(|| "aws-service".into()),
             true,
         ),
         Some("FederatedUser") => (OriginType::Federated, arn(), true),
@@ -363,7 +374,13 @@ mod tests {
     fn chains_resolve_to_their_origin() {
         let s = resolve(vec![
             iss("K3", 30, "AssumeRole", "AssumedRole", Some("K2")),
-            iss("K1", 10, "AssumeRoleWithWebIdentity", "WebIdentityUser", None),
+            iss(
+                "K1",
+                10,
+                "AssumeRoleWithWebIdentity",
+                "WebIdentityUser",
+                None,
+            ),
             iss("K2", 20, "AssumeRole", "AssumedRole", Some("K1")),
             iss("K9", 5, "AssumeRole", "AssumedRole", Some("KX")),
             iss("K8", 6, "GetSessionToken", "IAMUser", Some("AKIA1")),

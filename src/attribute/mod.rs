@@ -13,7 +13,7 @@
 //! - [`lineage`]: the session index and role chains.
 //! - [`pipelines`]: linking sessions to pipelines and runs; learned principals and environments.
 //! - [`credential`]: the credential type of a call (also the SQL function `credential_type`).
-//! - [`config`]: `pipewarden.toml`.
+//! - [`config`]: the `pipewarden.toml` file.
 //!
 //! The lineage pass reads only the STS calls that issued credentials (a few per cent of events)
 //! and the runs; every other event is joined in SQL, so queries on `pipeline_events` keep
@@ -152,7 +152,10 @@ async fn key_windows(
     let mut networks: std::collections::HashMap<String, std::collections::HashSet<String>> =
         Default::default();
     for b in &nets {
-        let (p, ip) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+        let (p, ip) = (
+            b.column(0).as_string::<i32>(),
+            b.column(1).as_string::<i32>(),
+        );
         for i in 0..b.num_rows() {
             networks
                 .entry(p.value(i).to_string())
@@ -184,12 +187,28 @@ fn windows_batch(w: &[pipelines::KeyWindow]) -> RecordBatch {
     RecordBatch::try_new(
         schema,
         vec![
-            Arc::new(w.iter().map(|x| Some(x.key.as_str())).collect::<StringArray>()),
-            Arc::new(w.iter().map(|x| Some(x.ip.as_str())).collect::<StringArray>()),
+            Arc::new(
+                w.iter()
+                    .map(|x| Some(x.key.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                w.iter()
+                    .map(|x| Some(x.ip.as_str()))
+                    .collect::<StringArray>(),
+            ),
             ts(&|x| x.from),
             ts(&|x| x.to),
-            Arc::new(w.iter().map(|x| Some(x.pipeline_id.as_str())).collect::<StringArray>()),
-            Arc::new(w.iter().map(|x| x.run_id.as_deref()).collect::<StringArray>()),
+            Arc::new(
+                w.iter()
+                    .map(|x| Some(x.pipeline_id.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                w.iter()
+                    .map(|x| x.run_id.as_deref())
+                    .collect::<StringArray>(),
+            ),
             Arc::new(w.iter().map(|x| Some(x.by)).collect::<StringArray>()),
         ],
     )
@@ -302,7 +321,14 @@ fn sessions_batch(sessions: &[Session], att: &Attribution) -> RecordBatch {
         col(&|i| Some(sessions[i].origin.clone())),
         col(&|i| sessions[i].oidc_subject.clone()),
         col(&|i| {
-            Some(if sessions[i].complete { "complete" } else { "outside_window" }.to_string())
+            Some(
+                if sessions[i].complete {
+                    "complete"
+                } else {
+                    "outside_window"
+                }
+                .to_string(),
+            )
         }),
         col(&|i| link(i).pipeline_id.clone()),
         col(&|i| link(i).run_id.clone()),
@@ -323,8 +349,16 @@ fn principals_batch(att: &Attribution) -> RecordBatch {
     RecordBatch::try_new(
         schema,
         vec![
-            Arc::new(p.iter().map(|(a, _)| Some(a.as_str())).collect::<StringArray>()),
-            Arc::new(p.iter().map(|(_, v)| Some(v.0.as_str())).collect::<StringArray>()),
+            Arc::new(
+                p.iter()
+                    .map(|(a, _)| Some(a.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                p.iter()
+                    .map(|(_, v)| Some(v.0.as_str()))
+                    .collect::<StringArray>(),
+            ),
             Arc::new(p.iter().map(|(_, v)| Some(v.1)).collect::<StringArray>()),
         ],
     )
@@ -342,8 +376,16 @@ fn accounts_batch(att: &Attribution) -> RecordBatch {
     RecordBatch::try_new(
         schema,
         vec![
-            Arc::new(a.iter().map(|(k, _)| Some(k.as_str())).collect::<StringArray>()),
-            Arc::new(a.iter().map(|(_, v)| Some(v.0.as_str())).collect::<StringArray>()),
+            Arc::new(
+                a.iter()
+                    .map(|(k, _)| Some(k.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                a.iter()
+                    .map(|(_, v)| Some(v.0.as_str()))
+                    .collect::<StringArray>(),
+            ),
             Arc::new(a.iter().map(|(_, v)| Some(v.1)).collect::<StringArray>()),
             Arc::new(a.iter().map(|(_, v)| v.2 as i64).collect::<Int64Array>()),
         ],
@@ -373,11 +415,13 @@ fn pipelines_batch(
 ) -> RecordBatch {
     let mut rows: BTreeMap<String, PipelineRow> = BTreeMap::new();
     for r in runs {
-        let p = rows.entry(r.pipeline_id.clone()).or_insert_with(|| PipelineRow {
-            system: r.system.clone(),
-            source: "builds",
-            ..Default::default()
-        });
+        let p = rows
+            .entry(r.pipeline_id.clone())
+            .or_insert_with(|| PipelineRow {
+                system: r.system.clone(),
+                source: "builds",
+                ..Default::default()
+            });
         p.name = p.name.take().or(r.pipeline_name.clone());
         p.repository = p.repository.take().or(r.repository.clone());
         p.runs += 1;
@@ -399,6 +443,7 @@ fn pipelines_batch(
             source: "config",
             ..Default::default()
         });
+        p.source = "config";
         p.allowed = Some(rule.allowed_environments.clone());
     }
     for (s, l) in sessions.iter().zip(&att.links) {
@@ -455,11 +500,31 @@ fn pipelines_batch(
         )
     };
     let cols: Vec<ArrayRef> = vec![
-        Arc::new(r.iter().map(|(k, _)| Some(k.as_str())).collect::<StringArray>()),
-        Arc::new(r.iter().map(|(_, p)| Some(p.system.as_str())).collect::<StringArray>()),
-        Arc::new(r.iter().map(|(_, p)| p.name.as_deref()).collect::<StringArray>()),
-        Arc::new(r.iter().map(|(_, p)| p.repository.as_deref()).collect::<StringArray>()),
-        Arc::new(r.iter().map(|(_, p)| Some(p.source)).collect::<StringArray>()),
+        Arc::new(
+            r.iter()
+                .map(|(k, _)| Some(k.as_str()))
+                .collect::<StringArray>(),
+        ),
+        Arc::new(
+            r.iter()
+                .map(|(_, p)| Some(p.system.as_str()))
+                .collect::<StringArray>(),
+        ),
+        Arc::new(
+            r.iter()
+                .map(|(_, p)| p.name.as_deref())
+                .collect::<StringArray>(),
+        ),
+        Arc::new(
+            r.iter()
+                .map(|(_, p)| p.repository.as_deref())
+                .collect::<StringArray>(),
+        ),
+        Arc::new(
+            r.iter()
+                .map(|(_, p)| Some(p.source))
+                .collect::<StringArray>(),
+        ),
         Arc::new(r.iter().map(|(_, p)| p.runs).collect::<Int64Array>()),
         ts(&|p| p.first),
         ts(&|p| p.last),

@@ -358,7 +358,8 @@ pub fn attribute(sessions: &[Session], runs: &[RunInfo], cfg: &Config) -> Attrib
         }
     }
     for (acct, env) in &cfg.accounts {
-        out.accounts.insert(acct.clone(), (env.clone(), "config", 0));
+        out.accounts
+            .insert(acct.clone(), (env.clone(), "config", 0));
     }
     // Pipelines only CloudTrail knows.
     let known: std::collections::HashSet<&str> =
@@ -378,7 +379,9 @@ pub fn attribute(sessions: &[Session], runs: &[RunInfo], cfg: &Config) -> Attrib
 
 fn majority<'a>(votes: &HashMap<&'a str, u32>, share: f64) -> Option<(&'a str, u32)> {
     let total: u32 = votes.values().sum();
-    let (p, n) = votes.iter().max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))?;
+    let (p, n) = votes
+        .iter()
+        .max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))?;
     (total > 0 && *n as f64 / total as f64 >= share).then_some((p, *n))
 }
 
@@ -398,12 +401,13 @@ fn alias(cfg: &Config, run: &RunInfo) -> String {
     cfg.pipelines
         .iter()
         .find(|rule| {
-            rule.build_projects.iter().any(|p| {
-                run.pipeline_name.as_deref().is_some_and(|n| glob(p, n))
-            }) || rule
-                .repos
+            rule.build_projects
                 .iter()
-                .any(|p| run.repository.as_deref().is_some_and(|r| glob(p, r)))
+                .any(|p| run.pipeline_name.as_deref().is_some_and(|n| glob(p, n)))
+                || rule
+                    .repos
+                    .iter()
+                    .any(|p| run.repository.as_deref().is_some_and(|r| glob(p, r)))
         })
         .map(|rule| rule.id.clone())
         .unwrap_or_else(|| run.pipeline_id.clone())
@@ -415,17 +419,19 @@ fn link_root(s: &Session, idx: &RunIndex, cfg: &Config, l: &mut Link) {
     let repo = subject.as_ref().and_then(|x| x.repo.clone());
     // 1. Configuration.
     for rule in &cfg.pipelines {
-        let role_hit = rule.roles.iter().any(|p| {
-            s.issued.role_arn.as_deref().is_some_and(|r| glob(p, r))
-        });
+        let role_hit = rule
+            .roles
+            .iter()
+            .any(|p| s.issued.role_arn.as_deref().is_some_and(|r| glob(p, r)));
         let sub_hit = rule
             .oidc_subjects
             .iter()
             .any(|p| s.oidc_subject.as_deref().is_some_and(|x| glob(p, x)));
         let user_hit = s.origin_type == OriginType::IamUser
-            && rule.iam_users.iter().any(|p| {
-                glob(p, &s.origin) || glob(p, s.origin.rsplit('/').next().unwrap_or(""))
-            });
+            && rule
+                .iam_users
+                .iter()
+                .any(|p| glob(p, &s.origin) || glob(p, s.origin.rsplit('/').next().unwrap_or("")));
         let repo_hit = rule
             .repos
             .iter()
@@ -486,7 +492,11 @@ fn link_root(s: &Session, idx: &RunIndex, cfg: &Config, l: &mut Link) {
             (_, None) => {
                 // The repository's only workflow, if the build records know just one.
                 let mut ids: Vec<&str> = runs
-                    .map(|v| v.iter().map(|&i| idx.runs[i].pipeline_id.as_str()).collect())
+                    .map(|v| {
+                        v.iter()
+                            .map(|&i| idx.runs[i].pipeline_id.as_str())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 ids.sort_unstable();
                 ids.dedup();
@@ -651,14 +661,18 @@ pub fn attribute_keys(
     networks: &HashMap<String, std::collections::HashSet<String>>,
 ) -> Vec<KeyWindow> {
     let idx = RunIndex::new(runs);
-    let with_sessions: std::collections::HashSet<&str> =
-        att.links.iter().filter_map(|l| l.run_id.as_deref()).collect();
+    let with_sessions: std::collections::HashSet<&str> = att
+        .links
+        .iter()
+        .filter_map(|l| l.run_id.as_deref())
+        .collect();
     let mut by_pipeline: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, r) in runs.iter().enumerate() {
         by_pipeline.entry(&r.pipeline_id).or_default().push(i);
     }
-    let mut groups: BTreeMap<(String, String, String, Option<String>, &'static str), (i64, i64)> =
-        BTreeMap::new();
+    // (key, address, pipeline, run, rule) → first and last call.
+    type Group = (String, String, String, Option<String>, &'static str);
+    let mut groups: BTreeMap<Group, (i64, i64)> = BTreeMap::new();
     for e in events {
         let (pipeline, by) = match att.principals.get(&e.principal) {
             Some((p, _)) => (p.clone(), "iam_user"),
@@ -669,7 +683,9 @@ pub fn attribute_keys(
                     .enumerate()
                     .filter(|(i, r)| {
                         idx.active(*i, e.time)
-                            && networks.get(&r.pipeline_id).is_some_and(|n| n.contains(&net))
+                            && networks
+                                .get(&r.pipeline_id)
+                                .is_some_and(|n| n.contains(&net))
                     })
                     .map(|(_, r)| r.pipeline_id.as_str())
                     .collect();
@@ -710,15 +726,17 @@ pub fn attribute_keys(
     }
     let mut out: Vec<KeyWindow> = groups
         .into_iter()
-        .map(|((key, ip, pipeline_id, run_id, by), (from, to))| KeyWindow {
-            key,
-            ip,
-            from,
-            to,
-            pipeline_id,
-            run_id,
-            by,
-        })
+        .map(
+            |((key, ip, pipeline_id, run_id, by), (from, to))| KeyWindow {
+                key,
+                ip,
+                from,
+                to,
+                pipeline_id,
+                run_id,
+                by,
+            },
+        )
         .collect();
     // Windows of one key and address must not overlap, or a call would join twice: keep the
     // earlier of two that do.

@@ -16,7 +16,9 @@ fn gunzip_lines(p: &Path) -> Vec<serde_json::Value> {
     flate2::read::GzDecoder::new(&gz[..])
         .read_to_string(&mut s)
         .unwrap();
-    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn account_env(acct: &str) -> &'static str {
@@ -59,7 +61,10 @@ fn generated_pipeline_events_get_their_pipeline_and_environment() {
         for id in r["event_ids"].as_array().unwrap() {
             want.insert(
                 id.as_str().unwrap().to_string(),
-                (r["pipeline"].as_str().unwrap().to_string(), r["run_id"].as_str().unwrap().to_string()),
+                (
+                    r["pipeline"].as_str().unwrap().to_string(),
+                    r["run_id"].as_str().unwrap().to_string(),
+                ),
             );
         }
     }
@@ -69,7 +74,10 @@ fn generated_pipeline_events_get_their_pipeline_and_environment() {
     for l in labels.lines() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         for id in v["event_ids"].as_array().unwrap() {
-            labelled.insert(id.as_str().unwrap().to_string(), v["pipeline"].as_str().unwrap().to_string());
+            labelled.insert(
+                id.as_str().unwrap().to_string(),
+                v["pipeline"].as_str().unwrap().to_string(),
+            );
         }
     }
     let batches = sql(
@@ -80,10 +88,18 @@ fn generated_pipeline_events_get_their_pipeline_and_environment() {
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let mut confusion: BTreeMap<(String, String), u64> = BTreeMap::new();
     for b in &batches {
-        let col = |i: usize| b.column(i).as_any().downcast_ref::<arrow::array::StringArray>().unwrap().clone();
+        let col = |i: usize| {
+            b.column(i)
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .unwrap()
+                .clone()
+        };
         let (id, pid, rid, env, acct) = (col(0), col(1), col(2), col(3), col(4));
         for i in 0..b.num_rows() {
-            let get = |a: &arrow::array::StringArray| (!arrow::array::Array::is_null(a, i)).then(|| a.value(i).to_string());
+            let get = |a: &arrow::array::StringArray| {
+                (!arrow::array::Array::is_null(a, i)).then(|| a.value(i).to_string())
+            };
             let got_p = get(&pid).unwrap_or_default();
             match want.get(id.value(i)) {
                 Some((p, r)) => {
@@ -91,7 +107,9 @@ fn generated_pipeline_events_get_their_pipeline_and_environment() {
                     if &got_p == p {
                         right_p += 1;
                     } else {
-                        *confusion.entry((p.clone(), format!("{got_p} {}", id.value(i)))).or_default() += 1;
+                        *confusion
+                            .entry((p.clone(), format!("{got_p} {}", id.value(i))))
+                            .or_default() += 1;
                     }
                     if get(&rid).as_deref() == Some(r.as_str()) {
                         right_run += 1;
@@ -104,7 +122,9 @@ fn generated_pipeline_events_get_their_pipeline_and_environment() {
                 None if labelled.contains_key(id.value(i)) => {
                     let p = &labelled[id.value(i)];
                     if &got_p != p {
-                        *confusion.entry((format!("label {p}"), format!("{got_p} {}", id.value(i)))).or_default() += 1;
+                        *confusion
+                            .entry((format!("label {p}"), format!("{got_p} {}", id.value(i))))
+                            .or_default() += 1;
                     }
                 }
                 None => {
@@ -126,8 +146,15 @@ fn generated_pipeline_events_get_their_pipeline_and_environment() {
         pct(right_run)
     );
     assert!(total > 3_000, "{total}");
-    assert!(false_pos * 200 <= others, "{false_pos} of {others} non-pipeline events attributed");
-    assert!(pct(right_p) >= 99.0, "pipeline {:.2}% {confusion:?}", pct(right_p));
+    assert!(
+        false_pos * 200 <= others,
+        "{false_pos} of {others} non-pipeline events attributed"
+    );
+    assert!(
+        pct(right_p) >= 99.0,
+        "pipeline {:.2}% {confusion:?}",
+        pct(right_p)
+    );
     assert!(pct(right_env) >= 99.0, "environment {:.2}%", pct(right_env));
 }
 
@@ -162,6 +189,7 @@ fn real_lake(d: &Path) -> String {
     }
     let lake = d.join("lake").display().to_string();
     ingest(&plan(src.display().to_string(), &lake));
+    ingest(&plan(cloud_snitch().display().to_string(), &lake));
     lake
 }
 
@@ -180,13 +208,37 @@ fn real_records_get_credential_types_and_lineage() {
         assert!(t.contains(want), "{id}: want {want}\n{t}");
     };
     // Console sign-ins, with MFA as recorded.
-    has("3fcfb182-98f8-4744-bd45-10a395ab61cb", "credential_type, mfa", "|console_session|false|");
-    has("fed06f42-cb12-4764-8c69-121063dc79b9", "credential_type, mfa", "|console_session|true|");
-    has("a4fbbe77-91a0-4238-804a-64314184edb6", "credential_type, origin_type", "|root_session|root|");
+    has(
+        "3fcfb182-98f8-4744-bd45-10a395ab61cb",
+        "credential_type, mfa",
+        "|console_session|false|",
+    );
+    has(
+        "fed06f42-cb12-4764-8c69-121063dc79b9",
+        "credential_type, mfa",
+        "|console_session|true|",
+    );
+    has(
+        "a4fbbe77-91a0-4238-804a-64314184edb6",
+        "credential_type, origin_type",
+        "|root_session|root|",
+    );
     // userIdentity fragments of each type.
-    has("doc-11", "credential_type, origin_type, lineage", "|assumed_role|role_outside_window|outside_window|");
-    has("doc-12", "credential_type, origin_type", "|web_identity|oidc|");
-    has("doc-13", "credential_type, origin_type, lineage", "|aws_account|aws_account|direct|");
+    has(
+        "doc-11",
+        "credential_type, origin_type, lineage",
+        "|assumed_role|role_outside_window|outside_window|",
+    );
+    has(
+        "doc-12",
+        "credential_type, origin_type",
+        "|web_identity|oidc|",
+    );
+    has(
+        "doc-13",
+        "credential_type, origin_type, lineage",
+        "|aws_account|aws_account|direct|",
+    );
     // Stratus: IAM users' long-term keys, the roles they assumed, the federation token.
     let t = squash(&table(
         &lake,
@@ -197,4 +249,91 @@ fn real_records_get_credential_types_and_lineage() {
     assert!(t.contains("|iam_user_key|iam_user|direct|0|"), "{t}");
     assert!(t.contains("|assumed_role|iam_user|complete|1|"), "{t}");
     assert!(t.contains("|federated_user|iam_user|complete|1|"), "{t}");
+    // cloud-snitch: AWS services acting themselves, and role sessions older than the data.
+    let t = squash(&table(
+        &lake,
+        "SELECT count(*) AS n, count(*) FILTER (WHERE credential_type = 'aws_service' \
+         AND origin_type = 'aws_service' AND lineage IN ('direct', 'complete')) AS ok FROM pipeline_events \
+         WHERE source_object LIKE '%/CloudTrail/%' AND user_type = 'AWSService'",
+    ));
+    assert!(t.contains("|17|17|"), "{t}");
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT count(*) FROM pipeline_events WHERE source_object LIKE '%/CloudTrail/%' \
+             AND credential_type = 'assumed_role' AND lineage = 'outside_window'"
+        ),
+        "3"
+    );
+}
+
+#[test]
+fn pipewarden_toml_names_pipelines_and_environments() {
+    let d = tempfile::tempdir().unwrap();
+    let lake = generated_lake(d.path(), 5, 4, 0.3);
+    let cfg_path = d.path().join("pipewarden.toml");
+    std::fs::write(
+        &cfg_path,
+        r#"
+[accounts]
+"444444444444" = "production"
+
+[[pipelines]]
+id = "web-deploy"
+roles = ["arn:aws:iam::*:role/gha-deploy-web"]
+allowed_environments = ["staging", "production"]
+
+[[pipelines]]
+id = "billing"
+repos = ["platform/billing"]
+"#,
+    )
+    .unwrap();
+    let cfg = pipewarden::attribute::config::Config::load(&cfg_path).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let t = rt.block_on(async {
+        let lake = pipewarden::lake::Lake::open(&lake, None).unwrap();
+        let ctx = pipewarden::engine::session_with(&lake, &cfg).await.unwrap();
+        let q = "SELECT pipeline_id, target_env, count(*) AS n FROM pipeline_events \
+                 WHERE pipeline_id IN ('web-deploy', 'billing', 'github:acme/web:deploy.yml', 'gitlab:platform/billing') \
+                 GROUP BY 1, 2 ORDER BY 1, 2";
+        let b = ctx.sql(q).await.unwrap().collect().await.unwrap();
+        let p = ctx
+            .sql("SELECT pipeline_id, source, allowed_environments FROM pipelines WHERE pipeline_id = 'web-deploy'")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        (
+            squash(&arrow::util::pretty::pretty_format_batches(&b).unwrap().to_string()),
+            squash(&arrow::util::pretty::pretty_format_batches(&p).unwrap().to_string()),
+        )
+    });
+    let (events, pipelines) = t;
+    // The configured names replace the discovered ones; the configured account environment wins.
+    assert!(events.contains("|web-deploy|production|"), "{events}");
+    assert!(events.contains("|billing|"), "{events}");
+    assert!(!events.contains("github:acme/web:deploy.yml"), "{events}");
+    assert!(!events.contains("gitlab:platform/billing"), "{events}");
+    assert!(
+        pipelines.contains("|web-deploy|config|[staging, production]|"),
+        "{pipelines}"
+    );
+}
+
+#[test]
+fn bad_config_says_file_line_and_what() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("pipewarden.toml");
+    std::fs::write(
+        &p,
+        "[accounts]\n\"111111111111\" = \"dev\"\n\n[[pipelines]]\nid = \"x\"\nrole = [\"a\"]\n",
+    )
+    .unwrap();
+    let e = pipewarden::attribute::config::Config::load(&p)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with(&format!("{}:6:", p.display())), "{e}");
+    assert!(e.contains("role"), "{e}");
 }
