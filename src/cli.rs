@@ -28,6 +28,92 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Generate a realistic CI/CD history (CloudTrail and build logs) with labelled anomalies.
     Generate(GenerateArgs),
+    /// Judge the last window of the lake against each pipeline's history: ranked, explained findings.
+    Detect(DetectArgs),
+}
+
+/// Flags of `detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// The lake: a folder or s3://bucket/prefix.
+    #[arg(long, value_name = "DIR|S3")]
+    pub lake: String,
+    /// History each pipeline is judged against (Nd).
+    #[arg(long, default_value = "30d", value_name = "Nd")]
+    pub baseline: String,
+    /// The window judged (Nd), ending at --until.
+    #[arg(long, default_value = "1d", value_name = "Nd")]
+    pub window: String,
+    /// End of the window, exclusive (YYYY-MM-DD); default: the midnight after the last event.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Attribution and pipeline configuration (pipewarden.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Suppressions file.
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<std::path::PathBuf>,
+    /// Lowest score reported (0-100).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub min_score: u32,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
+    /// Exit 1 when an unsuppressed finding is at or above this severity.
+    #[arg(long, default_value = "high", value_name = "SEVERITY")]
+    pub fail_on: String,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// `Nd` as a number of days.
+pub fn parse_days(s: &str) -> Option<i64> {
+    s.strip_suffix('d')
+        .unwrap_or(s)
+        .parse::<i64>()
+        .ok()
+        .filter(|d| *d > 0 && *d <= 3660)
+}
+
+impl DetectArgs {
+    /// Validates the flags into a plan.
+    pub fn plan(&self) -> Result<crate::detect::DetectPlan, FlagError> {
+        let mut plan = crate::detect::DetectPlan {
+            baseline_days: parse_days(&self.baseline).ok_or(FlagError {
+                flag: "baseline",
+                reason: format!("{:?} is not a number of days like 30d", self.baseline),
+            })?,
+            window_days: parse_days(&self.window).ok_or(FlagError {
+                flag: "window",
+                reason: format!("{:?} is not a number of days like 1d", self.window),
+            })?,
+            min_score: self.min_score.min(100),
+            ..Default::default()
+        };
+        if let Some(u) = &self.until {
+            plan.until = Some(
+                NaiveDate::parse_from_str(u, "%Y-%m-%d").map_err(|_| FlagError {
+                    flag: "until",
+                    reason: format!("{u:?} is not YYYY-MM-DD"),
+                })?,
+            );
+        }
+        if crate::detect::Severity::parse(&self.fail_on).is_none() {
+            return Err(FlagError {
+                flag: "fail-on",
+                reason: format!(
+                    "{:?} is not one of info, low, medium, high, critical",
+                    self.fail_on
+                ),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// S3 options.
+    pub fn s3_options(&self) -> S3Options {
+        self.s3.options()
+    }
 }
 
 /// Flags of `generate`.

@@ -48,6 +48,7 @@
 pub mod attribute;
 pub mod aws;
 pub mod cli;
+pub mod detect;
 pub mod engine;
 pub mod generate;
 pub mod ingest;
@@ -84,6 +85,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             }
             Ok(Exit::Clean)
         }
+        cli::Command::Detect(args) => run_detect(&args),
         cli::Command::Generate(args) => {
             let plan = args.plan()?;
             let s = generate::run(&plan)?;
@@ -94,4 +96,49 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             Ok(Exit::Clean)
         }
     }
+}
+
+fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
+    let mut plan = args.plan()?;
+    let cfg = match &args.config {
+        Some(p) => attribute::config::Config::load(p)?,
+        None => attribute::config::Config::default(),
+    };
+    if let Some(p) = &args.suppressions {
+        plan.suppressions = detect::suppress::Suppressions::load(p)?;
+    }
+    let fail_on = detect::Severity::parse(&args.fail_on).expect("checked by plan");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(async {
+        let aws = if args.lake.starts_with("s3://") {
+            Some(aws::AwsContext::load(&args.s3_options()).await)
+        } else {
+            None
+        };
+        let lake = lake::Lake::open(&args.lake, aws.as_ref())?;
+        let ctx = engine::session_with(&lake, &cfg).await?;
+        anyhow::Ok(detect::detect(&ctx, &plan).await?)
+    })?;
+    for w in &report.expired_suppressions {
+        eprintln!("pipewarden: warning: {}", sanitize::for_terminal(w));
+    }
+    print!(
+        "{}",
+        detect::render::terminal(
+            &report,
+            std::io::IsTerminal::is_terminal(&std::io::stdout())
+        )
+    );
+    if let Some(p) = &args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(p, text)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+    }
+    let failing = report
+        .findings
+        .iter()
+        .any(|f| f.suppressed.is_none() && f.severity >= fail_on);
+    Ok(if failing { Exit::Findings } else { Exit::Clean })
 }

@@ -66,6 +66,7 @@ pub struct Summary {
 pub async fn register(ctx: &SessionContext, cfg: &Config) -> Result<Summary> {
     let start = std::time::Instant::now();
     ctx.register_udf(credential::udf());
+    ctx.register_udf(pipelines::ip_network_udf());
     let batches = ctx.sql(lineage::SESSIONS_SQL).await?.collect().await?;
     let sessions = lineage::resolve(lineage::issued_from_batches(&batches));
     let runs = load_runs(ctx).await?;

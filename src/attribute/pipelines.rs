@@ -754,3 +754,24 @@ pub fn attribute_keys(
     }
     kept
 }
+
+/// The SQL function `ip_network(ip)`: [`network_of`] (`/16` of IPv4, `/48` of IPv6).
+pub fn ip_network_udf() -> datafusion::logical_expr::ScalarUDF {
+    use arrow::array::{Array, AsArray, StringArray};
+    use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+    create_udf(
+        "ip_network",
+        vec![arrow::datatypes::DataType::Utf8],
+        arrow::datatypes::DataType::Utf8,
+        Volatility::Immutable,
+        std::sync::Arc::new(|args: &[ColumnarValue]| {
+            let a = ColumnarValue::values_to_arrays(args)?;
+            let a = arrow::compute::cast(&a[0], &arrow::datatypes::DataType::Utf8)?;
+            let s = a.as_string::<i32>();
+            let out: StringArray = (0..s.len())
+                .map(|i| (!s.is_null(i)).then(|| network_of(s.value(i))))
+                .collect();
+            Ok(ColumnarValue::Array(std::sync::Arc::new(out)))
+        }),
+    )
+}

@@ -1,0 +1,19 @@
+-- rule: access_key_created
+-- severity: high
+-- score: 70
+-- mitre: T1098.001 Account Manipulation: Additional Cloud Credentials
+-- explain: a long-term access key was created for {value}
+-- Scored higher when the user is a pipeline's (a CI user's key is a standing credential) or root.
+SELECT e.event_id, e.event_time, coalesce(u.pipeline_id, e.pipeline_id) AS pipeline_id,
+  e.target_env AS environment, e.run_id,
+  coalesce(e.target_user, e.user_arn, 'unknown') AS value, e.event_name AS detail, e.origin AS actor,
+  CASE WHEN u.pipeline_id IS NOT NULL OR e.user_type = 'Root' THEN 85 ELSE 70 END AS score
+FROM (
+  SELECT *, array_element(regexp_match(request_parameters, '"userName"\s*:\s*"([^"]+)"'), 1) AS target_user
+  FROM pipeline_events
+  WHERE event_date >= DATE '{window_start_date}' AND event_date <= DATE '{window_end_date}'
+    AND event_time >= TIMESTAMP '{window_start}' AND event_time < TIMESTAMP '{window_end}'
+    AND event_source = 'iam.amazonaws.com' AND event_name = 'CreateAccessKey' AND error_code IS NULL
+) e
+LEFT JOIN principals u
+  ON e.target_user IS NOT NULL AND u.principal_arn LIKE '%:user/%' AND u.principal_arn LIKE '%/' || e.target_user

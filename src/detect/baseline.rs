@@ -1,0 +1,447 @@
+//! Baseline detectors: each pipeline against its own history.
+//!
+//! Features come from SQL (`queries/detect/*.sql`); scoring is here, with statrs:
+//!
+//! - **Categorical** (principal, region, credential, environment, api, network, builds): the
+//!   smoothed frequency of the value in the pipeline's history, `p = (b + ½) / (B + ½(K + 1))`
+//!   over units (runs, or sessions), with `b` the value's units, `B` all units, `K` the distinct
+//!   values (additive smoothing with a Jeffreys prior, and one slot for "never seen"). The score is
+//!   the surprisal `-log10 p`, scaled, plus a little for repeated use in the window, times a
+//!   confidence factor `sqrt(min(1, B / 30))`. One use in a history of three scores far lower than
+//!   one in a history of a thousand; under 8 units a pipeline is reported as not scored.
+//! - **Hour**: the same, over 48 bins (hour of day on weekdays and on weekends), after spreading
+//!   each bin over the two hours either side (0.1, 0.2, 0.4, 0.2, 0.1) and blending in the other
+//!   day type (30%), so a run at 19:10 next to a usual 18:00 is not news, and a 03:00 deploy is.
+//! - **Volume and errors**: calls and AccessDenied per run (per hour without runs) follow a
+//!   negative binomial fitted to the history by moments (Poisson when not overdispersed); the
+//!   score is the upper tail `-log10 P(X ≥ x)`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use statrs::distribution::{DiscreteCDF, NegativeBinomial, Poisson};
+
+/// One feature row (a value of a pipeline in a period).
+#[derive(Debug, Clone, Default)]
+pub struct Row {
+    /// Pipeline.
+    pub pipeline_id: String,
+    /// Value of the dimension.
+    pub value: String,
+    /// In the scoring window (else the baseline).
+    pub window: bool,
+    /// Units (runs or sessions).
+    pub units: u64,
+    /// Events.
+    pub events: u64,
+    /// Write calls among them.
+    pub writes: u64,
+    /// First and last event (µs).
+    pub first: i64,
+    /// Last event (µs).
+    pub last: i64,
+    /// Evidence event ids (window only).
+    pub event_ids: Vec<String>,
+    /// Runs (window only).
+    pub run_ids: Vec<String>,
+    /// Environments touched (window only).
+    pub environments: Vec<String>,
+}
+
+/// A scored departure, before it becomes a finding.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// Pipeline.
+    pub pipeline_id: String,
+    /// The value.
+    pub value: String,
+    /// Score 0-100 (before the detector's weight).
+    pub score: f64,
+    /// Sentence with the baseline numbers.
+    pub explanation: String,
+    /// Window row (evidence).
+    pub row: Row,
+    /// Baseline units of the pipeline.
+    pub baseline_units: u64,
+    /// Baseline units with this value.
+    pub value_units: u64,
+    /// Distinct values in the baseline.
+    pub distinct: u64,
+}
+
+/// A pipeline without enough history for a detector.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Thin {
+    /// Pipeline.
+    pub pipeline_id: String,
+    /// Detector.
+    pub detector: String,
+    /// Units in its history.
+    pub units: u64,
+}
+
+/// Units of history below which a pipeline is not scored.
+pub const MIN_UNITS: u64 = 8;
+
+/// Units of history from which a baseline counts fully; below it, scores shrink by
+/// `sqrt(units / FULL_UNITS)` (a thin history is weak evidence of what is normal).
+pub const FULL_UNITS: f64 = 30.0;
+
+/// The confidence factor of a history of `units`.
+pub fn confidence(units: f64) -> f64 {
+    (units / FULL_UNITS).clamp(0.0, 1.0).sqrt()
+}
+
+const ALPHA: f64 = 0.5;
+
+/// The smoothed probability of a value seen in `b` of `total` units among `distinct` values.
+pub fn smoothed(b: u64, total: u64, distinct: u64) -> f64 {
+    (b as f64 + ALPHA) / (total as f64 + ALPHA * (distinct as f64 + 1.0))
+}
+
+/// Surprisal score of a value with smoothed probability `p` used in `w` window units.
+pub fn surprisal_score(p: f64, w: u64) -> f64 {
+    let s = -p.max(1e-12).log10() * 35.0 + 10.0 * (w.max(1) as f64).log10();
+    s.clamp(0.0, 100.0)
+}
+
+fn pct(x: f64) -> String {
+    if x >= 0.995 {
+        "100%".into()
+    } else if x >= 0.1 {
+        format!("{:.0}%", x * 100.0)
+    } else {
+        format!("{:.1}%", x * 100.0)
+    }
+}
+
+/// Scores a categorical dimension. `label` names the dimension in explanations ("region"),
+/// `unit` the units ("runs"), `days` the baseline length.
+pub fn categorical(
+    rows: &[Row],
+    detector: &str,
+    label: &str,
+    days: i64,
+    thin: &mut Vec<Thin>,
+) -> Vec<Scored> {
+    let mut base: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
+    let mut win: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        if r.window {
+            win.entry(&r.pipeline_id).or_default().push(r);
+        } else {
+            *base
+                .entry(&r.pipeline_id)
+                .or_default()
+                .entry(&r.value)
+                .or_default() += r.units;
+        }
+    }
+    let mut out = vec![];
+    for (pipeline, wrows) in win {
+        let empty = BTreeMap::new();
+        let hist = base.get(pipeline).unwrap_or(&empty);
+        let total: u64 = hist.values().sum();
+        if total < MIN_UNITS {
+            thin.push(Thin {
+                pipeline_id: pipeline.to_string(),
+                detector: detector.to_string(),
+                units: total,
+            });
+            continue;
+        }
+        let distinct = hist.len() as u64;
+        let (top, top_n) = hist
+            .iter()
+            .max_by_key(|(v, n)| (**n, std::cmp::Reverse(**v)))
+            .map(|(v, n)| (*v, *n))
+            .unwrap_or(("", 0));
+        for r in wrows {
+            let b = hist.get(r.value.as_str()).copied().unwrap_or(0);
+            let p = smoothed(b, total, distinct);
+            if b as f64 / total as f64 >= 0.05 {
+                continue;
+            }
+            let score = surprisal_score(p, r.units) * confidence(total as f64);
+            let seen = if b == 0 {
+                format!("first use of {label} {} in {days} days", r.value)
+            } else {
+                format!(
+                    "rare {label} {}: {b} of {total} units in {days} days",
+                    r.value
+                )
+            };
+            let explanation = format!(
+                "{seen} ({total} units of history, {distinct} {label} value(s), {} {}); now {} unit(s), {} call(s)",
+                top,
+                pct(top_n as f64 / total as f64),
+                r.units,
+                r.events
+            );
+            out.push(Scored {
+                pipeline_id: pipeline.to_string(),
+                value: r.value.clone(),
+                score,
+                explanation,
+                row: (*r).clone(),
+                baseline_units: total,
+                value_units: b,
+                distinct,
+            });
+        }
+    }
+    out
+}
+
+/// `(weekend, hour)` of an hour bin value (`weekday 03h`).
+fn parse_bin(v: &str) -> Option<(usize, usize)> {
+    let (kind, h) = v.split_once(' ')?;
+    let h: usize = h.trim_end_matches('h').parse().ok()?;
+    (h < 24).then_some((usize::from(kind == "weekend"), h))
+}
+
+/// Scores the hour-of-week dimension.
+pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
+    let mut base: BTreeMap<&str, [[f64; 24]; 2]> = BTreeMap::new();
+    let mut win: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        if r.window {
+            win.entry(&r.pipeline_id).or_default().push(r);
+        } else if let Some((k, h)) = parse_bin(&r.value) {
+            base.entry(&r.pipeline_id).or_insert([[0.0; 24]; 2])[k][h] += r.units as f64;
+        }
+    }
+    let mut out = vec![];
+    for (pipeline, wrows) in win {
+        let hist = base.get(pipeline).copied().unwrap_or([[0.0; 24]; 2]);
+        let total: f64 = hist.iter().flatten().sum();
+        if total < MIN_UNITS as f64 {
+            thin.push(Thin {
+                pipeline_id: pipeline.to_string(),
+                detector: "hour".into(),
+                units: total as u64,
+            });
+            continue;
+        }
+        // Spread each bin over its neighbours, then blend in the other day type.
+        let mut smooth = [[0.0f64; 24]; 2];
+        for (k, row) in hist.iter().enumerate() {
+            for h in 0..24 {
+                smooth[k][h] = 0.4 * row[h]
+                    + 0.2 * (row[(h + 23) % 24] + row[(h + 1) % 24])
+                    + 0.1 * (row[(h + 22) % 24] + row[(h + 2) % 24]);
+            }
+        }
+        let mut blended = [[0.0f64; 24]; 2];
+        for k in 0..2 {
+            for h in 0..24 {
+                blended[k][h] = 0.7 * smooth[k][h] + 0.3 * smooth[1 - k][h];
+            }
+        }
+        let usual: Vec<String> = (0..24)
+            .filter(|&h| hist[0][h] > 0.0)
+            .map(|h| format!("{h:02}"))
+            .collect();
+        for r in wrows {
+            let Some((k, h)) = parse_bin(&r.value) else {
+                continue;
+            };
+            let b = blended[k][h];
+            if b / total >= 0.01 {
+                continue;
+            }
+            let p = (b + ALPHA) / (total + ALPHA * 48.0);
+            let score = surprisal_score(p, r.units) * confidence(total);
+            let explanation = format!(
+                "active at {} UTC, where its {} runs of {days} days had {:.0} (usual weekday hours: {})",
+                r.value,
+                total,
+                hist[k][h],
+                if usual.is_empty() {
+                    "none".to_string()
+                } else {
+                    usual.join(", ")
+                }
+            );
+            out.push(Scored {
+                pipeline_id: pipeline.to_string(),
+                value: r.value.clone(),
+                score,
+                explanation,
+                row: (*r).clone(),
+                baseline_units: total as u64,
+                value_units: hist[k][h] as u64,
+                distinct: 48,
+            });
+        }
+    }
+    out
+}
+
+/// `P(X ≥ x)` under a negative binomial (or Poisson) fitted to `counts` by moments.
+pub fn count_tail(counts: &[f64], x: f64) -> f64 {
+    let n = counts.len() as f64;
+    if n == 0.0 {
+        return 1.0;
+    }
+    let mean = counts.iter().sum::<f64>() / n;
+    let var = counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    // A little mass everywhere: an all-zero history must not make one event impossible.
+    let mean = mean.max(0.5);
+    let k = x.floor();
+    if k <= 0.0 {
+        return 1.0;
+    }
+    let cdf = if var > mean * 1.05 {
+        let r = mean * mean / (var - mean);
+        let p = r / (r + mean);
+        match NegativeBinomial::new(r, p) {
+            Ok(d) => d.cdf(k as u64 - 1),
+            Err(_) => 0.0,
+        }
+    } else {
+        match Poisson::new(mean) {
+            Ok(d) => d.cdf(k as u64 - 1),
+            Err(_) => 0.0,
+        }
+    };
+    (1.0 - cdf).max(1e-300)
+}
+
+/// One unit's counts.
+#[derive(Debug, Clone, Default)]
+pub struct UnitCount {
+    /// Pipeline.
+    pub pipeline_id: String,
+    /// Run id or hour.
+    pub unit: String,
+    /// In the window.
+    pub window: bool,
+    /// Calls.
+    pub events: u64,
+    /// AccessDenied and similar.
+    pub denied: u64,
+    /// First and last call (µs).
+    pub first: i64,
+    /// Last call.
+    pub last: i64,
+    /// Evidence (all calls).
+    pub event_ids: Vec<String>,
+    /// Evidence (the denied calls).
+    pub denied_ids: Vec<String>,
+    /// Environments.
+    pub environments: Vec<String>,
+    /// Run id, when the unit is a run.
+    pub run_id: Option<String>,
+}
+
+/// Scores calls per unit (`errors`: AccessDenied per unit) against the pipeline's history.
+pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Scored> {
+    let name = if errors { "errors" } else { "volume" };
+    let get = |u: &UnitCount| if errors { u.denied } else { u.events } as f64;
+    let mut base: HashMap<&str, Vec<f64>> = HashMap::new();
+    for u in units.iter().filter(|u| !u.window) {
+        base.entry(&u.pipeline_id).or_default().push(get(u));
+    }
+    let mut out = vec![];
+    let mut thin_seen = std::collections::BTreeSet::new();
+    for u in units.iter().filter(|u| u.window) {
+        let hist = base
+            .get(u.pipeline_id.as_str())
+            .cloned()
+            .unwrap_or_default();
+        if hist.len() < 8 {
+            if thin_seen.insert(u.pipeline_id.clone()) {
+                thin.push(Thin {
+                    pipeline_id: u.pipeline_id.clone(),
+                    detector: name.into(),
+                    units: hist.len() as u64,
+                });
+            }
+            continue;
+        }
+        let x = get(u);
+        let mean = hist.iter().sum::<f64>() / hist.len() as f64;
+        let sd = (hist.iter().map(|c| (c - mean).powi(2)).sum::<f64>()
+            / (hist.len() as f64 - 1.0).max(1.0))
+        .sqrt();
+        // Guards: clearly more than usual, and enough to matter.
+        if x < 2.0 * mean || x - mean < 10.0 {
+            continue;
+        }
+        let tail = count_tail(&hist, x);
+        let score = (-tail.log10() * 12.0).clamp(0.0, 100.0);
+        let what = if errors {
+            "AccessDenied responses"
+        } else {
+            "calls"
+        };
+        let unit = match &u.run_id {
+            Some(r) => format!("run {r}"),
+            None => format!("hour {}", u.unit),
+        };
+        let explanation = format!(
+            "{unit} made {x:.0} {what}; its {} earlier units averaged {mean:.1} (sd {sd:.1}), P(≥ {x:.0}) = {tail:.1e}",
+            hist.len()
+        );
+        out.push(Scored {
+            pipeline_id: u.pipeline_id.clone(),
+            value: unit,
+            score,
+            explanation,
+            row: Row {
+                pipeline_id: u.pipeline_id.clone(),
+                value: u.unit.clone(),
+                window: true,
+                units: 1,
+                events: x as u64,
+                writes: 0,
+                first: u.first,
+                last: u.last,
+                event_ids: if errors {
+                    u.denied_ids.clone()
+                } else {
+                    u.event_ids.clone()
+                },
+                run_ids: u.run_id.iter().cloned().collect(),
+                environments: u.environments.clone(),
+            },
+            baseline_units: hist.len() as u64,
+            value_units: mean.round() as u64,
+            distinct: 0,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_histories_are_less_surprising() {
+        let thin_history = surprisal_score(smoothed(0, 3, 1), 1);
+        let long_history = surprisal_score(smoothed(0, 1000, 1), 1);
+        assert!(thin_history < 40.0, "{thin_history}");
+        assert!(long_history > 90.0, "{long_history}");
+        assert!(surprisal_score(smoothed(0, 60, 1), 1) > 60.0);
+    }
+
+    #[test]
+    fn count_tails() {
+        let hist: Vec<f64> = (0..30).map(|i| 20.0 + (i % 5) as f64).collect();
+        assert!(count_tail(&hist, 22.0) > 0.1);
+        assert!(count_tail(&hist, 500.0) < 1e-50);
+        let over: Vec<f64> = (0..30)
+            .map(|i| if i % 3 == 0 { 60.0 } else { 10.0 })
+            .collect();
+        // Overdispersed history: a big count is less surprising than under a Poisson.
+        assert!(count_tail(&over, 100.0) > count_tail(&[26.7; 30], 100.0));
+    }
+
+    #[test]
+    fn hour_bins() {
+        assert_eq!(parse_bin("weekday 03h"), Some((0, 3)));
+        assert_eq!(parse_bin("weekend 23h"), Some((1, 23)));
+        assert_eq!(parse_bin("x"), None);
+    }
+}

@@ -1,0 +1,77 @@
+//! The terminal table of a detect report. Every log-derived string goes through
+//! [`crate::sanitize::for_terminal`]; colour only when `colour` (stdout is a terminal).
+
+use super::{Report, Severity};
+use crate::sanitize::for_terminal;
+
+fn paint(s: &str, sev: Severity, colour: bool) -> String {
+    if !colour {
+        return s.to_string();
+    }
+    let code = match sev {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
+    };
+    format!("\u{1b}[{code}m{s}\u{1b}[0m")
+}
+
+/// Renders the ranked findings, then the pipelines without enough history.
+pub fn terminal(r: &Report, colour: bool) -> String {
+    let mut out = format!(
+        "pipewarden detect: window {} .. {}, history from {}: {} finding(s)\n",
+        r.window_start,
+        r.window_end,
+        r.baseline_start,
+        r.findings.len()
+    );
+    for f in &r.findings {
+        let sev = format!("{:<8}", f.severity.as_str());
+        out.push_str(&format!(
+            "\n#{:<3} {:>3} {} {}  {}\n",
+            f.rank,
+            f.score,
+            paint(&sev, f.severity, colour),
+            for_terminal(&f.detector),
+            for_terminal(f.pipeline_id.as_deref().unwrap_or("(no pipeline)")),
+        ));
+        out.push_str(&format!("     {}\n", for_terminal(&f.explanation)));
+        let mut meta = format!(
+            "     {} event(s) {} .. {}; {} {}",
+            f.count, f.first_seen, f.last_seen, f.mitre.id, f.mitre.name
+        );
+        if !f.run_ids.is_empty() {
+            meta.push_str(&format!("; runs {}", for_terminal(&f.run_ids.join(", "))));
+        }
+        if !f.environments.is_empty() {
+            meta.push_str(&format!(
+                "; env {}",
+                for_terminal(&f.environments.join(", "))
+            ));
+        }
+        out.push_str(&meta);
+        out.push('\n');
+        if let Some(s) = &f.suppressed {
+            out.push_str(&format!(
+                "     suppressed until {}: {}\n",
+                s.expires,
+                for_terminal(&s.reason)
+            ));
+        }
+    }
+    if !r.insufficient_history.is_empty() {
+        out.push_str("\nnot scored (too little history):");
+        for t in &r.insufficient_history {
+            out.push_str(&format!(
+                " {} [{}: {} units];",
+                for_terminal(&t.pipeline_id),
+                t.detector,
+                t.units
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
