@@ -3,6 +3,7 @@
 -- score: 90
 -- mitre: T1213.003 Data from Information Repositories: Code Repositories
 -- explain: {value} was made publicly readable (its build logs and artifacts with it)
+-- Agrees with Panther's AWS.CloudTrail.CodebuildProjectMadePublic on every one of its test cases.
 SELECT event_id, event_time,
   'codebuild:' || coalesce(recipient_account_id, user_account_id) || ':' || aws_region || ':'
     || coalesce(array_element(regexp_match(request_parameters, '"(?:projectArn|name)"\s*:\s*"(?:[^"]*project/)?([^"]+)"'), 1), '?') AS pipeline_id,

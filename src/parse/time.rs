@@ -45,9 +45,20 @@ pub fn parse_timestamp_micros(s: &str) -> Option<i64> {
             return parse_timestamp_micros(&ext);
         }
     }
-    chrono::DateTime::parse_from_rfc3339(s)
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_micros());
+    }
+    // Exports from data lakes and SIEMs (Athena, Panther) write `2024-11-25 17:51:21.000000000`,
+    // in UTC.
+    if b.len() >= 19 && b[10] == b' ' {
+        return chrono::NaiveDateTime::parse_from_str(
+            s.trim_end_matches(" UTC"),
+            "%Y-%m-%d %H:%M:%S%.f",
+        )
         .ok()
-        .map(|t| t.timestamp_micros())
+        .map(|d| d.and_utc().timestamp_micros());
+    }
+    None
 }
 
 fn digits(b: &[u8]) -> Option<i64> {
@@ -104,7 +115,9 @@ mod tests {
             ("2024-13-01T00:00:00Z", None),
             ("2024-01-01T00:00:00.250Z", Some(1_704_067_200_250_000)),
             ("2024-01-01T01:00:00+01:00", Some(1_704_067_200_000_000)),
-            ("2024-01-01 00:00:00", None),
+            ("2024-01-01 00:00:00", Some(1_704_067_200_000_000)),
+            ("2024-11-25 17:51:21.000000000", Some(1_732_557_081_000_000)),
+            ("2024-01-01 25:00:00", None),
             ("", None),
             ("20131102T010628Z", Some(1_383_354_388_000_000)),
             ("2021-02-21T23: 46: 28Z", None),

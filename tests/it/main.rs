@@ -7,6 +7,7 @@ mod attribution;
 mod bad_input;
 mod builds;
 mod crash;
+mod detect;
 mod generate;
 mod helpers;
 mod ingest_local;

@@ -1,0 +1,416 @@
+//! Detection: every labelled anomaly of the bundled history is found and ranks near the top;
+//! quiet days stay quiet; suppressions mark without hiding; rules agree with Panther's test
+//! cases where they cover the same behaviour.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use pipewarden::detect::suppress::Suppressions;
+use pipewarden::detect::{DetectPlan, Report};
+use pipewarden::lake::Dataset;
+
+use crate::helpers::*;
+
+/// The bundled sample logs (generator output with 13 labelled anomalies), ingested once.
+fn sample_lake() -> &'static str {
+    static LAKE: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    &LAKE
+        .get_or_init(|| {
+            let d = tempfile::tempdir().unwrap();
+            let lake = d.path().join("lake").display().to_string();
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+            ingest(&plan(
+                root.join("cloudtrail/AWSLogs").display().to_string(),
+                &lake,
+            ));
+            let mut p = plan(root.join("builds").display().to_string(), &lake);
+            p.dataset = Dataset::Builds;
+            ingest(&p);
+            (d, lake)
+        })
+        .1
+}
+
+fn detect(lake: &str, plan: &DetectPlan) -> Report {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let lake = pipewarden::lake::Lake::open(lake, None).unwrap();
+        let ctx = pipewarden::engine::session(&lake).await.unwrap();
+        pipewarden::detect::detect(&ctx, plan).await.unwrap()
+    })
+}
+
+fn day(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+struct Label {
+    id: String,
+    kind: String,
+    events: HashSet<String>,
+    runs: HashSet<String>,
+}
+
+fn labels() -> Vec<Label> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs/labels.jsonl"),
+    )
+    .unwrap();
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let set = |k: &str| {
+                v[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().to_string())
+                    .collect()
+            };
+            Label {
+                id: v["id"].as_str().unwrap().into(),
+                kind: v["kind"].as_str().unwrap().into(),
+                events: set("event_ids"),
+                runs: set("run_ids"),
+            }
+        })
+        .collect()
+}
+
+fn matches(l: &Label, f: &pipewarden::detect::Finding) -> bool {
+    f.event_ids.iter().any(|e| l.events.contains(e)) || f.run_ids.iter().any(|r| l.runs.contains(r))
+}
+
+#[test]
+fn every_labelled_anomaly_is_found_and_ranks_near_the_top() {
+    let lake = sample_lake();
+    // The anomalies sit in the last third of the history (2026-09-25 .. 2026-10-05).
+    let r = detect(
+        lake,
+        &DetectPlan {
+            baseline_days: 23,
+            window_days: 12,
+            until: Some(day("2026-10-06")),
+            ..Default::default()
+        },
+    );
+    let labels = labels();
+    let mut worst = 0;
+    let mut found = BTreeMap::new();
+    for l in &labels {
+        let best = r
+            .findings
+            .iter()
+            .filter(|f| matches(l, f))
+            .map(|f| f.rank)
+            .min();
+        let rank = best.unwrap_or_else(|| {
+            panic!(
+                "label {} ({}) not found in {} findings",
+                l.id,
+                l.kind,
+                r.findings.len()
+            )
+        });
+        found.insert(l.kind.clone(), rank);
+        worst = worst.max(rank);
+    }
+    let k = labels.len();
+    let true_in_top = r
+        .findings
+        .iter()
+        .take(k)
+        .filter(|f| labels.iter().any(|l| matches(l, f)))
+        .count();
+    let noise = r
+        .findings
+        .iter()
+        .filter(|f| !labels.iter().any(|l| matches(l, f)))
+        .count();
+    eprintln!(
+        "detect on sample-logs: {} findings, precision@{k} = {:.2}, worst label rank {worst}, {noise} not matching a label; best rank per label: {found:?}",
+        r.findings.len(),
+        true_in_top as f64 / k as f64,
+    );
+    assert!(true_in_top as f64 / k as f64 >= 0.9);
+    assert!(worst <= 25, "worst rank {worst}: {found:?}");
+    assert!(noise <= 3, "{noise} findings match no label");
+    // Every finding explains itself and carries its evidence.
+    for f in &r.findings {
+        assert!(!f.event_ids.is_empty() || !f.run_ids.is_empty(), "{f:?}");
+        assert!(f.mitre.id.starts_with('T'), "{f:?}");
+        assert!(f.explanation.len() > 20, "{f:?}");
+        assert!(f.id.starts_with("pw-"), "{f:?}");
+    }
+    // Deterministic: the same run gives the same ranking.
+    let again = detect(
+        lake,
+        &DetectPlan {
+            baseline_days: 23,
+            window_days: 12,
+            until: Some(day("2026-10-06")),
+            ..Default::default()
+        },
+    );
+    let ids = |r: &Report| r.findings.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&r), ids(&again));
+}
+
+#[test]
+fn quiet_days_stay_quiet_and_suppressions_mark_without_hiding() {
+    let lake = sample_lake();
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("suppressions.toml");
+    std::fs::write(
+        &f,
+        r#"
+[[suppress]]
+detector = "long_term_key_use"
+pipeline = "jenkins:*"
+expires = "2099-12-31"
+reason = "legacy Jenkins moves to OIDC in Q1 (TICKET-42)"
+
+[[suppress]]
+detector = "root_activity"
+expires = "2020-01-01"
+reason = "an old exception"
+"#,
+    )
+    .unwrap();
+    let sup = Suppressions::load(&f).unwrap();
+    // A week before any anomaly, judged against the 16 days before it.
+    let r = detect(
+        lake,
+        &DetectPlan {
+            baseline_days: 16,
+            window_days: 7,
+            until: Some(day("2026-09-24")),
+            suppressions: sup.clone(),
+            ..Default::default()
+        },
+    );
+    let open: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .collect();
+    assert!(open.is_empty(), "quiet week: {open:#?}");
+    let jenkins = r
+        .findings
+        .iter()
+        .find(|f| f.detector == "long_term_key_use")
+        .expect("the suppressed finding is kept");
+    assert!(
+        jenkins
+            .suppressed
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("TICKET-42")
+    );
+    // An expired suppression does not apply, and says so.
+    let r = detect(
+        lake,
+        &DetectPlan {
+            baseline_days: 23,
+            window_days: 12,
+            until: Some(day("2026-10-06")),
+            suppressions: sup,
+            ..Default::default()
+        },
+    );
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.detector == "root_activity" && f.suppressed.is_none())
+    );
+    assert!(
+        r.expired_suppressions
+            .iter()
+            .any(|w| w.contains("root_activity") && w.contains("2020-01-01")),
+        "{:?}",
+        r.expired_suppressions
+    );
+}
+
+#[test]
+fn thin_history_is_reported_not_scored() {
+    let lake = sample_lake();
+    let r = detect(
+        lake,
+        &DetectPlan {
+            baseline_days: 2,
+            window_days: 1,
+            until: Some(day("2026-09-04")),
+            ..Default::default()
+        },
+    );
+    assert!(
+        r.findings.iter().all(|f| f.kind == "rule"),
+        "{:#?}",
+        r.findings
+    );
+    assert!(
+        r.insufficient_history
+            .iter()
+            .any(|t| t.pipeline_id == "github:acme/web:deploy.yml" && t.units < 8),
+        "{:?}",
+        r.insufficient_history
+    );
+}
+
+#[test]
+fn detect_cli_exit_codes_and_json() {
+    let lake = sample_lake();
+    let d = tempfile::tempdir().unwrap();
+    let json = d.path().join("findings.json");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pipewarden"))
+            .args(["detect", "--lake", lake])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "--until",
+        "2026-10-06",
+        "--window",
+        "12d",
+        "--baseline",
+        "23d",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cloudtrail_tampering"), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["schema"], "pipewarden.findings/v1");
+    assert!(v["findings"].as_array().unwrap().len() >= 13);
+    // Nothing at or above critical in a quiet week.
+    let out = run(&[
+        "--until",
+        "2026-09-24",
+        "--window",
+        "7d",
+        "--baseline",
+        "16d",
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Bad flags are errors (exit 2) that name the flag.
+    let out = run(&["--window", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--window"));
+}
+
+/// Panther rules that cover the same behaviour as a pipewarden rule.
+const PANTHER: &[(&str, &[&str])] = &[
+    (
+        "cloudtrail_tampering",
+        &[
+            "AWS.CloudTrail.Stopped",
+            "AWS.CloudTrail.EventSelectorsDisabled",
+        ],
+    ),
+    (
+        "console_login_without_mfa",
+        &["AWS.Console.LoginWithoutMFA"],
+    ),
+    ("root_activity", &["AWS.Root.Activity"]),
+    (
+        "build_project_public",
+        &["AWS.CloudTrail.CodebuildProjectMadePublic"],
+    ),
+];
+
+#[test]
+fn rules_agree_with_panther_test_cases() {
+    let src = external().join("panther-analysis/labelled_cases.jsonl");
+    let d = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    // case id → (our rule, expected)
+    let mut cases: BTreeMap<String, (&str, bool, String)> = BTreeMap::new();
+    let mut verdicts: BTreeMap<(String, String), HashSet<bool>> = BTreeMap::new();
+    for (n, l) in std::fs::read_to_string(src).unwrap().lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let rule_id = v["rule_id"].as_str().unwrap();
+        let Some((ours, _)) = PANTHER.iter().find(|(_, ps)| ps.contains(&rule_id)) else {
+            continue;
+        };
+        let mut log = v["log"].clone();
+        let key = log.to_string();
+        verdicts
+            .entry((rule_id.to_string(), key))
+            .or_default()
+            .insert(v["expected"].as_bool().unwrap());
+        let id = format!("case-{n}");
+        log["eventID"] = serde_json::json!(id);
+        if log.get("eventTime").is_none() {
+            log["eventTime"] = serde_json::json!("2021-01-01T00:00:00Z");
+        }
+        lines.push_str(&log.to_string());
+        lines.push('\n');
+        cases.insert(
+            id,
+            (
+                ours,
+                v["expected"].as_bool().unwrap(),
+                format!("{rule_id}: {}", v["test_name"]),
+            ),
+        );
+        // Remember the log for the conflict check below.
+        cases
+            .get_mut(&format!("case-{n}"))
+            .unwrap()
+            .2
+            .push_str(&format!(" |{}", v["log"]));
+    }
+    std::fs::write(d.path().join("cases.jsonl"), lines).unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    ingest(&plan(d.path().display().to_string(), &lake));
+    let r = detect(
+        &lake,
+        &DetectPlan {
+            baseline_days: 1,
+            window_days: 30_000,
+            until: Some(day("2090-01-01")),
+            min_score: 0,
+            ..Default::default()
+        },
+    );
+    let mut fired: HashSet<(String, String)> = HashSet::new();
+    for f in &r.findings {
+        for e in &f.event_ids {
+            fired.insert((f.detector.clone(), e.clone()));
+        }
+    }
+    let (mut checked, mut undecidable) = (0, 0);
+    for (id, (ours, expected, what)) in &cases {
+        let (name, log) = what.split_once(" |").unwrap();
+        let rule_id = name.split(':').next().unwrap();
+        // The same log with both verdicts: the verdict hangs on Panther's mocks, not the log.
+        if verdicts[&(rule_id.to_string(), log.to_string())].len() > 1 {
+            undecidable += 1;
+            continue;
+        }
+        let got = fired.contains(&(ours.to_string(), id.clone()));
+        assert_eq!(got, *expected, "{ours} vs {name}");
+        checked += 1;
+    }
+    eprintln!("panther agreement: {checked} cases agree, {undecidable} decided by mocks skipped");
+    assert!(checked >= 20, "{checked}");
+    assert!(undecidable <= 2, "{undecidable}");
+}
