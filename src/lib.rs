@@ -11,6 +11,8 @@
 //!  S3/folder   bytes → Arrow rows     Parquet     tables: cloudtrail,       lineage pass:
 //!  listing     cloudtrail | builds    + manifest  builds, manifest,         sessions, pipelines,
 //!                                                 rejects; view runs        pipeline_events view
+//!                                                                                 │
+//!                                                      findings ◄── detect ◄──────┘
 //! ```
 //!
 //! - [`source`]: where log objects are (an S3 prefix through aws-sdk-s3, or a folder), the
@@ -34,6 +36,10 @@
 //!   discovery and linking of pipelines and runs ([`attribute::pipelines`]), credential types
 //!   ([`attribute::credential`]) and `pipewarden.toml` ([`attribute::config`]). Its results are
 //!   small tables joined to `cloudtrail` by the `pipeline_events` view.
+//! - [`detect`]: `pipewarden detect`: baseline detectors (feature SQL in `queries/detect/`,
+//!   scoring with statrs in [`detect::baseline`]), rule detectors (`queries/rules/`,
+//!   [`detect::rules`]), suppressions ([`detect::suppress`]), ranking, and the terminal table
+//!   ([`detect::render`]).
 //! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
 //! - [`ingest`]: the `ingest` subcommand, wiring source → parse → lake with bounded queues on
 //!   every core.

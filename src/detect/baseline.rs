@@ -171,7 +171,7 @@ pub fn categorical(
                 )
             };
             let explanation = format!(
-                "{seen} ({total} units of history, {distinct} {label} value(s), {} {}); now {} unit(s), {} call(s)",
+                "{seen} ({total} runs or sessions of history, {distinct} {label} value(s), {} {}); now {} run(s) or session(s), {} call(s)",
                 top,
                 pct(top_n as f64 / total as f64),
                 r.units,
@@ -379,8 +379,18 @@ pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Sc
             Some(r) => format!("run {r}"),
             None => format!("hour {}", u.unit),
         };
+        let p = if tail <= 1e-299 {
+            "< 1e-300".to_string()
+        } else {
+            format!("= {tail:.1e}")
+        };
+        let earlier = if u.run_id.is_some() {
+            "runs"
+        } else {
+            "active hours"
+        };
         let explanation = format!(
-            "{unit} made {x:.0} {what}; its {} earlier units averaged {mean:.1} (sd {sd:.1}), P(≥ {x:.0}) = {tail:.1e}",
+            "{unit} made {x:.0} {what}; its {} earlier {earlier} averaged {mean:.1} (sd {sd:.1}), P(≥ {x:.0}) {p}",
             hist.len()
         );
         out.push(Scored {

@@ -758,7 +758,10 @@ async fn build_findings(
         let rows: Vec<Row> = rows.into_values().collect();
         for mut s in baseline::categorical(&rows, &format!("builds:{dim}"), label, days, thin) {
             s.score *= 0.9;
-            s.explanation = s.explanation.replace("units", "runs");
+            s.explanation = s
+                .explanation
+                .replace("runs or sessions", "runs")
+                .replace("run(s) or session(s)", "run(s)");
             // Evidence: the CloudTrail events of those runs.
             if !s.row.run_ids.is_empty() {
                 let list = s
