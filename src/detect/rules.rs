@@ -49,6 +49,10 @@ pub const RULE_FILES: &[(&str, &str)] = &[
         include_str!("../../queries/rules/build_project_public.sql"),
     ),
     (
+        "queries/rules/environment_not_allowed.sql",
+        include_str!("../../queries/rules/environment_not_allowed.sql"),
+    ),
+    (
         "queries/rules/root_activity.sql",
         include_str!("../../queries/rules/root_activity.sql"),
     ),

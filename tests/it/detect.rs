@@ -414,3 +414,46 @@ fn rules_agree_with_panther_test_cases() {
     assert!(checked >= 20, "{checked}");
     assert!(undecidable <= 2, "{undecidable}");
 }
+
+#[test]
+fn a_pipeline_outside_its_allowed_environments_is_a_finding() {
+    let lake = sample_lake();
+    let cfg = pipewarden::attribute::config::Config::parse(
+        r#"
+[[pipelines]]
+id = "mobile-release"
+repos = ["acme/mobile-backend"]
+allowed_environments = ["dev"]
+"#,
+        "pipewarden.toml",
+    )
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let r = rt.block_on(async {
+        let lake = pipewarden::lake::Lake::open(lake, None).unwrap();
+        let ctx = pipewarden::engine::session_with(&lake, &cfg).await.unwrap();
+        pipewarden::detect::detect(
+            &ctx,
+            &DetectPlan {
+                baseline_days: 23,
+                window_days: 12,
+                until: Some(day("2026-10-06")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+    });
+    let l05 = labels()
+        .into_iter()
+        .find(|l| l.kind == "dev_touches_prod")
+        .unwrap();
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.detector == "environment_not_allowed")
+        .expect("a finding");
+    assert_eq!(f.pipeline_id.as_deref(), Some("mobile-release"));
+    assert_eq!(f.value, "prod");
+    assert!(f.score >= 90 && matches(&l05, f), "{f:?}");
+}
