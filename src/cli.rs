@@ -30,6 +30,85 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Judge the last window of the lake against each pipeline's history: ranked, explained findings.
     Detect(DetectArgs),
+    /// The nightly job: ingest what is new (CloudTrail and builds), detect, report.
+    Scan(ScanArgs),
+}
+
+/// Flags of `scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Logs: a folder (with `cloudtrail/` and `builds/` inside, or CloudTrail alone) or
+    /// s3://bucket/prefix (CloudTrail).
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// Build records, when they are not under SRC/builds.
+    #[arg(long, value_name = "SRC")]
+    pub builds_from: Option<String>,
+    /// The lake: a folder or s3://bucket/prefix.
+    #[arg(long, default_value = "pipewarden-lake", value_name = "DIR|S3")]
+    pub lake: String,
+    /// Attribution and pipeline configuration (pipewarden.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Suppressions file.
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<std::path::PathBuf>,
+    /// History each pipeline is judged against (Nd).
+    #[arg(long, default_value = "30d", value_name = "Nd")]
+    pub baseline: String,
+    /// The window judged (Nd), ending at --until.
+    #[arg(long, default_value = "1d", value_name = "Nd")]
+    pub window: String,
+    /// End of the window, exclusive (YYYY-MM-DD); default: the midnight after the last event.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Lowest score reported (0-100).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub min_score: u32,
+    /// A report: FORMAT or FORMAT=DEST, DEST a file, `-` (stdout) or s3://bucket/key; FORMAT one
+    /// of terminal, markdown, html, json, ndjson, ocsf, asff, csv. Repeat for several.
+    #[arg(
+        long = "format",
+        value_name = "FORMAT[=DEST]",
+        default_value = "terminal"
+    )]
+    pub formats: Vec<String>,
+    /// Send findings to a SIEM: splunk-hec=URL (token in PIPEWARDEN_HEC_TOKEN) or webhook=URL
+    /// (optional bearer token in PIPEWARDEN_WEBHOOK_TOKEN). Repeat for several.
+    #[arg(long, value_name = "KIND=URL")]
+    pub siem: Vec<String>,
+    /// AWS account that receives ASFF findings (AwsAccountId, ProductArn).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub asff_account: Option<String>,
+    /// Region for ASFF findings.
+    #[arg(long, default_value = "us-east-1", value_name = "REGION")]
+    pub asff_region: String,
+    /// Exit 1 when an unsuppressed finding is at or above this severity.
+    #[arg(long, default_value = "high", value_name = "SEVERITY")]
+    pub fail_on: String,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+impl ScanArgs {
+    /// The detect part of the scan, as `detect` flags.
+    pub fn detect_args(&self) -> DetectArgs {
+        DetectArgs {
+            lake: self.lake.clone(),
+            baseline: self.baseline.clone(),
+            window: self.window.clone(),
+            until: self.until.clone(),
+            config: self.config.clone(),
+            suppressions: self.suppressions.clone(),
+            min_score: self.min_score,
+            json: None,
+            fail_on: self.fail_on.clone(),
+            s3: self.s3.clone(),
+        }
+    }
 }
 
 /// Flags of `detect`.
@@ -183,6 +262,11 @@ pub struct S3Args {
 }
 
 impl S3Args {
+    /// The S3 options these flags give.
+    pub fn options_pub(&self) -> S3Options {
+        self.options()
+    }
+
     fn options(&self) -> S3Options {
         let path_style = if self.path_style {
             Some(true)

@@ -61,6 +61,7 @@ pub mod ingest;
 pub mod lake;
 pub mod parse;
 pub mod progress;
+pub mod report;
 pub mod sanitize;
 pub mod source;
 
@@ -92,6 +93,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             Ok(Exit::Clean)
         }
         cli::Command::Detect(args) => run_detect(&args),
+        cli::Command::Scan(args) => run_scan(&args),
         cli::Command::Generate(args) => {
             let plan = args.plan()?;
             let s = generate::run(&plan)?;
@@ -147,4 +149,151 @@ fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
         .iter()
         .any(|f| f.suppressed.is_none() && f.severity >= fail_on);
     Ok(if failing { Exit::Findings } else { Exit::Clean })
+}
+
+fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
+    let det = args.detect_args();
+    let mut plan = det.plan()?;
+    let outputs: Vec<report::Output> = args
+        .formats
+        .iter()
+        .map(|f| {
+            report::Output::parse(f).map_err(|e| cli::FlagError {
+                flag: "format",
+                reason: e,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let sinks: Vec<report::siem::Sink> = args
+        .siem
+        .iter()
+        .map(|s| {
+            report::siem::Sink::parse(s).map_err(|e| cli::FlagError {
+                flag: "siem",
+                reason: e,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if outputs.iter().any(|o| o.format == report::Format::Asff) && args.asff_account.is_none() {
+        return Err(cli::FlagError {
+            flag: "asff-account",
+            reason: "the ASFF format needs the account that receives the findings".into(),
+        }
+        .into());
+    }
+    let cfg = match &args.config {
+        Some(p) => attribute::config::Config::load(p)?,
+        None => attribute::config::Config::default(),
+    };
+    if let Some(p) = &args.suppressions {
+        plan.suppressions = detect::suppress::Suppressions::load(p)?;
+    }
+    let fail_on = detect::Severity::parse(&args.fail_on).expect("checked by plan");
+
+    // 1. Ingest what is new: CloudTrail, then build records.
+    let local = std::path::Path::new(&args.source);
+    let (trail_src, builds_src) =
+        if !args.source.starts_with("s3://") && local.join("cloudtrail").is_dir() {
+            let b = local.join("builds");
+            (
+                local.join("cloudtrail").display().to_string(),
+                args.builds_from
+                    .clone()
+                    .or(b.is_dir().then(|| b.display().to_string())),
+            )
+        } else {
+            (args.source.clone(), args.builds_from.clone())
+        };
+    let mut ingests = vec![(trail_src, lake::Dataset::CloudTrail)];
+    if let Some(b) = builds_src {
+        ingests.push((b, lake::Dataset::Builds));
+    }
+    let mut bad_input = false;
+    for (src, dataset) in ingests {
+        let mut p = ingest::IngestPlan::new(src, &args.lake);
+        p.dataset = dataset;
+        p.progress = !args.no_progress;
+        p.s3 = args.s3.options_pub();
+        let s = ingest::run(&p)?;
+        bad_input |= s.had_bad_input();
+        eprintln!("pipewarden: {}: {}", dataset.name(), s.line());
+    }
+    if bad_input {
+        eprintln!(
+            "pipewarden: some input was bad; the rest was ingested (see the manifest and rejects tables)"
+        );
+    }
+
+    // 2. Detect; 3. report and deliver.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    rt.block_on(async {
+        let aws = if args.lake.starts_with("s3://")
+            || outputs
+                .iter()
+                .any(|o| matches!(o.dest, report::Destination::S3 { .. }))
+        {
+            Some(aws::AwsContext::load(&args.s3.options_pub()).await)
+        } else {
+            None
+        };
+        let lake = lake::Lake::open(&args.lake, aws.as_ref())?;
+        let ctx = engine::session_with(&lake, &cfg).await?;
+        let r = detect::detect(&ctx, &plan).await?;
+        for w in &r.expired_suppressions {
+            eprintln!("pipewarden: warning: {}", sanitize::for_terminal(w));
+        }
+        let activity = if outputs.iter().any(|o| o.format == report::Format::Html) {
+            report::activity(&ctx, &r).await?
+        } else {
+            vec![]
+        };
+        let cx = report::RenderContext {
+            activity,
+            colour,
+            account: args.asff_account.clone().unwrap_or_default(),
+            region: args.asff_region.clone(),
+        };
+        for o in &outputs {
+            let bytes = report::render(&r, o.format, &cx);
+            match &o.dest {
+                report::Destination::Stdout => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&bytes)?;
+                }
+                report::Destination::File(p) => report::write_atomic(p, &bytes)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
+                report::Destination::S3 { bucket, key } => {
+                    let client = aws.as_ref().expect("loaded for s3 outputs").s3_client();
+                    client
+                        .put_object()
+                        .bucket(bucket)
+                        .key(key)
+                        .body(bytes.into())
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "cannot write s3://{bucket}/{key}: {}",
+                                aws_sdk_s3::error::DisplayErrorContext(&e)
+                            )
+                        })?;
+                }
+            }
+        }
+        for s in &sinks {
+            let d = report::siem::deliver(s, &r).await?;
+            eprintln!(
+                "pipewarden: sent {} finding(s) in {} batch(es) to {} ({} retries)",
+                d.findings, d.batches, s.url, d.retries
+            );
+        }
+        let failing = r
+            .findings
+            .iter()
+            .any(|f| f.suppressed.is_none() && f.severity >= fail_on);
+        anyhow::Ok(if failing { Exit::Findings } else { Exit::Clean })
+    })
 }

@@ -2,6 +2,8 @@
 # Runs every test of pipewarden. Installs and starts what the tests need:
 #   - a Python virtualenv with moto[server] (a real S3-compatible server on loopback),
 #     duckdb and pyarrow (to check that other engines read the lake);
+#   - py-ocsf-models (to validate OCSF findings; botocore, from moto, validates ASFF);
+#   - Debian's chromium (to render the HTML report headless), through apt when missing;
 #   - moto_server on a free loopback port, stopped on exit.
 # Then runs `cargo test` with the endpoint in the environment.
 set -euo pipefail
@@ -11,11 +13,18 @@ CACHE="${PIPEWARDEN_CACHE:-$HOME/.cache/pipewarden}"
 VENV="${PIPEWARDEN_VENV:-$CACHE/venv}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 
-if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import duckdb, pyarrow' 2>/dev/null; then
-  echo "tests/run.sh: installing moto[server], duckdb, pyarrow into $VENV" >&2
+if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import duckdb, pyarrow, py_ocsf_models' 2>/dev/null; then
+  echo "tests/run.sh: installing moto[server], duckdb, pyarrow, py-ocsf-models into $VENV" >&2
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    'moto[server]>=5,<6' 'duckdb>=1.1' 'pyarrow>=15'
+    'moto[server]>=5,<6' 'duckdb>=1.1' 'pyarrow>=15' 'py-ocsf-models>=0.5'
+fi
+
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  echo "tests/run.sh: installing Debian's chromium for the HTML report test" >&2
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
 PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"

@@ -13,3 +13,4 @@ mod helpers;
 mod ingest_local;
 mod ingest_s3;
 mod interop;
+mod report;

@@ -1,0 +1,334 @@
+//! Machine formats of a detect report: JSON, NDJSON, CSV, OCSF Detection Finding, AWS Security
+//! Hub ASFF; and Markdown for people.
+
+use serde_json::{Value, json};
+
+use super::escape;
+use crate::detect::{Finding, Report, Severity};
+
+/// The report as one JSON document (`pipewarden.findings/v1`).
+pub fn json(r: &Report) -> Vec<u8> {
+    let mut v = serde_json::to_vec_pretty(r).expect("serialisable");
+    v.push(b'\n');
+    v
+}
+
+/// One finding per line, each with the schema version.
+pub fn ndjson(r: &Report) -> Vec<u8> {
+    let mut out = vec![];
+    for f in &r.findings {
+        let mut v = serde_json::to_value(f).expect("serialisable");
+        v["schema"] = json!(crate::detect::SCHEMA_VERSION);
+        v["window_start"] = json!(r.window_start);
+        v["window_end"] = json!(r.window_end);
+        serde_json::to_writer(&mut out, &v).expect("serialisable");
+        out.push(b'\n');
+    }
+    out
+}
+
+/// CSV columns.
+pub const CSV_COLUMNS: &[&str] = &[
+    "rank",
+    "id",
+    "score",
+    "severity",
+    "detector",
+    "kind",
+    "pipeline_id",
+    "value",
+    "environments",
+    "run_ids",
+    "first_seen",
+    "last_seen",
+    "count",
+    "mitre_id",
+    "mitre_name",
+    "suppressed",
+    "explanation",
+    "event_ids",
+];
+
+/// CSV with a header; every field neutralised against formula injection.
+pub fn csv(r: &Report) -> Vec<u8> {
+    let mut out = CSV_COLUMNS.join(",");
+    out.push_str("\r\n");
+    for f in &r.findings {
+        let fields = [
+            f.rank.to_string(),
+            f.id.clone(),
+            f.score.to_string(),
+            f.severity.as_str().to_string(),
+            f.detector.clone(),
+            f.kind.to_string(),
+            f.pipeline_id.clone().unwrap_or_default(),
+            f.value.clone(),
+            f.environments.join(" "),
+            f.run_ids.join(" "),
+            f.first_seen.clone(),
+            f.last_seen.clone(),
+            f.count.to_string(),
+            f.mitre.id.clone(),
+            f.mitre.name.clone(),
+            f.suppressed
+                .as_ref()
+                .map(|s| s.reason.clone())
+                .unwrap_or_default(),
+            f.explanation.clone(),
+            f.event_ids.join(" "),
+        ];
+        out.push_str(
+            &fields
+                .iter()
+                .map(|x| escape::csv(x))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push_str("\r\n");
+    }
+    out.into_bytes()
+}
+
+/// Markdown: a summary table, then one section per finding.
+pub fn markdown(r: &Report) -> Vec<u8> {
+    let m = escape::markdown;
+    let mut out = format!(
+        "# pipewarden findings\n\nWindow {} to {}, judged against history from {}. {} finding(s).\n\n",
+        m(&r.window_start),
+        m(&r.window_end),
+        m(&r.baseline_start),
+        r.findings.len()
+    );
+    out.push_str(
+        "| # | score | severity | detector | pipeline | value |\n|---|---|---|---|---|---|\n",
+    );
+    for f in &r.findings {
+        out.push_str(&format!(
+            "| {} | {} | {}{} | {} | {} | {} |\n",
+            f.rank,
+            f.score,
+            f.severity.as_str(),
+            if f.suppressed.is_some() {
+                " (suppressed)"
+            } else {
+                ""
+            },
+            m(&f.detector),
+            m(f.pipeline_id.as_deref().unwrap_or("-")),
+            m(&f.value)
+        ));
+    }
+    for f in &r.findings {
+        out.push_str(&format!(
+            "\n## {}. {} on {}\n\n{}\n\n- score {} ({}), {} event(s), {} to {}\n- MITRE ATT&CK {} {}\n",
+            f.rank,
+            m(&f.detector),
+            m(f.pipeline_id.as_deref().unwrap_or("no pipeline")),
+            m(&f.explanation),
+            f.score,
+            f.severity.as_str(),
+            f.count,
+            m(&f.first_seen),
+            m(&f.last_seen),
+            m(&f.mitre.id),
+            m(&f.mitre.name),
+        ));
+        if !f.run_ids.is_empty() {
+            out.push_str(&format!("- runs: {}\n", m(&f.run_ids.join(", "))));
+        }
+        if !f.environments.is_empty() {
+            out.push_str(&format!(
+                "- environments: {}\n",
+                m(&f.environments.join(", "))
+            ));
+        }
+        if let Some(s) = &f.suppressed {
+            out.push_str(&format!(
+                "- suppressed until {}: {}\n",
+                m(&s.expires),
+                m(&s.reason)
+            ));
+        }
+        let ids: Vec<String> = f.event_ids.iter().take(10).map(|e| m(e)).collect();
+        out.push_str(&format!("- evidence: {}\n", ids.join(", ")));
+    }
+    if !r.insufficient_history.is_empty() {
+        out.push_str("\n## Not scored (too little history)\n\n");
+        for t in &r.insufficient_history {
+            out.push_str(&format!(
+                "- {} ({}: {} units)\n",
+                m(&t.pipeline_id),
+                m(&t.detector),
+                t.units
+            ));
+        }
+    }
+    out.into_bytes()
+}
+
+fn millis(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(0)
+}
+
+fn ocsf_severity(s: Severity) -> (i64, &'static str) {
+    match s {
+        Severity::Info => (1, "Informational"),
+        Severity::Low => (2, "Low"),
+        Severity::Medium => (3, "Medium"),
+        Severity::High => (4, "High"),
+        Severity::Critical => (5, "Critical"),
+    }
+}
+
+/// The OCSF version the Detection Finding events follow.
+pub const OCSF_VERSION: &str = "1.3.0";
+
+/// One OCSF Detection Finding (class 2004) per finding, NDJSON. Baseline findings carry
+/// `anomaly_analyses` with their baseline; suppressed ones have status Suppressed.
+pub fn ocsf(r: &Report) -> Vec<u8> {
+    let mut out = vec![];
+    for f in &r.findings {
+        serde_json::to_writer(&mut out, &ocsf_finding(r, f)).expect("serialisable");
+        out.push(b'\n');
+    }
+    out
+}
+
+fn ocsf_finding(r: &Report, f: &Finding) -> Value {
+    let (sev_id, sev) = ocsf_severity(f.severity);
+    let (status_id, status) = if f.suppressed.is_some() {
+        (3, "Suppressed")
+    } else {
+        (1, "New")
+    };
+    let first = millis(&f.first_seen);
+    let last = millis(&f.last_seen);
+    let mut v = json!({
+        "activity_id": 1,
+        "activity_name": "Create",
+        "category_uid": 2,
+        "category_name": "Findings",
+        "class_uid": 2004,
+        "class_name": "Detection Finding",
+        "type_uid": 200401,
+        "type_name": "Detection Finding: Create",
+        "time": last,
+        "severity_id": sev_id,
+        "severity": sev,
+        "status_id": status_id,
+        "status": status,
+        "confidence_score": f.score,
+        "risk_score": f.score,
+        "count": f.count,
+        "message": f.explanation,
+        "metadata": {
+            "version": OCSF_VERSION,
+            "product": {"name": "pipewarden", "vendor_name": "pipewarden", "version": env!("CARGO_PKG_VERSION")},
+            "uid": f.id,
+            "correlation_uid": f.pipeline_id,
+        },
+        "finding_info": {
+            "uid": f.id,
+            "title": format!("{}: {}", f.detector, f.value),
+            "desc": f.explanation,
+            "types": [f.detector, f.kind],
+            "first_seen_time": first,
+            "last_seen_time": last,
+            "created_time": millis(&r.window_end),
+            "analytic": {"uid": f.detector, "name": f.detector, "type_id": if f.kind == "rule" { 1 } else { 6 }, "type": if f.kind == "rule" { "Rule" } else { "Statistical" }},
+            "attacks": [{"technique": {"uid": f.mitre.id, "name": f.mitre.name}, "version": "15"}],
+            "related_events": f.event_ids.iter().map(|e| json!({"uid": e})).collect::<Vec<_>>(),
+        },
+        "unmapped": {
+            "pipeline_id": f.pipeline_id,
+            "value": f.value,
+            "environments": f.environments,
+            "run_ids": f.run_ids,
+            "rank": f.rank,
+        },
+    });
+    if let Some(b) = &f.baseline {
+        v["anomaly_analyses"] = json!([{
+            "analysis_targets": [{"name": f.pipeline_id, "type": "pipeline"}],
+            "anomalies": [{
+                "observation_parameter": f.detector,
+                "observation_type": "value",
+                "observations": [{"value": f.value, "count": f.count, "timeframe": {"start_time": first, "end_time": last}}],
+                "observed_pattern": f.explanation,
+            }],
+            "baselines": [{
+                "observation_parameter": f.detector,
+                "observation_type": "frequency",
+                "observations": [{"value": f.value, "count": b.value_units, "timeframe": {"start_time": millis(&r.baseline_start), "end_time": millis(&r.window_start)}}],
+                "observed_pattern": format!("{} of {} units over {} days, {} distinct values", b.value_units, b.units, b.days, b.distinct_values),
+            }],
+        }]);
+    }
+    if let Some(s) = &f.suppressed {
+        v["status_detail"] = json!(format!("suppressed until {}: {}", s.expires, s.reason));
+    }
+    v
+}
+
+/// AWS Security Hub findings (ASFF), as a JSON array ready for BatchImportFindings.
+pub fn asff(r: &Report, account: &str, region: &str) -> Vec<u8> {
+    let product = format!("arn:aws:securityhub:{region}:{account}:product/{account}/default");
+    let findings: Vec<Value> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let label = match f.severity {
+                Severity::Info => "INFORMATIONAL",
+                Severity::Low => "LOW",
+                Severity::Medium => "MEDIUM",
+                Severity::High => "HIGH",
+                Severity::Critical => "CRITICAL",
+            };
+            let mut title = format!("pipewarden {}: {}", f.detector, f.value);
+            title.truncate(256);
+            let mut desc = f.explanation.clone();
+            desc.truncate(1024);
+            json!({
+                "SchemaVersion": "2018-10-08",
+                "Id": f.id,
+                "ProductArn": product,
+                "ProductName": "pipewarden",
+                "CompanyName": "pipewarden",
+                "GeneratorId": format!("pipewarden/{}", f.detector),
+                "AwsAccountId": account,
+                "Types": [format!("TTPs/{}", f.mitre.name.split(':').next().unwrap_or("Unusual Behaviors").trim()), "Unusual Behaviors/Application"],
+                "FirstObservedAt": f.first_seen,
+                "LastObservedAt": f.last_seen,
+                "CreatedAt": r.window_end,
+                "UpdatedAt": r.window_end,
+                "Severity": {"Label": label, "Normalized": f.score},
+                "Confidence": f.score,
+                "Title": title,
+                "Description": desc,
+                "Resources": [{
+                    "Type": "Other",
+                    "Id": f.pipeline_id.clone().unwrap_or_else(|| "no-pipeline".into()),
+                    "Region": region,
+                    "Details": {"Other": {
+                        "pipeline_id": f.pipeline_id.clone().unwrap_or_default(),
+                        "value": f.value.chars().take(1024).collect::<String>(),
+                        "runs": f.run_ids.join(" ").chars().take(1024).collect::<String>(),
+                        "environments": f.environments.join(" "),
+                    }},
+                }],
+                "RecordState": "ACTIVE",
+                "Workflow": {"Status": if f.suppressed.is_some() { "SUPPRESSED" } else { "NEW" }},
+                "ProductFields": {
+                    "pipewarden/rank": f.rank.to_string(),
+                    "pipewarden/mitre": f.mitre.id,
+                    "pipewarden/events": f.event_ids.iter().take(20).cloned().collect::<Vec<_>>().join(" "),
+                },
+            })
+        })
+        .collect();
+    let mut v = serde_json::to_vec_pretty(&findings).expect("serialisable");
+    v.push(b'\n');
+    v
+}

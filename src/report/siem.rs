@@ -1,0 +1,216 @@
+//! HTTP delivery to SIEMs: Splunk HTTP Event Collector and a generic JSON webhook.
+//!
+//! Findings go in batches. A batch that fails with a timeout, a connection error, 429 or a 5xx
+//! is sent again, unchanged, after an exponential backoff (0.2 s, 0.4 s, 0.8 s, ...), up to
+//! `attempts` times. Every request carries an `Idempotency-Key` (a hash of the batch's finding
+//! ids) and every finding its stable id, so a receiver that saw a batch whose answer was lost can
+//! drop the repeat: nothing is lost, nothing need count twice. Any other refusal (401, 403, 400)
+//! stops with the endpoint's status and the start of its answer. Tokens come from the
+//! environment, never from flags, and are never printed.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::detect::{Finding, Report};
+
+/// Which protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkKind {
+    /// Splunk HEC (`/services/collector/event`); token from `PIPEWARDEN_HEC_TOKEN`.
+    SplunkHec,
+    /// A JSON webhook; optional bearer token from `PIPEWARDEN_WEBHOOK_TOKEN`.
+    Webhook,
+}
+
+/// Where and how to send.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    /// Protocol.
+    pub kind: SinkKind,
+    /// Endpoint URL.
+    pub url: String,
+    /// Findings per request.
+    pub batch: usize,
+    /// Tries per batch.
+    pub attempts: u32,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// First backoff.
+    pub backoff: Duration,
+}
+
+impl Sink {
+    /// Parses `splunk-hec=URL` or `webhook=URL`.
+    pub fn parse(spec: &str) -> Result<Sink, String> {
+        let (kind, url) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("{spec:?}: expected splunk-hec=URL or webhook=URL"))?;
+        let kind = match kind {
+            "splunk-hec" | "hec" | "splunk" => SinkKind::SplunkHec,
+            "webhook" | "http" => SinkKind::Webhook,
+            k => return Err(format!("{k:?}: unknown SIEM kind (splunk-hec, webhook)")),
+        };
+        let u = url::Url::parse(url).map_err(|e| format!("{url:?}: not a URL: {e}"))?;
+        if !matches!(u.scheme(), "http" | "https") {
+            return Err(format!("{url:?}: only http and https are supported"));
+        }
+        Ok(Sink {
+            kind,
+            url: url.to_string(),
+            batch: 100,
+            attempts: 5,
+            timeout: Duration::from_secs(10),
+            backoff: Duration::from_millis(200),
+        })
+    }
+}
+
+/// What a delivery did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// Batches accepted.
+    pub batches: usize,
+    /// Findings in them.
+    pub findings: usize,
+    /// Requests repeated after a failure.
+    pub retries: usize,
+}
+
+/// A delivery that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The endpoint said no.
+    #[error("{url} refused the findings: HTTP {status}: {body}")]
+    Refused {
+        /// Endpoint.
+        url: String,
+        /// Status code.
+        status: u16,
+        /// Start of the answer.
+        body: String,
+    },
+    /// Retries ran out.
+    #[error("{url}: gave up after {attempts} tries: {last}")]
+    GaveUp {
+        /// Endpoint.
+        url: String,
+        /// Tries.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// Configuration (a missing token).
+    #[error("{0}")]
+    Config(String),
+}
+
+/// The idempotency key of a batch: FNV-1a of its finding ids.
+pub fn batch_key(findings: &[Finding]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for f in findings {
+        for b in f.id.bytes().chain(std::iter::once(0)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("pw-batch-{h:016x}")
+}
+
+fn body(kind: SinkKind, r: &Report, batch: &[Finding]) -> Vec<u8> {
+    match kind {
+        SinkKind::SplunkHec => {
+            let mut out = vec![];
+            for f in batch {
+                let time = chrono::DateTime::parse_from_rfc3339(&f.last_seen)
+                    .map(|t| t.timestamp())
+                    .unwrap_or(0);
+                let ev = json!({
+                    "time": time, "host": "pipewarden", "source": "pipewarden",
+                    "sourcetype": "pipewarden:finding", "event": f,
+                });
+                serde_json::to_writer(&mut out, &ev).expect("serialisable");
+                out.push(b'\n');
+            }
+            out
+        }
+        SinkKind::Webhook => serde_json::to_vec(&json!({
+            "schema": crate::detect::SCHEMA_VERSION,
+            "window_start": r.window_start, "window_end": r.window_end,
+            "findings": batch,
+        }))
+        .expect("serialisable"),
+    }
+}
+
+/// Sends every finding of `r`.
+pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
+    let token = match sink.kind {
+        SinkKind::SplunkHec => Some(std::env::var("PIPEWARDEN_HEC_TOKEN").map_err(|_| {
+            SinkError::Config(
+                "PIPEWARDEN_HEC_TOKEN is not set: the Splunk HEC token comes from the environment"
+                    .into(),
+            )
+        })?),
+        SinkKind::Webhook => std::env::var("PIPEWARDEN_WEBHOOK_TOKEN").ok(),
+    };
+    let client = reqwest::Client::builder()
+        .timeout(sink.timeout)
+        .build()
+        .map_err(|e| SinkError::Config(format!("cannot build an HTTP client: {e}")))?;
+    let mut done = Delivered::default();
+    for batch in r.findings.chunks(sink.batch.max(1)) {
+        let key = batch_key(batch);
+        let payload = body(sink.kind, r, batch);
+        let mut wait = sink.backoff;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = client
+                .post(&sink.url)
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", &key)
+                .body(payload.clone());
+            if let Some(t) = &token {
+                req = match sink.kind {
+                    SinkKind::SplunkHec => req.header("Authorization", format!("Splunk {t}")),
+                    SinkKind::Webhook => req.bearer_auth(t),
+                };
+            }
+            let failure = match req.send().await {
+                Ok(resp) if resp.status().is_success() => break,
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let text = resp.text().await.unwrap_or_default();
+                    let text: String = crate::sanitize::for_terminal(&text)
+                        .chars()
+                        .take(300)
+                        .collect();
+                    if status != 429 && status != 408 && status < 500 {
+                        return Err(SinkError::Refused {
+                            url: sink.url.clone(),
+                            status,
+                            body: text,
+                        });
+                    }
+                    format!("HTTP {status}: {text}")
+                }
+                Err(e) if e.is_timeout() => format!("timed out after {:?}", sink.timeout),
+                Err(e) => format!("{e}"),
+            };
+            if attempt >= sink.attempts {
+                return Err(SinkError::GaveUp {
+                    url: sink.url.clone(),
+                    attempts: attempt,
+                    last: failure,
+                });
+            }
+            done.retries += 1;
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+        done.batches += 1;
+        done.findings += batch.len();
+    }
+    Ok(done)
+}

@@ -1,0 +1,503 @@
+//! Reports and `scan`: every format from one nightly run, validated by the tools their readers
+//! use (OCSF models, the Security Hub API model, headless Chromium); hostile log text inert in
+//! each; SIEM delivery through failures without loss or repeats.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::helpers::*;
+
+const HOSTILE: &str = "<script>alert(1)</script>=cmd|' /C calc'!A0\u{1b}[31m";
+
+/// A copy of the bundled history plus one hostile record (an IAM user signing in without MFA,
+/// whose ARN carries HTML, a spreadsheet formula and a terminal escape).
+fn source() -> &'static Path {
+    static SRC: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &SRC.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+        let src = d.path().join("logs");
+        for e in walkdir::WalkDir::new(&root) {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(&root).unwrap();
+            let to = src.join(rel);
+            if e.file_type().is_dir() {
+                std::fs::create_dir_all(&to).unwrap();
+            } else {
+                std::fs::copy(e.path(), &to).unwrap();
+            }
+        }
+        let rec = serde_json::json!({"Records": [{
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAHOSTILE", "arn": format!("arn:aws:iam::444444444444:user/{HOSTILE}"),
+                "accountId": "444444444444", "userName": HOSTILE},
+            "eventTime": "2026-10-05T10:00:00Z", "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+            "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9", "userAgent": HOSTILE,
+            "requestParameters": null, "responseElements": {"ConsoleLogin": "Success"},
+            "additionalEventData": {"MFAUsed": "No"}, "eventID": "hostile-1", "eventType": "AwsConsoleSignIn",
+            "recipientAccountId": "444444444444"}]});
+        let dir = src.join("cloudtrail/AWSLogs/444444444444/CloudTrail/us-east-1/2026/10/05");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("444444444444_CloudTrail_us-east-1_20261005T1005Z_hostile.json.gz"),
+            gz(rec.to_string().as_bytes()),
+        )
+        .unwrap();
+        (d, src)
+    })
+    .1
+}
+
+struct Scan {
+    _dir: tempfile::TempDir,
+    out: PathBuf,
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// One scan writing every format.
+fn scan() -> &'static Scan {
+    static SCAN: OnceLock<Scan> = OnceLock::new();
+    SCAN.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let f = |name: &str| out.join(name).display().to_string();
+        let o = Command::new(env!("CARGO_BIN_EXE_pipewarden"))
+            .arg("scan")
+            .arg(source())
+            .args([
+                "--lake",
+                &d.path().join("lake").display().to_string(),
+                "--no-progress",
+            ])
+            .args([
+                "--until",
+                "2026-10-06",
+                "--window",
+                "12d",
+                "--baseline",
+                "23d",
+            ])
+            .args(["--format", "terminal"])
+            .args(["--format", &format!("json={}", f("findings.json"))])
+            .args(["--format", &format!("ndjson={}", f("findings.ndjson"))])
+            .args(["--format", &format!("csv={}", f("findings.csv"))])
+            .args(["--format", &format!("markdown={}", f("findings.md"))])
+            .args(["--format", &format!("html={}", f("report.html"))])
+            .args(["--format", &format!("ocsf={}", f("findings.ocsf.ndjson"))])
+            .args(["--format", &format!("asff={}", f("findings.asff.json"))])
+            .args([
+                "--asff-account",
+                "123456789012",
+                "--asff-region",
+                "eu-west-1",
+            ])
+            .output()
+            .unwrap();
+        Scan {
+            _dir: d,
+            out,
+            status: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    })
+}
+
+fn read(s: &Scan, name: &str) -> String {
+    std::fs::read_to_string(s.out.join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}\n{}", s.stderr))
+}
+
+#[test]
+fn scan_ingests_detects_and_writes_every_format() {
+    let s = scan();
+    // Critical findings are in the window: exit 1 for the scheduler.
+    assert_eq!(s.status, Some(1), "{}", s.stderr);
+    assert!(s.stderr.contains("cloudtrail: ingested"), "{}", s.stderr);
+    assert!(s.stderr.contains("builds: ingested"), "{}", s.stderr);
+    assert!(s.stdout.contains("cloudtrail_tampering"), "{}", s.stdout);
+    let json: serde_json::Value = serde_json::from_str(&read(s, "findings.json")).unwrap();
+    assert_eq!(json["schema"], "pipewarden.findings/v1");
+    let n = json["findings"].as_array().unwrap().len();
+    assert!(n >= 13, "{n}");
+    let nd = read(s, "findings.ndjson");
+    assert_eq!(nd.lines().count(), n);
+    for l in nd.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["schema"], "pipewarden.findings/v1");
+        assert!(v["id"].as_str().unwrap().starts_with("pw-"));
+    }
+    let csv = read(s, "findings.csv");
+    assert!(csv.starts_with("rank,id,score,severity,detector"));
+    assert_eq!(csv.lines().count(), n + 1);
+    assert!(read(s, "findings.md").contains("# pipewarden findings"));
+    // A second scan reads nothing new and finds the same.
+    let o = Command::new(env!("CARGO_BIN_EXE_pipewarden"))
+        .arg("scan")
+        .arg(source())
+        .args([
+            "--lake",
+            &s.out.parent().unwrap().join("lake").display().to_string(),
+            "--no-progress",
+        ])
+        .args([
+            "--until",
+            "2026-10-06",
+            "--window",
+            "12d",
+            "--baseline",
+            "23d",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(again["findings"], json["findings"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ingested 0 events"));
+}
+
+#[test]
+fn hostile_log_text_is_inert_in_every_format() {
+    let s = scan();
+    // Terminal: no escape character reaches it.
+    assert!(
+        s.stdout.contains("hostile") || s.stdout.contains("alert(1)"),
+        "{}",
+        s.stdout
+    );
+    assert!(!s.stdout.contains('\u{1b}'), "raw escape on the terminal");
+    assert!(s.stdout.contains("\\u{1b}"), "{}", s.stdout);
+    // HTML: no markup from the log.
+    let html = read(s, "report.html");
+    assert!(!html.contains("<script"), "script tag in the report");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("Content-Security-Policy"));
+    // CSV: the formula is neutralised wherever it starts a field.
+    let csv = read(s, "findings.csv");
+    for line in csv.lines() {
+        for field in line.split(',') {
+            let f = field.trim_start_matches('"');
+            assert!(!f.starts_with(['=', '+', '@']), "formula in CSV: {line}");
+        }
+    }
+    assert!(
+        csv.contains("arn:aws:iam::444444444444:user/<script>"),
+        "{csv}"
+    );
+    // Markdown: escaped for its renderer.
+    let md = read(s, "findings.md");
+    assert!(!md.contains("<script>") && md.contains("&lt;script&gt;"));
+    // JSON keeps the text verbatim (its readers escape as they show it).
+    assert!(read(s, "findings.json").contains("\\u001b[31m"));
+}
+
+fn python() -> String {
+    std::env::var("PIPEWARDEN_TEST_PYTHON")
+        .expect("PIPEWARDEN_TEST_PYTHON is not set: run the tests with tests/run.sh")
+}
+
+#[test]
+fn ocsf_findings_validate_against_the_ocsf_models() {
+    let s = scan();
+    let script = r#"
+import json, sys
+from py_ocsf_models.events.findings.detection_finding import DetectionFinding
+n = 0
+for line in open(sys.argv[1]):
+    v = json.loads(line)
+    assert v["class_uid"] == 2004 and v["type_uid"] == 200401, v
+    DetectionFinding.model_validate(v)
+    n += 1
+print(n)
+"#;
+    let o = Command::new(python())
+        .args(["-c", script])
+        .arg(s.out.join("findings.ocsf.ndjson"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let n: usize = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    assert!(n >= 13);
+    let ocsf = read(s, "findings.ocsf.ndjson");
+    assert!(ocsf.lines().any(|l| l.contains("\"anomaly_analyses\"")));
+}
+
+#[test]
+fn asff_findings_validate_against_the_security_hub_api_model() {
+    let s = scan();
+    let script = r#"
+import json, sys, botocore.session
+from botocore.validate import ParamValidator
+findings = json.load(open(sys.argv[1]))
+shape = botocore.session.get_session().get_service_model("securityhub").operation_model("BatchImportFindings").input_shape
+report = ParamValidator().validate({"Findings": findings[:100]}, shape)
+if report.has_errors():
+    print(report.generate_report()); sys.exit(1)
+print(len(findings))
+"#;
+    let o = Command::new(python())
+        .args(["-c", script])
+        .arg(s.out.join("findings.asff.json"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let asff: serde_json::Value = serde_json::from_str(&read(s, "findings.asff.json")).unwrap();
+    assert_eq!(asff[0]["AwsAccountId"], "123456789012");
+    assert!(
+        asff[0]["ProductArn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:securityhub:eu-west-1:123456789012:product/")
+    );
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let s = scan();
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("chromium is not installed: tests/run.sh installs Debian's chromium");
+    let html = s.out.join("report.html");
+    let text = read(s, "report.html");
+    assert!(
+        text.contains("<svg") && text.contains("calls per day"),
+        "no plots"
+    );
+    assert!(
+        !text.contains("http://") && !text.contains("https://") || !text.contains("src=\"http")
+    );
+    let shot_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let shot = shot_dir.join("pipewarden-report.png");
+    let _ = std::fs::remove_file(&shot);
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1100,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let console: Vec<&str> = err.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+    eprintln!("report screenshot: {}", shot.display());
+}
+
+/// A server's URL, the bodies it accepted by idempotency key, and how many requests it saw.
+type Server = (
+    String,
+    Arc<Mutex<BTreeMap<String, String>>>,
+    Arc<Mutex<usize>>,
+);
+
+/// A loopback HTTP server that fails the requests whose 1-based number is in `fail` (with 503,
+/// or by closing the connection when the number is negative) and records the accepted bodies by
+/// idempotency key.
+fn flaky_server(fail: Vec<i64>, status: u16) -> Server {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/collector", l.local_addr().unwrap());
+    let got = Arc::new(Mutex::new(BTreeMap::new()));
+    let count = Arc::new(Mutex::new(0usize));
+    let (g, c) = (got.clone(), count.clone());
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            let mut key = String::new();
+            let mut auth = String::new();
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let l = line.trim_end().to_ascii_lowercase();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if let Some(v) = line
+                    .trim_end()
+                    .strip_prefix("Idempotency-Key:")
+                    .or_else(|| line.trim_end().strip_prefix("idempotency-key:"))
+                {
+                    key = v.trim().to_string();
+                }
+                if l.starts_with("authorization:") {
+                    auth = line.trim_end().to_string();
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = r.read_exact(&mut body);
+            let n = {
+                let mut c = c.lock().unwrap();
+                *c += 1;
+                *c as i64
+            };
+            if fail.contains(&-n) {
+                drop(stream);
+                continue;
+            }
+            let (code, text) = if fail.contains(&n) {
+                (status, "try later")
+            } else if !auth.contains("Splunk test-token") {
+                (401, "bad token")
+            } else {
+                g.lock()
+                    .unwrap()
+                    .insert(key, String::from_utf8_lossy(&body).into_owned());
+                (200, "{\"text\":\"Success\",\"code\":0}")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    (url, got, count)
+}
+
+fn report_with(n: usize) -> pipewarden::detect::Report {
+    let json: serde_json::Value = serde_json::from_str(&read(scan(), "findings.json")).unwrap();
+    let mut findings: Vec<serde_json::Value> = json["findings"].as_array().unwrap().clone();
+    findings.truncate(n);
+    let mut r = pipewarden::detect::Report {
+        schema: pipewarden::detect::SCHEMA_VERSION,
+        window_start: json["window_start"].as_str().unwrap().into(),
+        window_end: json["window_end"].as_str().unwrap().into(),
+        baseline_start: json["baseline_start"].as_str().unwrap().into(),
+        findings: vec![],
+        insufficient_history: vec![],
+        expired_suppressions: vec![],
+    };
+    // Rebuild findings from the JSON (the detect types are the report's own).
+    let full = pipewarden::detect::Finding {
+        id: String::new(),
+        rank: 0,
+        detector: String::new(),
+        kind: "rule",
+        pipeline_id: None,
+        value: String::new(),
+        environments: vec![],
+        run_ids: vec![],
+        first_seen: String::new(),
+        last_seen: String::new(),
+        count: 0,
+        score: 0,
+        severity: pipewarden::detect::Severity::Info,
+        mitre: pipewarden::detect::Technique {
+            id: String::new(),
+            name: String::new(),
+        },
+        event_ids: vec![],
+        explanation: String::new(),
+        baseline: None,
+        suppressed: None,
+    };
+    for f in findings {
+        let mut x = full.clone();
+        x.id = f["id"].as_str().unwrap().into();
+        x.rank = f["rank"].as_u64().unwrap() as usize;
+        x.detector = f["detector"].as_str().unwrap().into();
+        x.value = f["value"].as_str().unwrap().into();
+        x.last_seen = f["last_seen"].as_str().unwrap().into();
+        r.findings.push(x);
+    }
+    r
+}
+
+#[test]
+fn siem_delivery_survives_failures_without_loss_or_repeats() {
+    // SAFETY-free: the token is read from the environment, as users set it.
+    // SAFETY: tests in this binary do not read PIPEWARDEN_HEC_TOKEN concurrently with a change.
+    unsafe { std::env::set_var("PIPEWARDEN_HEC_TOKEN", "test-token") };
+    let r = report_with(25);
+    let ids: BTreeSet<String> = r.findings.iter().map(|f| f.id.clone()).collect();
+    // Requests 1 and 4 get 503, request 6 has its connection dropped.
+    let (url, got, count) = flaky_server(vec![1, 4, -6], 503);
+    let mut sink = pipewarden::report::siem::Sink::parse(&format!("splunk-hec={url}")).unwrap();
+    sink.batch = 7;
+    sink.backoff = std::time::Duration::from_millis(10);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let d = rt
+        .block_on(pipewarden::report::siem::deliver(&sink, &r))
+        .unwrap();
+    assert_eq!(d.batches, 4);
+    assert_eq!(d.findings, 25);
+    assert_eq!(d.retries, 3);
+    assert_eq!(*count.lock().unwrap(), 7);
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), 4, "one accepted request per batch");
+    let mut seen = BTreeSet::new();
+    for body in got.values() {
+        for line in body.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["sourcetype"], "pipewarden:finding");
+            assert!(
+                seen.insert(v["event"]["id"].as_str().unwrap().to_string()),
+                "sent twice"
+            );
+        }
+    }
+    assert_eq!(seen, ids);
+
+    // An endpoint that refuses (wrong token): a clear error, the token not in it.
+    unsafe { std::env::set_var("PIPEWARDEN_HEC_TOKEN", "wrong-token") };
+    let (url, _, _) = flaky_server(vec![], 503);
+    let sink = pipewarden::report::siem::Sink::parse(&format!("splunk-hec={url}")).unwrap();
+    let e = rt
+        .block_on(pipewarden::report::siem::deliver(&sink, &r))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("refused") && e.contains("401"), "{e}");
+    assert!(!e.contains("wrong-token"), "{e}");
+    // An endpoint that keeps failing: gives up, says so.
+    unsafe { std::env::set_var("PIPEWARDEN_HEC_TOKEN", "test-token") };
+    let (url, _, _) = flaky_server((1..=20).collect(), 500);
+    let mut sink = pipewarden::report::siem::Sink::parse(&format!("splunk-hec={url}")).unwrap();
+    sink.backoff = std::time::Duration::from_millis(5);
+    sink.attempts = 3;
+    let e = rt
+        .block_on(pipewarden::report::siem::deliver(&sink, &r))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("gave up after 3 tries") && e.contains("HTTP 500"),
+        "{e}"
+    );
+}
