@@ -1,6 +1,7 @@
 -- detector: hour
 -- question: when the pipeline is active: hour of day, on weekdays and on weekends (the weekly
 --   rhythm), in UTC
+-- value: CASE WHEN extract(dow FROM event_time) IN (0, 6) THEN 'weekend' ELSE 'weekday' END || ' ' || lpad(CAST(CAST(extract(hour FROM event_time) AS INT) AS VARCHAR), 2, '0') || 'h'
 -- mitre: T1078.004 Valid Accounts: Cloud Accounts
 -- One row per pipeline, hour bin and period; units are distinct runs (or sessions).
 SELECT
@@ -13,7 +14,6 @@ SELECT
   sum(CASE WHEN read_only THEN 0 ELSE 1 END) AS writes,
   min(event_time) AS first_time,
   max(event_time) AS last_time,
-  array_agg(event_id ORDER BY event_time) FILTER (WHERE event_time >= TIMESTAMP '{window_start}') AS event_ids,
   array_agg(DISTINCT run_id) FILTER (WHERE event_time >= TIMESTAMP '{window_start}' AND run_id IS NOT NULL) AS run_ids,
   array_agg(DISTINCT target_env) FILTER (WHERE event_time >= TIMESTAMP '{window_start}' AND target_env IS NOT NULL) AS environments
 FROM pipeline_events

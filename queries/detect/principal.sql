@@ -1,9 +1,11 @@
 -- detector: principal
 -- question: who the pipeline's calls come from: the identity at the root of each session chain (OIDC subject, IAM user, service)
+-- value: origin_type || ':' || origin
 -- mitre: T1078.004 Valid Accounts: Cloud Accounts
 -- Feature extraction for the baseline detector of the same name (src/detect/baseline.rs scores
 -- it). One row per pipeline, value and period; units are distinct runs (or sessions, or events
--- when neither is known), so one long run counts once.
+-- when neither is known), so one long run counts once. Evidence event ids are fetched afterwards,
+-- for reported findings only, by `value` (the expression in the header).
 SELECT
   pipeline_id,
   origin_type || ':' || origin AS value,
@@ -13,7 +15,6 @@ SELECT
   sum(CASE WHEN read_only THEN 0 ELSE 1 END) AS writes,
   min(event_time) AS first_time,
   max(event_time) AS last_time,
-  array_agg(event_id ORDER BY event_time) FILTER (WHERE event_time >= TIMESTAMP '{window_start}') AS event_ids,
   array_agg(DISTINCT run_id) FILTER (WHERE event_time >= TIMESTAMP '{window_start}' AND run_id IS NOT NULL) AS run_ids,
   array_agg(DISTINCT target_env) FILTER (WHERE event_time >= TIMESTAMP '{window_start}' AND target_env IS NOT NULL) AS environments
 FROM pipeline_events

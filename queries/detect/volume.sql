@@ -1,6 +1,7 @@
 -- detector: volume (and errors)
 -- question: how many calls, and how many AccessDenied, the pipeline makes per run (per hour
 --   when calls have no run), against its own history
+-- value: coalesce(run_id, CAST(date_trunc('hour', event_time) AS VARCHAR))
 -- mitre: T1526 Cloud Service Discovery
 -- One row per pipeline, unit and period.
 SELECT
@@ -12,7 +13,6 @@ SELECT
            OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden' THEN 1 ELSE 0 END) AS denied,
   min(event_time) AS first_time,
   max(event_time) AS last_time,
-  array_agg(event_id ORDER BY event_time) FILTER (WHERE event_time >= TIMESTAMP '{window_start}') AS event_ids,
   array_agg(event_id ORDER BY event_time) FILTER (WHERE event_time >= TIMESTAMP '{window_start}'
     AND (error_code LIKE '%AccessDenied%' OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden')) AS denied_ids,
   array_agg(DISTINCT target_env) FILTER (WHERE event_time >= TIMESTAMP '{window_start}' AND target_env IS NOT NULL) AS environments,

@@ -447,11 +447,7 @@ fn feature_rows(batches: &[RecordBatch]) -> Vec<Row> {
         let (p, v, period) = (strs(b, "pipeline_id"), strs(b, "value"), strs(b, "period"));
         let (units, events, writes) = (ints(b, "units"), ints(b, "events"), ints(b, "writes"));
         let (first, last) = (times(b, "first_time"), times(b, "last_time"));
-        let (ids, runs, envs) = (
-            lists(b, "event_ids"),
-            lists(b, "run_ids"),
-            lists(b, "environments"),
-        );
+        let (runs, envs) = (lists(b, "run_ids"), lists(b, "environments"));
         for i in 0..b.num_rows() {
             out.push(Row {
                 pipeline_id: p[i].clone().unwrap_or_default(),
@@ -462,7 +458,7 @@ fn feature_rows(batches: &[RecordBatch]) -> Vec<Row> {
                 writes: writes[i].max(0) as u64,
                 first: first[i],
                 last: last[i],
-                event_ids: ids[i].clone(),
+                event_ids: vec![],
                 run_ids: runs[i].clone(),
                 environments: envs[i].clone(),
             });
@@ -486,7 +482,7 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
     let w = Window::of(plan, last);
     let days = plan.baseline_days;
     let mut thin: Vec<Thin> = vec![];
-    let mut raw: Vec<(String, f64, (String, String), Scored)> = vec![];
+    let mut raw: Vec<Raw> = vec![];
 
     for d in CATEGORICAL {
         let b = run_sql(
@@ -497,6 +493,7 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
         .await?;
         let rows = feature_rows(&b);
         let mitre = rules::mitre(rules::header(d.sql, "mitre").unwrap_or(""));
+        let expr = rules::header(d.sql, "value").unwrap_or("NULL").to_string();
         for mut s in baseline::categorical(&rows, d.name, d.label, days, &mut thin) {
             let mut weight = d.weight;
             if d.name == "api" && s.row.writes == 0 {
@@ -510,14 +507,19 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
                 weight *= 1.25;
             }
             s.score *= weight;
-            raw.push((d.name.to_string(), s.score, mitre.clone(), s));
+            let ev = Some((expr.clone(), String::new()));
+            raw.push((d.name.to_string(), s.score, mitre.clone(), s, ev));
         }
     }
     let b = run_sql(ctx, "queries/detect/hour.sql", &w.fill(HOUR_SQL)).await?;
     let hour_mitre = rules::mitre(rules::header(HOUR_SQL, "mitre").unwrap_or(""));
+    let hour_expr = rules::header(HOUR_SQL, "value")
+        .unwrap_or("NULL")
+        .to_string();
     for mut s in baseline::hours(&feature_rows(&b), days, &mut thin) {
         s.score *= 0.85;
-        raw.push(("hour".into(), s.score, hour_mitre.clone(), s));
+        let ev = Some((hour_expr.clone(), String::new()));
+        raw.push(("hour".into(), s.score, hour_mitre.clone(), s, ev));
     }
     let b = run_sql(ctx, "queries/detect/volume.sql", &w.fill(VOLUME_SQL)).await?;
     let units = unit_counts(&b);
@@ -533,21 +535,36 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
             ),
         ),
     ] {
+        let unit_expr = rules::header(VOLUME_SQL, "value")
+            .unwrap_or("NULL")
+            .to_string();
+        let extra = if errors {
+            " AND (error_code LIKE '%AccessDenied%' OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden')"
+        } else {
+            ""
+        };
         for mut s in baseline::volume(&units, errors, &mut thin) {
             s.score *= 0.9;
-            raw.push((name.into(), s.score, mitre.clone(), s));
+            let ev = Some((unit_expr.clone(), extra.to_string()));
+            raw.push((name.into(), s.score, mitre.clone(), s, ev));
         }
     }
     raw.extend(build_findings(ctx, &w, days, &mut thin).await?);
 
     let mut findings: Vec<Finding> = vec![];
-    for (detector, score, mitre, s) in raw {
+    for (detector, score, mitre, s, ev) in raw {
         let score = score.round().clamp(0.0, 100.0) as u32;
         if score < plan.min_score {
             continue;
         }
         let pipeline = s.pipeline_id.clone();
-        let mut ids = s.row.event_ids.clone();
+        let mut ids = match ev {
+            // Evidence for reported findings only: a bounded query, not every event id.
+            Some((expr, extra)) => {
+                evidence(ctx, &w, &pipeline, &expr, &s.row.value, &extra).await?
+            }
+            None => s.row.event_ids.clone(),
+        };
         ids.truncate(100);
         findings.push(Finding {
             id: String::new(),
@@ -680,11 +697,7 @@ fn unit_counts(batches: &[RecordBatch]) -> Vec<UnitCount> {
         );
         let (events, denied) = (ints(b, "events"), ints(b, "denied"));
         let (first, last) = (times(b, "first_time"), times(b, "last_time"));
-        let (ids, dids, envs) = (
-            lists(b, "event_ids"),
-            lists(b, "denied_ids"),
-            lists(b, "environments"),
-        );
+        let envs = lists(b, "environments");
         for i in 0..b.num_rows() {
             out.push(UnitCount {
                 pipeline_id: p[i].clone().unwrap_or_default(),
@@ -694,8 +707,8 @@ fn unit_counts(batches: &[RecordBatch]) -> Vec<UnitCount> {
                 denied: denied[i].max(0) as u64,
                 first: first[i],
                 last: last[i],
-                event_ids: ids[i].clone(),
-                denied_ids: dids[i].clone(),
+                event_ids: vec![],
+                denied_ids: vec![],
                 environments: envs[i].clone(),
                 run_id: run[i].clone(),
             });
@@ -704,7 +717,43 @@ fn unit_counts(batches: &[RecordBatch]) -> Vec<UnitCount> {
     out
 }
 
-type Raw = (String, f64, (String, String), Scored);
+/// Detector, score, technique, the scored departure, and how to fetch its evidence (the value
+/// expression of its feature query and an extra condition).
+type Raw = (
+    String,
+    f64,
+    (String, String),
+    Scored,
+    Option<(String, String)>,
+);
+
+fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Up to 100 event ids of the window where `expr` is `value` for `pipeline`.
+async fn evidence(
+    ctx: &SessionContext,
+    w: &Window,
+    pipeline: &str,
+    expr: &str,
+    value: &str,
+    extra: &str,
+) -> Result<Vec<String>, DetectError> {
+    let q = w.fill(&format!(
+        "SELECT event_id FROM pipeline_events WHERE pipeline_id = {} AND ({expr}) = {}{extra} \
+         AND event_date >= DATE '{{window_start_date}}' AND event_date <= DATE '{{window_end_date}}' \
+         AND event_time >= TIMESTAMP '{{window_start}}' AND event_time < TIMESTAMP '{{window_end}}' \
+         ORDER BY event_time LIMIT 100",
+        sql_str(pipeline),
+        sql_str(value)
+    ));
+    let b = run_sql(ctx, "evidence", &q).await?;
+    Ok(b.iter()
+        .flat_map(|b| strs(b, "event_id"))
+        .flatten()
+        .collect())
+}
 
 async fn build_findings(
     ctx: &SessionContext,
@@ -785,7 +834,7 @@ async fn build_findings(
             }
             s.row.environments.sort();
             s.row.environments.dedup();
-            out.push((format!("builds:{dim}"), s.score, mitre.clone(), s));
+            out.push((format!("builds:{dim}"), s.score, mitre.clone(), s, None));
         }
     }
     Ok(out)
