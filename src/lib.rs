@@ -12,7 +12,7 @@
 //!  listing     cloudtrail | builds    + manifest  builds, manifest,         sessions, pipelines,
 //!                                                 rejects; view runs        pipeline_events view
 //!                                                                                 │
-//!                                                      findings ◄── detect ◄──────┘
+//!                     reports, SIEM ◄── report ◄── findings ◄── detect ◄──────┘
 //! ```
 //!
 //! - [`source`]: where log objects are (an S3 prefix through aws-sdk-s3, or a folder), the
@@ -40,6 +40,11 @@
 //!   scoring with statrs in [`detect::baseline`]), rule detectors (`queries/rules/`,
 //!   [`detect::rules`]), suppressions ([`detect::suppress`]), ranking, and the terminal table
 //!   ([`detect::render`]).
+//! - [`report`]: a detect report for people (terminal, Markdown, self-contained HTML with SVG
+//!   plots, [`report::html`]) and machines (JSON, NDJSON, OCSF, ASFF, CSV,
+//!   [`report::formats`]), written to files, stdout or S3, or sent to a SIEM
+//!   ([`report::siem`]); log text made inert per format ([`report::escape`]). `scan` (in this
+//!   file) is ingest → detect → report in one command.
 //! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
 //! - [`ingest`]: the `ingest` subcommand, wiring source → parse → lake with bounded queues on
 //!   every core.

@@ -811,6 +811,12 @@ async fn build_findings(
                 .explanation
                 .replace("runs or sessions", "runs")
                 .replace("run(s) or session(s)", "run(s)");
+            // A run is one observation here, not a count of calls.
+            if let Some(i) = s.explanation.rfind(", ")
+                && s.explanation[i..].ends_with("call(s)")
+            {
+                s.explanation.truncate(i);
+            }
             // Evidence: the CloudTrail events of those runs.
             if !s.row.run_ids.is_empty() {
                 let list = s

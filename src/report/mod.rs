@@ -117,7 +117,7 @@ pub struct Activity {
     pub pipeline_id: String,
     /// (day since the epoch, calls).
     pub days: Vec<(i64, u64)>,
-    /// Runs (or sessions) by [day of week, Sunday = 0][hour], in the history.
+    /// Runs (or sessions) by day of week (Sunday = 0) and hour, in the history.
     pub hours: [[u64; 24]; 7],
 }
 
