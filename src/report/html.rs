@@ -208,9 +208,10 @@ pub fn render(r: &Report, activity: &[Activity]) -> Vec<u8> {
     s.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n");
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>pipewarden findings</title>\n<style>\n");
     s.push_str("body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1000px;color:#212529;padding:0 1em}\n\
-table{border-collapse:collapse;width:100%;margin:1em 0}td,th{border-bottom:1px solid #dee2e6;padding:4px 6px;text-align:left;vertical-align:top}\n\
+table{border-collapse:collapse;width:100%;margin:1em 0;table-layout:fixed}td,th{border-bottom:1px solid #dee2e6;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}\n\
+th:nth-child(1){width:3%}th:nth-child(2){width:5%}th:nth-child(3){width:9%}th:nth-child(4){width:15%}th:nth-child(5){width:18%}th:nth-child(6){width:16%}th:nth-child(7){width:34%}\n\
 th{background:#f1f3f5}.sev{color:#fff;border-radius:3px;padding:1px 6px;font-size:12px}.plot{width:100%;height:auto;margin:.5em 0}\n\
-.axis{font-size:10px;fill:#495057}.explain{margin:.2em 0 .8em}.meta{color:#495057;font-size:12px}code{font-size:12px;word-break:break-all}\n\
+.axis{font-size:10px;fill:#495057}.explain{margin:.2em 0 .8em}.meta{color:#495057;font-size:12px}code{font-size:12px;overflow-wrap:anywhere}\n\
 section{border-top:2px solid #e9ecef;margin-top:2em}.sup{color:#868e96}\n</style></head><body>\n");
     let _ = writeln!(
         s,
