@@ -178,6 +178,9 @@ fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
                 reason: e,
             })
         })
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .map(report::siem::Sink::token_from_env)
         .collect::<Result<_, _>>()?;
     if outputs.iter().any(|o| o.format == report::Format::Asff) && args.asff_account.is_none() {
         return Err(cli::FlagError {

@@ -38,6 +38,8 @@ pub struct Sink {
     pub timeout: Duration,
     /// First backoff.
     pub backoff: Duration,
+    /// The token, read from the environment by [`Sink::token_from_env`] (never from a flag).
+    pub token: Option<String>,
 }
 
 impl Sink {
@@ -62,7 +64,23 @@ impl Sink {
             attempts: 5,
             timeout: Duration::from_secs(10),
             backoff: Duration::from_millis(200),
+            token: None,
         })
+    }
+
+    /// Reads the token from the environment: `PIPEWARDEN_HEC_TOKEN` (required for Splunk HEC) or
+    /// `PIPEWARDEN_WEBHOOK_TOKEN` (optional for webhooks).
+    pub fn token_from_env(mut self) -> Result<Sink, SinkError> {
+        self.token = match self.kind {
+            SinkKind::SplunkHec => Some(std::env::var("PIPEWARDEN_HEC_TOKEN").map_err(|_| {
+                SinkError::Config(
+                    "PIPEWARDEN_HEC_TOKEN is not set: the Splunk HEC token comes from the environment"
+                        .into(),
+                )
+            })?),
+            SinkKind::Webhook => std::env::var("PIPEWARDEN_WEBHOOK_TOKEN").ok(),
+        };
+        Ok(self)
     }
 }
 
@@ -145,15 +163,12 @@ fn body(kind: SinkKind, r: &Report, batch: &[Finding]) -> Vec<u8> {
 
 /// Sends every finding of `r`.
 pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
-    let token = match sink.kind {
-        SinkKind::SplunkHec => Some(std::env::var("PIPEWARDEN_HEC_TOKEN").map_err(|_| {
-            SinkError::Config(
-                "PIPEWARDEN_HEC_TOKEN is not set: the Splunk HEC token comes from the environment"
-                    .into(),
-            )
-        })?),
-        SinkKind::Webhook => std::env::var("PIPEWARDEN_WEBHOOK_TOKEN").ok(),
-    };
+    if sink.kind == SinkKind::SplunkHec && sink.token.is_none() {
+        return Err(SinkError::Config(
+            "no Splunk HEC token: set PIPEWARDEN_HEC_TOKEN".into(),
+        ));
+    }
+    let token = sink.token.clone();
     let client = reqwest::Client::builder()
         .timeout(sink.timeout)
         .build()

@@ -443,14 +443,13 @@ fn report_with(n: usize) -> pipewarden::detect::Report {
 
 #[test]
 fn siem_delivery_survives_failures_without_loss_or_repeats() {
-    // SAFETY-free: the token is read from the environment, as users set it.
-    // SAFETY: tests in this binary do not read PIPEWARDEN_HEC_TOKEN concurrently with a change.
-    unsafe { std::env::set_var("PIPEWARDEN_HEC_TOKEN", "test-token") };
     let r = report_with(25);
     let ids: BTreeSet<String> = r.findings.iter().map(|f| f.id.clone()).collect();
     // Requests 1 and 4 get 503, request 6 has its connection dropped.
     let (url, got, count) = flaky_server(vec![1, 4, -6], 503);
     let mut sink = pipewarden::report::siem::Sink::parse(&format!("splunk-hec={url}")).unwrap();
+    // The token as `scan` reads it from PIPEWARDEN_HEC_TOKEN (tests share one environment).
+    sink.token = Some("test-token".into());
     sink.batch = 7;
     sink.backoff = std::time::Duration::from_millis(10);
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -477,9 +476,9 @@ fn siem_delivery_survives_failures_without_loss_or_repeats() {
     assert_eq!(seen, ids);
 
     // An endpoint that refuses (wrong token): a clear error, the token not in it.
-    unsafe { std::env::set_var("PIPEWARDEN_HEC_TOKEN", "wrong-token") };
     let (url, _, _) = flaky_server(vec![], 503);
-    let sink = pipewarden::report::siem::Sink::parse(&format!("splunk-hec={url}")).unwrap();
+    let mut sink = pipewarden::report::siem::Sink::parse(&format!("splunk-hec={url}")).unwrap();
+    sink.token = Some("wrong-token".into());
     let e = rt
         .block_on(pipewarden::report::siem::deliver(&sink, &r))
         .unwrap_err()
@@ -487,9 +486,9 @@ fn siem_delivery_survives_failures_without_loss_or_repeats() {
     assert!(e.contains("refused") && e.contains("401"), "{e}");
     assert!(!e.contains("wrong-token"), "{e}");
     // An endpoint that keeps failing: gives up, says so.
-    unsafe { std::env::set_var("PIPEWARDEN_HEC_TOKEN", "test-token") };
     let (url, _, _) = flaky_server((1..=20).collect(), 500);
     let mut sink = pipewarden::report::siem::Sink::parse(&format!("splunk-hec={url}")).unwrap();
+    sink.token = Some("test-token".into());
     sink.backoff = std::time::Duration::from_millis(5);
     sink.attempts = 3;
     let e = rt
