@@ -263,11 +263,7 @@ pub struct S3Args {
 
 impl S3Args {
     /// The S3 options these flags give.
-    pub fn options_pub(&self) -> S3Options {
-        self.options()
-    }
-
-    fn options(&self) -> S3Options {
+    pub fn options(&self) -> S3Options {
         let path_style = if self.path_style {
             Some(true)
         } else if self.virtual_hosted_style {

@@ -111,7 +111,15 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
     }
 }
 
-fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
+/// What `detect` and `scan` read before touching the lake: the plan (with its suppressions),
+/// `pipewarden.toml` and the `--fail-on` severity.
+fn detect_inputs(
+    args: &cli::DetectArgs,
+) -> anyhow::Result<(
+    detect::DetectPlan,
+    attribute::config::Config,
+    detect::Severity,
+)> {
     let mut plan = args.plan()?;
     let cfg = match &args.config {
         Some(p) => attribute::config::Config::load(p)?,
@@ -121,6 +129,11 @@ fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
         plan.suppressions = detect::suppress::Suppressions::load(p)?;
     }
     let fail_on = detect::Severity::parse(&args.fail_on).expect("checked by plan");
+    Ok((plan, cfg, fail_on))
+}
+
+fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
+    let (plan, cfg, fail_on) = detect_inputs(args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -157,8 +170,7 @@ fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
 }
 
 fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
-    let det = args.detect_args();
-    let mut plan = det.plan()?;
+    let (plan, cfg, fail_on) = detect_inputs(&args.detect_args())?;
     let outputs: Vec<report::Output> = args
         .formats
         .iter()
@@ -189,14 +201,6 @@ fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
         }
         .into());
     }
-    let cfg = match &args.config {
-        Some(p) => attribute::config::Config::load(p)?,
-        None => attribute::config::Config::default(),
-    };
-    if let Some(p) = &args.suppressions {
-        plan.suppressions = detect::suppress::Suppressions::load(p)?;
-    }
-    let fail_on = detect::Severity::parse(&args.fail_on).expect("checked by plan");
 
     // 1. Ingest what is new: CloudTrail, then build records.
     let local = std::path::Path::new(&args.source);
@@ -221,7 +225,7 @@ fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
         let mut p = ingest::IngestPlan::new(src, &args.lake);
         p.dataset = dataset;
         p.progress = !args.no_progress;
-        p.s3 = args.s3.options_pub();
+        p.s3 = args.s3.options();
         let s = ingest::run(&p)?;
         bad_input |= s.had_bad_input();
         eprintln!("pipewarden: {}: {}", dataset.name(), s.line());
@@ -243,7 +247,7 @@ fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
                 .iter()
                 .any(|o| matches!(o.dest, report::Destination::S3 { .. }))
         {
-            Some(aws::AwsContext::load(&args.s3.options_pub()).await)
+            Some(aws::AwsContext::load(&args.s3.options()).await)
         } else {
             None
         };

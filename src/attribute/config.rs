@@ -95,6 +95,24 @@ pub struct ConfigError {
     pub message: String,
 }
 
+impl ConfigError {
+    /// An error at byte `offset` of `text` (the file's contents), located as line and column.
+    pub fn at(text: &str, file: &str, offset: usize, message: String) -> ConfigError {
+        let before = &text[..offset.min(text.len())];
+        ConfigError {
+            file: file.to_string(),
+            line: before.matches('\n').count() + 1,
+            column: before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1,
+            message,
+        }
+    }
+}
+
 impl Config {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -109,22 +127,7 @@ impl Config {
 
     /// Parses config text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let at = |offset: usize, message: String| {
-            let before = &text[..offset.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before
-                .rsplit('\n')
-                .next()
-                .map(|l| l.chars().count())
-                .unwrap_or(0)
-                + 1;
-            ConfigError {
-                file: file.to_string(),
-                line,
-                column,
-                message,
-            }
-        };
+        let at = |offset: usize, message: String| ConfigError::at(text, file, offset, message);
         let cfg: Config = toml::from_str(text).map_err(|e| {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
             at(offset, e.message().trim().to_string())

@@ -215,68 +215,89 @@ pub struct ThinHistory {
     pub units: u64,
 }
 
-/// A baseline detector: name, SQL, label, weight, technique.
-struct BaselineDetector {
+/// A categorical baseline detector: its dimension over `pipeline_events` (the `{value}` of
+/// `queries/detect/dimension.sql`), how explanations name it, its weight and ATT&CK technique.
+struct Dimension {
     name: &'static str,
-    sql: &'static str,
+    value: &'static str,
     label: &'static str,
     weight: f64,
+    mitre: (&'static str, &'static str),
 }
 
-const CATEGORICAL: &[BaselineDetector] = &[
-    BaselineDetector {
+const CLOUD_ACCOUNTS: (&str, &str) = ("T1078.004", "Valid Accounts: Cloud Accounts");
+
+const CATEGORICAL: &[Dimension] = &[
+    // Who the calls come from: the identity at the root of each session chain.
+    Dimension {
         name: "principal",
-        sql: include_str!("../../queries/detect/principal.sql"),
+        value: "origin_type || ':' || origin",
         label: "origin identity",
         weight: 1.0,
+        mitre: CLOUD_ACCOUNTS,
     },
-    BaselineDetector {
+    Dimension {
         name: "credential",
-        sql: include_str!("../../queries/detect/credential.sql"),
+        value: "credential_type",
         label: "credential type",
         weight: 1.0,
+        mitre: CLOUD_ACCOUNTS,
     },
-    BaselineDetector {
+    Dimension {
         name: "environment",
-        sql: include_str!("../../queries/detect/environment.sql"),
+        value: "coalesce(target_env, 'account:' || coalesce(recipient_account_id, user_account_id))",
         label: "environment",
         weight: 1.0,
+        mitre: CLOUD_ACCOUNTS,
     },
-    BaselineDetector {
+    Dimension {
         name: "region",
-        sql: include_str!("../../queries/detect/region.sql"),
+        value: "aws_region",
         label: "region",
         weight: 0.9,
+        mitre: ("T1535", "Unused/Unsupported Cloud Regions"),
     },
-    BaselineDetector {
+    // The /16 of IPv4, the /48 of IPv6, service names as they are.
+    Dimension {
         name: "network",
-        sql: include_str!("../../queries/detect/network.sql"),
+        value: "ip_network(source_ip_address)",
         label: "network",
         weight: 0.9,
+        mitre: CLOUD_ACCOUNTS,
     },
-    BaselineDetector {
+    Dimension {
         name: "api",
-        sql: include_str!("../../queries/detect/api.sql"),
+        value: "event_source || ':' || event_name",
         label: "API",
         weight: 0.8,
+        mitre: ("T1106", "Native API"),
     },
 ];
 
-const HOUR_SQL: &str = include_str!("../../queries/detect/hour.sql");
+/// Hour of day on weekdays and on weekends (UTC), scored by [`baseline::hours`].
+const HOUR: Dimension = Dimension {
+    name: "hour",
+    value: "CASE WHEN extract(dow FROM event_time) IN (0, 6) THEN 'weekend' ELSE 'weekday' END \
+            || ' ' || lpad(CAST(CAST(extract(hour FROM event_time) AS INT) AS VARCHAR), 2, '0') || 'h'",
+    label: "hour",
+    weight: 0.85,
+    mitre: CLOUD_ACCOUNTS,
+};
+
+const DIMENSION_SQL: &str = include_str!("../../queries/detect/dimension.sql");
+
+impl Dimension {
+    fn sql(&self) -> String {
+        DIMENSION_SQL.replace("{value}", self.value)
+    }
+
+    fn technique(&self) -> (String, String) {
+        (self.mitre.0.to_string(), self.mitre.1.to_string())
+    }
+}
+
 const VOLUME_SQL: &str = include_str!("../../queries/detect/volume.sql");
 const BUILDS_SQL: &str = include_str!("../../queries/detect/builds.sql");
-
-/// Every SQL file detect runs, with its name, for `lint` and tests.
-pub fn queries() -> Vec<(&'static str, &'static str)> {
-    let mut q: Vec<(&str, &str)> = CATEGORICAL.iter().map(|d| (d.name, d.sql)).collect();
-    q.push(("hour", HOUR_SQL));
-    q.push(("volume", VOLUME_SQL));
-    q.push(("builds", BUILDS_SQL));
-    for (f, s) in rules::RULE_FILES {
-        q.push((f, s));
-    }
-    q
-}
 
 /// The window and history of a plan over a lake whose last event is `last_event` (µs).
 pub struct Window {
@@ -487,13 +508,11 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
     for d in CATEGORICAL {
         let b = run_sql(
             ctx,
-            &format!("queries/detect/{}.sql", d.name),
-            &w.fill(d.sql),
+            &format!("queries/detect/dimension.sql ({})", d.name),
+            &w.fill(&d.sql()),
         )
         .await?;
         let rows = feature_rows(&b);
-        let mitre = rules::mitre(rules::header(d.sql, "mitre").unwrap_or(""));
-        let expr = rules::header(d.sql, "value").unwrap_or("NULL").to_string();
         for mut s in baseline::categorical(&rows, d.name, d.label, days, &mut thin) {
             let mut weight = d.weight;
             if d.name == "api" && s.row.writes == 0 {
@@ -507,19 +526,20 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
                 weight *= 1.25;
             }
             s.score *= weight;
-            let ev = Some((expr.clone(), String::new()));
-            raw.push((d.name.to_string(), s.score, mitre.clone(), s, ev));
+            let ev = Some((d.value.to_string(), String::new()));
+            raw.push((d.name.to_string(), s.score, d.technique(), s, ev));
         }
     }
-    let b = run_sql(ctx, "queries/detect/hour.sql", &w.fill(HOUR_SQL)).await?;
-    let hour_mitre = rules::mitre(rules::header(HOUR_SQL, "mitre").unwrap_or(""));
-    let hour_expr = rules::header(HOUR_SQL, "value")
-        .unwrap_or("NULL")
-        .to_string();
+    let b = run_sql(
+        ctx,
+        "queries/detect/dimension.sql (hour)",
+        &w.fill(&HOUR.sql()),
+    )
+    .await?;
     for mut s in baseline::hours(&feature_rows(&b), days, &mut thin) {
-        s.score *= 0.85;
-        let ev = Some((hour_expr.clone(), String::new()));
-        raw.push(("hour".into(), s.score, hour_mitre.clone(), s, ev));
+        s.score *= HOUR.weight;
+        let ev = Some((HOUR.value.to_string(), String::new()));
+        raw.push((HOUR.name.into(), s.score, HOUR.technique(), s, ev));
     }
     let b = run_sql(ctx, "queries/detect/volume.sql", &w.fill(VOLUME_SQL)).await?;
     let units = unit_counts(&b);
@@ -664,6 +684,19 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
     })
 }
 
+/// FNV-1a over strings, each followed by a 0 byte: stable across processes and platforms (unlike
+/// the standard hasher), for ids others keep.
+pub fn fnv1a<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for part in parts {
+        for b in part.bytes().chain(std::iter::once(0u8)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    h
+}
+
 /// A stable id (FNV-1a of detector, pipeline, value and window start), so a SIEM can deduplicate.
 pub fn finding_id(
     detector: &str,
@@ -671,18 +704,12 @@ pub fn finding_id(
     value: &str,
     window_start: i64,
 ) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for part in [
+    let h = fnv1a([
         detector,
         pipeline.unwrap_or(""),
         value,
         &window_start.to_string(),
-    ] {
-        for b in part.bytes().chain(std::iter::once(0u8)) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-    }
+    ]);
     format!("pw-{h:016x}")
 }
 

@@ -53,20 +53,7 @@ impl Suppressions {
             column: 0,
             message: format!("cannot read: {e}"),
         })?;
-        let at = |offset: usize, message: String| {
-            let before = &text[..offset.min(text.len())];
-            ConfigError {
-                file: file.clone(),
-                line: before.matches('\n').count() + 1,
-                column: before
-                    .rsplit('\n')
-                    .next()
-                    .map(|l| l.chars().count())
-                    .unwrap_or(0)
-                    + 1,
-                message,
-            }
-        };
+        let at = |offset: usize, message: String| ConfigError::at(&text, &file, offset, message);
         let s: Suppressions = toml::from_str(&text).map_err(|e| {
             at(
                 e.span().map(|s| s.start).unwrap_or(0),

@@ -125,13 +125,7 @@ pub enum SinkError {
 
 /// The idempotency key of a batch: FNV-1a of its finding ids.
 pub fn batch_key(findings: &[Finding]) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for f in findings {
-        for b in f.id.bytes().chain(std::iter::once(0)) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-    }
+    let h = crate::detect::fnv1a(findings.iter().map(|f| f.id.as_str()));
     format!("pw-batch-{h:016x}")
 }
 

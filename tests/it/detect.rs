@@ -45,6 +45,16 @@ fn day(s: &str) -> chrono::NaiveDate {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
+/// The 12 days holding the anomalies (2026-09-25 .. 2026-10-05), judged against the 23 before.
+fn anomaly_days() -> DetectPlan {
+    DetectPlan {
+        baseline_days: 23,
+        window_days: 12,
+        until: Some(day("2026-10-06")),
+        ..Default::default()
+    }
+}
+
 struct Label {
     id: String,
     kind: String,
@@ -85,15 +95,7 @@ fn matches(l: &Label, f: &pipewarden::detect::Finding) -> bool {
 fn every_labelled_anomaly_is_found_and_ranks_near_the_top() {
     let lake = sample_lake();
     // The anomalies sit in the last third of the history (2026-09-25 .. 2026-10-05).
-    let r = detect(
-        lake,
-        &DetectPlan {
-            baseline_days: 23,
-            window_days: 12,
-            until: Some(day("2026-10-06")),
-            ..Default::default()
-        },
-    );
+    let r = detect(lake, &anomaly_days());
     let labels = labels();
     let mut worst = 0;
     let mut found = BTreeMap::new();
@@ -143,15 +145,7 @@ fn every_labelled_anomaly_is_found_and_ranks_near_the_top() {
         assert!(f.id.starts_with("pw-"), "{f:?}");
     }
     // Deterministic: the same run gives the same ranking.
-    let again = detect(
-        lake,
-        &DetectPlan {
-            baseline_days: 23,
-            window_days: 12,
-            until: Some(day("2026-10-06")),
-            ..Default::default()
-        },
-    );
+    let again = detect(lake, &anomaly_days());
     let ids = |r: &Report| r.findings.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&r), ids(&again));
 }
@@ -212,11 +206,8 @@ reason = "an old exception"
     let r = detect(
         lake,
         &DetectPlan {
-            baseline_days: 23,
-            window_days: 12,
-            until: Some(day("2026-10-06")),
             suppressions: sup,
-            ..Default::default()
+            ..anomaly_days()
         },
     );
     assert!(
@@ -432,17 +423,9 @@ allowed_environments = ["dev"]
     let r = rt.block_on(async {
         let lake = pipewarden::lake::Lake::open(lake, None).unwrap();
         let ctx = pipewarden::engine::session_with(&lake, &cfg).await.unwrap();
-        pipewarden::detect::detect(
-            &ctx,
-            &DetectPlan {
-                baseline_days: 23,
-                window_days: 12,
-                until: Some(day("2026-10-06")),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
+        pipewarden::detect::detect(&ctx, &anomaly_days())
+            .await
+            .unwrap()
     });
     let l05 = labels()
         .into_iter()

@@ -1,14 +1,13 @@
--- detector: region
--- question: which regions the pipeline works in
--- value: aws_region
--- mitre: T1535 Unused/Unsupported Cloud Regions
--- Feature extraction for the baseline detector of the same name (src/detect/baseline.rs scores
--- it). One row per pipeline, value and period; units are distinct runs (or sessions, or events
--- when neither is known), so one long run counts once. Evidence event ids are fetched afterwards,
--- for reported findings only, by `value` (the expression in the header).
+-- The feature query of every categorical baseline detector: principal, credential, environment,
+-- region, network, api and hour. `{value}` is the detector's dimension, an expression over
+-- `pipeline_events` listed with the detector in src/detect/mod.rs (for example `aws_region`, or
+-- `origin_type || ':' || origin`); src/detect/baseline.rs scores what this returns.
+-- One row per pipeline, value and period; units are distinct runs (or sessions, or events when
+-- neither is known), so one long run counts once. Evidence event ids are fetched afterwards, for
+-- reported findings only, with the same `{value}` expression.
 SELECT
   pipeline_id,
-  aws_region AS value,
+  {value} AS value,
   CASE WHEN event_time >= TIMESTAMP '{window_start}' THEN 'window' ELSE 'baseline' END AS period,
   count(DISTINCT coalesce(run_id, user_access_key_id, event_id)) AS units,
   count(*) AS events,
