@@ -32,6 +32,152 @@ pub enum Command {
     Detect(DetectArgs),
     /// The nightly job: ingest what is new (CloudTrail and builds), detect, report.
     Scan(ScanArgs),
+    /// Run SQL (or a saved hunt) over the lake: cloudtrail, builds, runs, pipeline_events,
+    /// pipelines, findings, ...
+    Query(QueryArgs),
+    /// An interactive SQL session over the lake (history, multi-line input, tab completion).
+    Shell(ShellArgs),
+    /// Plan every bundled query and hunt (and those of --queries) against the real schemas.
+    Lint(LintArgs),
+}
+
+/// Flags of `query`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["sql", "file", "hunt", "list_hunts"]))]
+pub struct QueryArgs {
+    /// The SQL to run.
+    #[arg(value_name = "SQL")]
+    pub sql: Option<String>,
+    /// Run the SQL in this file (statements separated by `;`).
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+    /// Run a saved hunt (`queries/hunts/NAME.sql`; --list-hunts shows them).
+    #[arg(long, value_name = "NAME")]
+    pub hunt: Option<String>,
+    /// List the saved hunts and their parameters.
+    #[arg(long)]
+    pub list_hunts: bool,
+    /// A hunt parameter, NAME=VALUE (repeatable).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// The lake: a folder or s3://bucket/prefix.
+    #[arg(long, value_name = "DIR|S3", default_value = "pipewarden-lake")]
+    pub lake: String,
+    /// Result format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::query::output::OutputFormat,
+    /// Write the results to this file (replaced whole, when the query succeeds) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Longest table cell, in characters (0: no limit).
+    #[arg(long, default_value_t = 80, value_name = "N")]
+    pub max_width: usize,
+    /// Allow DDL, DML and COPY (which write files or read outside the lake).
+    #[arg(long)]
+    pub allow_write: bool,
+    /// Attribution configuration (pipewarden.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// A folder of hunts (its hunts/ subfolder, or its *.sql) that add to or replace the bundled ones.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+impl QueryArgs {
+    /// The validated plan.
+    pub fn plan(&self) -> Result<crate::query::QueryPlan, FlagError> {
+        use crate::query::Source;
+        let source = match (&self.sql, &self.file, &self.hunt) {
+            (Some(s), None, None) => Source::Sql(s.clone()),
+            (None, Some(f), None) => Source::File(f.clone()),
+            (None, None, Some(h)) => Source::Hunt(h.clone()),
+            _ => {
+                return Err(FlagError {
+                    flag: "hunt",
+                    reason: "give one of SQL, --file or --hunt".into(),
+                });
+            }
+        };
+        let params = self
+            .params
+            .iter()
+            .map(|p| {
+                p.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                    .ok_or_else(|| FlagError {
+                        flag: "param",
+                        reason: format!("{p:?} is not NAME=VALUE"),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(crate::query::QueryPlan {
+            lake: self.lake.clone(),
+            source,
+            params,
+            format: self.format,
+            output: self.output.clone(),
+            max_width: self.max_width,
+            allow_write: self.allow_write,
+            config: self.config.clone(),
+            queries_dir: self.queries.clone(),
+            s3: self.s3.options(),
+        })
+    }
+}
+
+/// Flags of `shell`.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The lake: a folder or s3://bucket/prefix.
+    #[arg(long, value_name = "DIR|S3", default_value = "pipewarden-lake")]
+    pub lake: String,
+    /// Allow DDL, DML and COPY (which write files or read outside the lake).
+    #[arg(long)]
+    pub allow_write: bool,
+    /// Longest table cell, in characters (0: no limit).
+    #[arg(long, default_value_t = 80, value_name = "N")]
+    pub max_width: usize,
+    /// Attribution configuration (pipewarden.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// A folder of hunts that add to or replace the bundled ones.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<std::path::PathBuf>,
+    /// History file (default: $XDG_STATE_HOME/pipewarden/history or ~/.local/state/pipewarden/history).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+impl ShellArgs {
+    /// The plan.
+    pub fn plan(&self) -> crate::query::shell::ShellPlan {
+        crate::query::shell::ShellPlan {
+            lake: self.lake.clone(),
+            config: self.config.clone(),
+            queries_dir: self.queries.clone(),
+            allow_write: self.allow_write,
+            max_width: self.max_width,
+            history: self.history.clone(),
+            s3: self.s3.options(),
+        }
+    }
+}
+
+/// Flags of `lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// A folder of hunts to check with the bundled queries (its hunts/ subfolder, or its *.sql).
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<std::path::PathBuf>,
+    /// Plan against this lake (default: an empty one; the schemas are the same).
+    #[arg(long, value_name = "DIR|S3")]
+    pub lake: Option<String>,
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 /// Flags of `scan`.

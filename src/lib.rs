@@ -66,6 +66,7 @@ pub mod ingest;
 pub mod lake;
 pub mod parse;
 pub mod progress;
+pub mod query;
 pub mod report;
 pub mod sanitize;
 pub mod source;
@@ -99,6 +100,42 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
         }
         cli::Command::Detect(args) => run_detect(&args),
         cli::Command::Scan(args) => run_scan(&args),
+        cli::Command::Query(args) => {
+            if args.list_hunts {
+                return list_hunts(args.queries.as_deref());
+            }
+            let plan = args.plan()?;
+            let started = std::time::Instant::now();
+            let rows = query::run(&plan)?;
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprintln!("{rows} row(s) in {:.3}s", started.elapsed().as_secs_f64());
+            }
+            Ok(Exit::Clean)
+        }
+        cli::Command::Shell(args) => {
+            query::shell::run(&args.plan())?;
+            Ok(Exit::Clean)
+        }
+        cli::Command::Lint(args) => {
+            let report = query::lint::run(&query::lint::LintPlan {
+                lake: args.lake.clone(),
+                queries_dir: args.queries.clone(),
+                s3: args.s3.options(),
+            })?;
+            for f in &report.failures {
+                println!("{}", sanitize::for_terminal(f));
+            }
+            eprintln!(
+                "pipewarden: lint: {} queries planned, {} failure(s)",
+                report.checked.len(),
+                report.failures.len()
+            );
+            Ok(if report.failures.is_empty() {
+                Exit::Clean
+            } else {
+                Exit::Error
+            })
+        }
         cli::Command::Generate(args) => {
             let plan = args.plan()?;
             let s = generate::run(&plan)?;
@@ -109,6 +146,34 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             Ok(Exit::Clean)
         }
     }
+}
+
+/// `query --list-hunts`: each hunt, its question and its parameters.
+fn list_hunts(dir: Option<&std::path::Path>) -> anyhow::Result<Exit> {
+    let (hunts, errors) = query::catalog::load(dir);
+    for h in &hunts {
+        println!("{}  [{}]", h.name, h.mitre.0);
+        println!("    {}", sanitize::for_terminal(&h.question_text()));
+        for p in &h.params {
+            println!(
+                "    --param {}={}  {}",
+                p.name,
+                sanitize::for_terminal(&p.default),
+                sanitize::for_terminal(&p.doc)
+            );
+        }
+    }
+    for e in &errors {
+        eprintln!(
+            "pipewarden: hunt skipped: {}",
+            sanitize::for_terminal(&e.to_string())
+        );
+    }
+    Ok(if errors.is_empty() {
+        Exit::Clean
+    } else {
+        Exit::Error
+    })
 }
 
 /// What `detect` and `scan` read before touching the lake: the plan (with its suppressions),
@@ -132,6 +197,17 @@ fn detect_inputs(
     Ok((plan, cfg, fail_on))
 }
 
+/// Saves a report as the lake's `findings` table. A lake that cannot be written to (a
+/// read-only role, say) costs analysts that table, not the nightly job its report.
+async fn save_findings(lake: &lake::Lake, r: &detect::Report) {
+    if let Err(e) = report::table::save(lake, r).await {
+        eprintln!(
+            "pipewarden: warning: findings not saved to the lake's findings table: {}",
+            sanitize::for_terminal(&e.to_string())
+        );
+    }
+}
+
 fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
     let (plan, cfg, fail_on) = detect_inputs(args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -145,7 +221,9 @@ fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
         };
         let lake = lake::Lake::open(&args.lake, aws.as_ref())?;
         let ctx = engine::session_with(&lake, &cfg).await?;
-        anyhow::Ok(detect::detect(&ctx, &plan).await?)
+        let r = detect::detect(&ctx, &plan).await?;
+        save_findings(&lake, &r).await;
+        anyhow::Ok(r)
     })?;
     for w in &report.expired_suppressions {
         eprintln!("pipewarden: warning: {}", sanitize::for_terminal(w));
@@ -254,6 +332,7 @@ fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
         let lake = lake::Lake::open(&args.lake, aws.as_ref())?;
         let ctx = engine::session_with(&lake, &cfg).await?;
         let r = detect::detect(&ctx, &plan).await?;
+        save_findings(&lake, &r).await;
         for w in &r.expired_suppressions {
             eprintln!("pipewarden: warning: {}", sanitize::for_terminal(w));
         }

@@ -296,6 +296,27 @@ impl Dimension {
     }
 }
 
+/// Every query `detect` runs from `queries/detect/` and `queries/rules/`, named and with its
+/// placeholders filled for window `w` (what `pipewarden lint` plans).
+pub fn filled_queries(w: &Window) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = CATEGORICAL
+        .iter()
+        .chain([&HOUR])
+        .map(|d| {
+            (
+                format!("queries/detect/dimension.sql ({})", d.name),
+                w.fill(&d.sql()),
+            )
+        })
+        .collect();
+    out.push(("queries/detect/volume.sql".into(), w.fill(VOLUME_SQL)));
+    out.push(("queries/detect/builds.sql".into(), w.fill(BUILDS_SQL)));
+    for r in rules::rules() {
+        out.push((r.file.to_string(), w.fill(&r.sql)));
+    }
+    out
+}
+
 const VOLUME_SQL: &str = include_str!("../../queries/detect/volume.sql");
 const BUILDS_SQL: &str = include_str!("../../queries/detect/builds.sql");
 

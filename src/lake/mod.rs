@@ -8,6 +8,7 @@
 //! builds/event_date=YYYY-MM-DD/part-<commit>-<n>.parquet       build events, likewise
 //! rejects/part-<commit>.parquet                                records that could not be parsed
 //! manifest/part-<commit>.parquet                               every object seen, one row per visit
+//! findings/findings.parquet                                    the last detect run's findings
 //! _pipewarden/staging/<commit>/...                             files written but not yet committed
 //! _pipewarden/commits/<commit>.json                            commit records being applied
 //! _pipewarden/log/<commit>.json                                commit records applied
@@ -67,6 +68,8 @@ impl Dataset {
 }
 /// Folder of rejected records.
 pub const REJECTS_DIR: &str = "rejects";
+/// Folder of the last detect run's findings ([`crate::report::table`]).
+pub const FINDINGS_DIR: &str = "findings";
 /// Folder of the manifest table.
 pub const MANIFEST_DIR: &str = "manifest";
 /// Folder of pipewarden's own bookkeeping.

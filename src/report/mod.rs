@@ -13,6 +13,7 @@ pub mod escape;
 pub mod formats;
 pub mod html;
 pub mod siem;
+pub mod table;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;

@@ -1,4 +1,9 @@
-//! Engine: a DataFusion session over the lake, with its tables registered.
+//! Engine: a DataFusion session over the lake, with its tables, views and functions registered.
+//!
+//! - this file: the tables `cloudtrail`, `builds` (both partitioned by `event_date`), `manifest`,
+//!   `rejects`, `findings` (the last detect run, [`crate::report::table`]) and the `runs` view.
+//! - [`functions`]: the SQL functions for analysts (ARN parts, access keys, CIDRs, OIDC
+//!   subjects, hour of week, JSON).
 //!
 //! The lake's object store (local, or S3 signed by the aws-config chain, see [`crate::aws`]) is
 //! registered with DataFusion, so queries read Parquet through object_store with partition pruning
@@ -14,18 +19,23 @@ use datafusion::datasource::listing::{
 use datafusion::error::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::lake::{BUILDS_DIR, CLOUDTRAIL_DIR, Lake, MANIFEST_DIR, REJECTS_DIR, manifest};
+pub mod functions;
+
+use crate::lake::{
+    BUILDS_DIR, CLOUDTRAIL_DIR, FINDINGS_DIR, Lake, MANIFEST_DIR, REJECTS_DIR, manifest,
+};
 use crate::parse::{builds, cloudtrail};
 
 /// The `runs` view: one row per CI/CD run, rolled up from `builds`.
-pub const RUNS_VIEW: &str = include_str!("../queries/views/runs.sql");
+pub const RUNS_VIEW: &str = include_str!("../../queries/views/runs.sql");
 
 /// A session with the lake's tables and views, attribution with no configuration.
 pub async fn session(lake: &Lake) -> Result<SessionContext> {
     session_with(lake, &crate::attribute::config::Config::default()).await
 }
 
-/// A session with the tables `cloudtrail`, `builds`, `manifest`, `rejects`, the view `runs`, and
+/// A session with the tables `cloudtrail`, `builds`, `manifest`, `rejects`, `findings`, the view
+/// `runs`, the [`functions`], and
 /// attribution's tables and `pipeline_events` view ([`crate::attribute`]) under `cfg`.
 pub async fn session_with(
     lake: &Lake,
@@ -36,10 +46,13 @@ pub async fn session_with(
     Ok(ctx)
 }
 
-/// A session with the lake's tables and the `runs` view only (no attribution pass).
+/// A session with the lake's tables, the `runs` view and the [`functions`] (no attribution pass).
 pub async fn base_session(lake: &Lake) -> Result<SessionContext> {
-    let config = SessionConfig::new().with_information_schema(true);
-    let ctx = SessionContext::new_with_config(config);
+    let mut config = SessionConfig::new().with_information_schema(true);
+    // Spans let planning errors say the line and column of what is wrong.
+    config.options_mut().sql_parser.collect_spans = true;
+    let mut ctx = SessionContext::new_with_config(config);
+    functions::register(&mut ctx)?;
     if lake.local_root.is_none() {
         let url = url::Url::parse(&lake.base_url)
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
@@ -75,6 +88,14 @@ pub async fn base_session(lake: &Lake) -> Result<SessionContext> {
         "rejects",
         REJECTS_DIR,
         manifest::rejects_schema(),
+        &[],
+    )?;
+    register(
+        &ctx,
+        lake,
+        "findings",
+        FINDINGS_DIR,
+        crate::report::table::schema(),
         &[],
     )?;
     ctx.sql(RUNS_VIEW).await?;
