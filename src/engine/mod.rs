@@ -4,6 +4,7 @@
 //!   `rejects`, `findings` (the last detect run, [`crate::report::table`]) and the `runs` view.
 //! - [`functions`]: the SQL functions for analysts (ARN parts, access keys, CIDRs, OIDC
 //!   subjects, hour of week, JSON).
+//! - [`pruning`]: `event_time` filters also prune `event_date` partitions.
 //!
 //! The lake's object store (local, or S3 signed by the aws-config chain, see [`crate::aws`]) is
 //! registered with DataFusion, so queries read Parquet through object_store with partition pruning
@@ -20,6 +21,7 @@ use datafusion::error::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub mod functions;
+pub mod pruning;
 
 use crate::lake::{
     BUILDS_DIR, CLOUDTRAIL_DIR, FINDINGS_DIR, Lake, MANIFEST_DIR, REJECTS_DIR, manifest,
@@ -53,6 +55,7 @@ pub async fn base_session(lake: &Lake) -> Result<SessionContext> {
     config.options_mut().sql_parser.collect_spans = true;
     let mut ctx = SessionContext::new_with_config(config);
     functions::register(&mut ctx)?;
+    ctx.add_optimizer_rule(Arc::new(pruning::DayPruning));
     if lake.local_root.is_none() {
         let url = url::Url::parse(&lake.base_url)
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;

@@ -16,7 +16,8 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 pub enum OutputFormat {
     /// An aligned text table (log text escaped for the terminal).
     Table,
-    /// CSV with a header row (text that a spreadsheet would run as a formula gets a leading `'`).
+    /// CSV with a header row (text that a spreadsheet would run as a formula gets a leading `'`;
+    /// control characters other than line breaks and tabs are escaped).
     Csv,
     /// JSON Lines: one object per row.
     Json,
@@ -93,7 +94,7 @@ impl<W: Write + Send> Writer<W> {
                             if *num {
                                 c[r].clone()
                             } else {
-                                crate::report::escape::csv(&c[r])
+                                crate::report::escape::csv(&crate::sanitize::inert_text(&c[r]))
                             }
                         })
                         .collect();
@@ -302,7 +303,10 @@ mod tests {
         let t = render(OutputFormat::Table);
         assert!(!t.contains('\u{1b}'), "{t}");
         assert!(t.contains("a\\u{1b}[31m…"), "{t}");
-        assert!(t.contains("| -20 |") && t.contains("|   1 |"), "numbers align right: {t}");
+        assert!(
+            t.contains("| -20 |") && t.contains("|   1 |"),
+            "numbers align right: {t}"
+        );
         let widths: Vec<usize> = t.lines().map(|l| l.chars().count()).collect();
         assert!(widths.iter().all(|w| *w == widths[0]), "{t}");
     }
@@ -313,7 +317,7 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "who,n");
         assert_eq!(lines[1], "\"'=HYPERLINK(\"\"http://x\"\")\",1");
-        assert_eq!(lines[2], "a\u{1b}[31mred,-20", "a number stays a number");
+        assert_eq!(lines[2], "a\\u{1b}[31mred,-20", "a number stays a number");
         assert_eq!(lines[3], ",300");
     }
 

@@ -4,33 +4,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::sync::OnceLock;
 
 use pipewarden::detect::suppress::Suppressions;
 use pipewarden::detect::{DetectPlan, Report};
-use pipewarden::lake::Dataset;
 
 use crate::helpers::*;
-
-/// The bundled sample logs (generator output with 13 labelled anomalies), ingested once.
-fn sample_lake() -> &'static str {
-    static LAKE: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
-    &LAKE
-        .get_or_init(|| {
-            let d = tempfile::tempdir().unwrap();
-            let lake = d.path().join("lake").display().to_string();
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
-            ingest(&plan(
-                root.join("cloudtrail/AWSLogs").display().to_string(),
-                &lake,
-            ));
-            let mut p = plan(root.join("builds").display().to_string(), &lake);
-            p.dataset = Dataset::Builds;
-            ingest(&p);
-            (d, lake)
-        })
-        .1
-}
 
 fn detect(lake: &str, plan: &DetectPlan) -> Report {
     let rt = tokio::runtime::Runtime::new().unwrap();

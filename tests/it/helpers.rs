@@ -244,3 +244,23 @@ pub fn write_corpus(dir: &Path, days: &[&str], n_files: usize, per_file: usize) 
     }
     ids
 }
+
+/// The bundled sample logs (generator output with 13 labelled anomalies), ingested once.
+pub fn sample_lake() -> &'static str {
+    static LAKE: std::sync::OnceLock<(tempfile::TempDir, String)> = std::sync::OnceLock::new();
+    &LAKE
+        .get_or_init(|| {
+            let d = tempfile::tempdir().unwrap();
+            let lake = d.path().join("lake").display().to_string();
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+            ingest(&plan(
+                root.join("cloudtrail/AWSLogs").display().to_string(),
+                &lake,
+            ));
+            let mut p = plan(root.join("builds").display().to_string(), &lake);
+            p.dataset = pipewarden::lake::Dataset::Builds;
+            ingest(&p);
+            (d, lake)
+        })
+        .1
+}

@@ -13,4 +13,5 @@ mod helpers;
 mod ingest_local;
 mod ingest_s3;
 mod interop;
+mod query;
 mod report;
