@@ -57,6 +57,9 @@ pub struct QueryArgs {
     /// List the saved hunts and their parameters.
     #[arg(long)]
     pub list_hunts: bool,
+    /// Print the SQL that would run (a hunt with its parameters written in) and stop.
+    #[arg(long)]
+    pub show_sql: bool,
     /// A hunt parameter, NAME=VALUE (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,

@@ -12,7 +12,10 @@
 //!  listing     cloudtrail | builds    + manifest  builds, manifest,         sessions, pipelines,
 //!                                                 rejects; view runs        pipeline_events view
 //!                                                                                 │
-//!                     reports, SIEM ◄── report ◄── findings ◄── detect ◄──────┘
+//!                     reports, SIEM ◄── report ◄── findings ◄── detect ◄──────┤
+//!                                             │ (findings table)                  │
+//!                                             ▼                                   │
+//!                           analysts ◄── query: SQL, hunts, shell, lint ◄─────────┘
 //! ```
 //!
 //! - [`source`]: where log objects are (an S3 prefix through aws-sdk-s3, or a folder), the
@@ -29,8 +32,10 @@
 //!   ([`lake::writer`]), the manifest of objects seen and the rejects table ([`lake::manifest`]),
 //!   atomic, crash-safe commits ([`lake::commit`]), and removal of the earlier rows of objects
 //!   whose content changed ([`lake::replace`]).
-//! - [`engine`]: a DataFusion session with the lake's tables registered and the views of
-//!   `queries/views/` (`runs`: one row per CI/CD run) created.
+//! - [`engine`]: a DataFusion session with the lake's tables registered (`findings` included),
+//!   the views of `queries/views/` (`runs`: one row per CI/CD run) created, the analysts' SQL
+//!   functions ([`engine::functions`]) and day pruning from time filters
+//!   ([`engine::pruning`]).
 //! - [`attribute`]: which pipeline, run, origin identity, credential type and environment each
 //!   CloudTrail event belongs to: session lineage through role chains ([`attribute::lineage`]),
 //!   discovery and linking of pipelines and runs ([`attribute::pipelines`]), credential types
@@ -43,8 +48,13 @@
 //! - [`report`]: a detect report for people (terminal, Markdown, self-contained HTML with SVG
 //!   plots, [`report::html`]) and machines (JSON, NDJSON, OCSF, ASFF, CSV,
 //!   [`report::formats`]), written to files, stdout or S3, or sent to a SIEM
-//!   ([`report::siem`]); log text made inert per format ([`report::escape`]). `scan` (in this
-//!   file) is ingest → detect → report in one command.
+//!   ([`report::siem`]); log text made inert per format ([`report::escape`]); the lake's
+//!   `findings` table ([`report::table`]). `scan` (in this file) is ingest → detect → report
+//!   in one command.
+//! - [`query`]: analysts' SQL: `pipewarden query` (parse, plan, read-only guard, execute,
+//!   output as table, CSV, JSON or Parquet), the saved hunts of `queries/hunts/`
+//!   ([`query::catalog`]), `pipewarden shell` ([`query::shell`]) and `pipewarden lint`
+//!   ([`query::lint`]).
 //! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
 //! - [`ingest`]: the `ingest` subcommand, wiring source → parse → lake with bounded queues on
 //!   every core.
@@ -105,6 +115,10 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
                 return list_hunts(args.queries.as_deref());
             }
             let plan = args.plan()?;
+            if args.show_sql {
+                print!("{}", query::text(&plan)?.1);
+                return Ok(Exit::Clean);
+            }
             let started = std::time::Instant::now();
             let rows = query::run(&plan)?;
             if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
