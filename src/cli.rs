@@ -39,6 +39,70 @@ pub enum Command {
     Shell(ShellArgs),
     /// Plan every bundled query and hunt (and those of --queries) against the real schemas.
     Lint(LintArgs),
+    /// Verify CloudTrail digest chains: signatures, missing or replaced digests, gaps, and every
+    /// log file's hash (modified, deleted, or in no digest).
+    Verify(VerifyArgs),
+}
+
+/// Flags of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The trail's bucket: s3://bucket/prefix (holding AWSLogs/).
+    #[arg(long, value_name = "S3")]
+    pub from: String,
+    /// First day of digests to verify (YYYY-MM-DD, or Nd for N days ago).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Last day of digests to verify, inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// A folder of CloudTrail public keys (PEM or DER, named <fingerprint>.pem); default:
+    /// CloudTrail's ListPublicKeys for each region.
+    #[arg(long, value_name = "DIR")]
+    pub public_keys: Option<std::path::PathBuf>,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
+    /// Concurrent S3 requests.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+impl VerifyArgs {
+    /// The validated plan.
+    pub fn plan(&self) -> Result<crate::verify::VerifyPlan, FlagError> {
+        let today = chrono::Utc::now().date_naive();
+        let day =
+            |flag: &'static str, v: &Option<String>| -> Result<Option<NaiveDate>, FlagError> {
+                v.as_deref()
+                    .map(|s| {
+                        parse_day(s, today).ok_or(FlagError {
+                            flag,
+                            reason: format!("{s:?} is not YYYY-MM-DD or Nd"),
+                        })
+                    })
+                    .transpose()
+            };
+        if crate::source::parse_s3_uri(&self.from).is_none() {
+            return Err(FlagError {
+                flag: "from",
+                reason: format!(
+                    "{:?}: verify reads digests and their signatures from S3 (s3://bucket/prefix)",
+                    self.from
+                ),
+            });
+        }
+        Ok(crate::verify::VerifyPlan {
+            from: self.from.clone(),
+            since: day("since", &self.since)?,
+            until: day("until", &self.until)?,
+            public_keys: self.public_keys.clone(),
+            concurrency: self.concurrency.max(1),
+            s3: self.s3.options(),
+        })
+    }
 }
 
 /// Flags of `query`.

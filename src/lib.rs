@@ -80,6 +80,7 @@ pub mod query;
 pub mod report;
 pub mod sanitize;
 pub mod source;
+pub mod verify;
 
 /// Process exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +126,23 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
                 eprintln!("{rows} row(s) in {:.3}s", started.elapsed().as_secs_f64());
             }
             Ok(Exit::Clean)
+        }
+        cli::Command::Verify(args) => {
+            let plan = args.plan()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let report = rt.block_on(verify::verify(&plan))?;
+            print!("{}", verify::render(&report));
+            if let Some(p) = &args.json {
+                report::write_atomic(p, serde_json::to_string_pretty(&report)?.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+            }
+            Ok(if report.clean() {
+                Exit::Clean
+            } else {
+                Exit::Findings
+            })
         }
         cli::Command::Shell(args) => {
             query::shell::run(&args.plan())?;

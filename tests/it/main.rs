@@ -15,3 +15,4 @@ mod ingest_s3;
 mod interop;
 mod query;
 mod report;
+mod verify;

@@ -1,0 +1,720 @@
+//! `pipewarden verify`: checks CloudTrail's digest chains before the logs are trusted, the way
+//! `aws cloudtrail validate-logs` does, over a whole bucket or prefix at once.
+//!
+//! ```text
+//!  list CloudTrail-Digest/<region>/ days ─► fetch digests (signature metadata) ─► check each
+//!  (digest::check: format, location, RSA signature with the region's public key)
+//!       ─► chain per account and region (digest::chain: missing, replaced, gaps)
+//!       ─► fetch every log file a valid digest lists, SHA-256 of its uncompressed bytes
+//!          (valid, modified, deleted)
+//!  list CloudTrail/<region>/ days ─► log files no digest lists (forged or injected)
+//! ```
+//!
+//! Public keys come from CloudTrail's ListPublicKeys for each region and the period, or from a
+//! folder of PEM/DER files (`--public-keys`, offline). A corrupt digest or log file is a
+//! problem in the report, never a crash; only an unusable bucket or missing keys stop the run.
+
+pub mod digest;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::PathBuf;
+
+use aws_sdk_s3::error::DisplayErrorContext;
+use chrono::{Duration, NaiveDate};
+use futures::StreamExt;
+use rsa::RsaPublicKey;
+use serde::Serialize;
+
+use crate::source::layout::{self, KeyKind};
+use digest::{Checked, Fetched};
+
+/// What `verify` checks.
+#[derive(Debug, Clone)]
+pub struct VerifyPlan {
+    /// `s3://bucket/prefix` holding `AWSLogs/`.
+    pub from: String,
+    /// First digest day.
+    pub since: Option<NaiveDate>,
+    /// Last digest day (digests of the day after are read too: they list the last hour's logs).
+    pub until: Option<NaiveDate>,
+    /// A folder of public keys (`<fingerprint>.pem` or `.der`); CloudTrail's ListPublicKeys when
+    /// absent.
+    pub public_keys: Option<PathBuf>,
+    /// Concurrent S3 requests.
+    pub concurrency: usize,
+    /// S3 settings.
+    pub s3: crate::aws::S3Options,
+}
+
+/// The version of the report's JSON.
+pub const SCHEMA_VERSION: &str = "pipewarden.integrity/v1";
+
+/// Counts for one account and region.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Scope {
+    /// Account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Digests whose signature verifies.
+    pub digests_valid: u64,
+    /// Digests that are corrupt, moved, unsigned or whose signature fails.
+    pub digests_invalid: u64,
+    /// Digests named by their successor but absent, or replaced.
+    pub digests_missing: u64,
+    /// Breaks in the hourly sequence.
+    pub gaps: u64,
+    /// Log files whose hash matches.
+    pub logs_valid: u64,
+    /// Log files whose content changed.
+    pub logs_modified: u64,
+    /// Log files a digest lists that are gone.
+    pub logs_deleted: u64,
+    /// Log files present that no digest lists.
+    pub logs_not_in_digest: u64,
+}
+
+/// One thing wrong, named by its object.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Problem {
+    /// `digest_invalid`, `digest_missing`, `digest_replaced`, `gap`, `log_modified`,
+    /// `log_deleted` or `log_not_in_digest`.
+    pub kind: &'static str,
+    /// Account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// The object (`s3://bucket/key`).
+    pub object: String,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// The outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema: &'static str,
+    /// What was verified.
+    pub from: String,
+    /// Per account and region.
+    pub scopes: Vec<Scope>,
+    /// Every problem, ordered by account, region, kind and object.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// Whether everything verified.
+    pub fn clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Errors that stop a verification.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// Not an S3 location.
+    #[error("--from {0}: verify reads digests and their signatures from S3 (s3://bucket/prefix)")]
+    NotS3(String),
+    /// Listing failed.
+    #[error("cannot list s3://{bucket}/{prefix}: {reason}")]
+    List {
+        /// Bucket.
+        bucket: String,
+        /// Prefix.
+        prefix: String,
+        /// Why.
+        reason: String,
+    },
+    /// No key to check signatures with.
+    #[error("public keys: {0}")]
+    Keys(String),
+}
+
+fn digest_scope(key: &str) -> (String, String) {
+    let l = layout::parse(key);
+    (
+        l.account.unwrap_or_else(|| "unknown".into()),
+        l.region.unwrap_or_else(|| "unknown".into()),
+    )
+}
+
+fn scope_of<'a>(scopes: &'a mut BTreeMap<(String, String), Scope>, key: &str) -> &'a mut Scope {
+    let (account, region) = digest_scope(key);
+    scopes
+        .entry((account.clone(), region.clone()))
+        .or_insert_with(|| Scope {
+            account,
+            region,
+            ..Default::default()
+        })
+}
+
+/// Lists the folders `<...>/AWSLogs/[<org>/]<account>/<service>/<region>/` under `prefix` for
+/// the CloudTrail and CloudTrail-Digest services.
+async fn region_folders(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, VerifyError> {
+    let mut out = vec![];
+    let mut stack = vec![(prefix.to_string(), 0usize)];
+    while let Some((p, depth)) = stack.pop() {
+        let l = layout::parse(&p);
+        if l.region.is_some() {
+            if matches!(l.kind(), KeyKind::Log | KeyKind::Digest) {
+                out.push(p);
+            }
+            continue;
+        }
+        if depth > 8 || matches!(l.kind(), KeyKind::Insight) {
+            continue;
+        }
+        let mut pages = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(&p)
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| VerifyError::List {
+                bucket: bucket.into(),
+                prefix: p.clone(),
+                reason: DisplayErrorContext(&e).to_string(),
+            })?;
+            for cp in page.common_prefixes() {
+                if let Some(f) = cp.prefix() {
+                    stack.push((f.to_string(), depth + 1));
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Keys under a region folder whose day is in `[since, until]`.
+async fn keys_in(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    folder: &str,
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+) -> Result<Vec<String>, VerifyError> {
+    let prefixes: Vec<String> = match (since, until) {
+        (Some(s), Some(u)) if u >= s && (u - s).num_days() < 3660 => {
+            let mut d = s;
+            let mut v = vec![];
+            while d <= u {
+                v.push(format!("{folder}{}/", d.format("%Y/%m/%d")));
+                d = d.succ_opt().unwrap_or(NaiveDate::MAX);
+                if d == NaiveDate::MAX {
+                    break;
+                }
+            }
+            v
+        }
+        _ => vec![folder.to_string()],
+    };
+    let mut out = vec![];
+    for p in prefixes {
+        let mut pages = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(&p)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| VerifyError::List {
+                bucket: bucket.into(),
+                prefix: p.clone(),
+                reason: DisplayErrorContext(&e).to_string(),
+            })?;
+            for o in page.contents() {
+                let Some(k) = o.key() else { continue };
+                let d = layout::parse(k).date();
+                if d.is_some_and(|d| since.is_some_and(|s| d < s) || until.is_some_and(|u| d > u)) {
+                    continue;
+                }
+                if k.ends_with(".json.gz") || k.ends_with(".json") {
+                    out.push(k.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An object's bytes, uncompressed when gzip, and its user metadata; `Ok(None)` when absent.
+async fn get(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(Vec<u8>, std::collections::HashMap<String, String>)>, String> {
+    let r = match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                return Ok(None);
+            }
+            return Err(DisplayErrorContext(&e).to_string());
+        }
+    };
+    let meta = r.metadata().cloned().unwrap_or_default();
+    let body = r
+        .body
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_bytes();
+    let inflated = tokio::task::spawn_blocking(move || inflate(&body))
+        .await
+        .map_err(|e| e.to_string())??;
+    Ok(Some((inflated, meta)))
+}
+
+fn inflate(body: &[u8]) -> Result<Vec<u8>, String> {
+    if body.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(body.len() * 8);
+        flate2::read::MultiGzDecoder::new(body)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("not valid gzip: {e}"))?;
+        Ok(out)
+    } else {
+        Ok(body.to_vec())
+    }
+}
+
+/// Bucket and key.
+type ObjectId = (String, String);
+/// A log file's SHA-256 (hex), `None` when it is gone, or why it could not be read.
+type Hashed = Result<Option<String>, String>;
+
+/// Public keys by fingerprint, and the keys of a folder to try when no name matches.
+type Keys = (BTreeMap<String, RsaPublicKey>, Vec<RsaPublicKey>);
+
+fn folder_keys(dir: &std::path::Path) -> Result<Keys, VerifyError> {
+    let mut by_name = BTreeMap::new();
+    let mut all = vec![];
+    let rd =
+        std::fs::read_dir(dir).map_err(|e| VerifyError::Keys(format!("{}: {e}", dir.display())))?;
+    for e in rd.filter_map(Result::ok) {
+        let p = e.path();
+        if !p.is_file() {
+            continue;
+        }
+        let bytes =
+            std::fs::read(&p).map_err(|e| VerifyError::Keys(format!("{}: {e}", p.display())))?;
+        let key = digest::public_key(&bytes)
+            .map_err(|e| VerifyError::Keys(format!("{}: {e}", p.display())))?;
+        if let Some(stem) = p.file_stem() {
+            by_name.insert(stem.to_string_lossy().into_owned(), key.clone());
+        }
+        all.push(key);
+    }
+    if all.is_empty() {
+        return Err(VerifyError::Keys(format!(
+            "{}: no key files",
+            dir.display()
+        )));
+    }
+    Ok((by_name, all))
+}
+
+async fn cloudtrail_keys(
+    aws: &crate::aws::AwsContext,
+    regions: &BTreeSet<String>,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Keys, VerifyError> {
+    let mut by_fp = BTreeMap::new();
+    let to_time = |d: NaiveDate| {
+        aws_sdk_cloudtrail::primitives::DateTime::from_secs(
+            d.and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+                .timestamp(),
+        )
+    };
+    for region in regions {
+        let conf = aws_sdk_cloudtrail::config::Builder::from(&aws.sdk)
+            .region(aws_sdk_cloudtrail::config::Region::new(region.clone()))
+            .build();
+        let client = aws_sdk_cloudtrail::Client::from_conf(conf);
+        let mut token = None;
+        loop {
+            let r = client
+                .list_public_keys()
+                .start_time(to_time(start))
+                .end_time(to_time(end))
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    VerifyError::Keys(format!(
+                        "CloudTrail ListPublicKeys in {region}: {} (or pass --public-keys DIR)",
+                        aws_sdk_cloudtrail::error::DisplayErrorContext(&e)
+                    ))
+                })?;
+            for k in r.public_key_list() {
+                if let (Some(fp), Some(v)) = (k.fingerprint(), k.value()) {
+                    let key = digest::public_key(v.as_ref()).map_err(|e| {
+                        VerifyError::Keys(format!("key {fp} from ListPublicKeys: {e}"))
+                    })?;
+                    by_fp.insert(fp.to_string(), key);
+                }
+            }
+            token = r.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok((by_fp, vec![]))
+}
+
+/// The time a log file's name carries (`..._20261001T1005Z_...`), as `2026-10-01T10:05:00Z`.
+fn log_name_time(key: &str) -> Option<String> {
+    let name = key.rsplit('/').next()?;
+    name.split('_').find_map(|part| {
+        let b = part.as_bytes();
+        (part.len() == 14 && b[8] == b'T' && b[13] == b'Z').then(|| {
+            format!(
+                "{}-{}-{}T{}:{}:00Z",
+                &part[0..4],
+                &part[4..6],
+                &part[6..8],
+                &part[9..11],
+                &part[11..13]
+            )
+        })
+    })
+}
+
+/// The end of the hour a digest's name carries (`..._20261001T120000Z.json.gz`).
+fn digest_name_end(key: &str) -> Option<String> {
+    let stem = key.rsplit('/').next()?.strip_suffix(".json.gz")?;
+    let t = stem.rsplit('_').next()?;
+    let b = t.as_bytes();
+    (t.len() == 16 && b[8] == b'T' && b[15] == b'Z').then(|| {
+        format!(
+            "{}-{}-{}T{}:{}:{}Z",
+            &t[0..4],
+            &t[4..6],
+            &t[6..8],
+            &t[9..11],
+            &t[11..13],
+            &t[13..15]
+        )
+    })
+}
+
+/// `pipewarden verify`.
+pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
+    let (bucket, prefix) = crate::source::parse_s3_uri(&plan.from)
+        .ok_or_else(|| VerifyError::NotS3(plan.from.clone()))?;
+    let aws = crate::aws::AwsContext::load(&plan.s3).await;
+    let client = aws.s3_client();
+    let conc = plan.concurrency.max(1);
+    let folders = region_folders(&client, &bucket, &prefix).await?;
+    // Digests of the day after `until` list the logs of its last hour.
+    let digest_until = plan.until.and_then(|u| u.succ_opt());
+    let mut digest_keys = vec![];
+    let mut log_keys = vec![];
+    for f in &folders {
+        if layout::parse(f).kind() == KeyKind::Digest {
+            digest_keys.extend(keys_in(&client, &bucket, f, plan.since, digest_until).await?);
+        } else {
+            log_keys.extend(keys_in(&client, &bucket, f, plan.since, plan.until).await?);
+        }
+    }
+
+    // Fetch every digest with its signature.
+    let fetched: Vec<Fetched> = futures::stream::iter(digest_keys.iter().cloned())
+        .map(|key| {
+            let client = client.clone();
+            let bucket = bucket.clone();
+            async move {
+                let (inflated, meta) = match get(&client, &bucket, &key).await {
+                    Ok(Some((b, m))) => (Ok(b), m),
+                    Ok(None) => (
+                        Err("deleted while being read".to_string()),
+                        Default::default(),
+                    ),
+                    Err(e) => (Err(e), Default::default()),
+                };
+                Fetched {
+                    bucket,
+                    key,
+                    inflated,
+                    signature: meta.get("signature").cloned(),
+                    signature_algorithm: meta.get("signature-algorithm").cloned(),
+                }
+            }
+        })
+        .buffer_unordered(conc)
+        .collect()
+        .await;
+
+    let regions: BTreeSet<String> = digest_keys.iter().map(|k| digest_scope(k).1).collect();
+    let (by_fp, fallback) = match &plan.public_keys {
+        Some(dir) => folder_keys(dir)?,
+        None if regions.is_empty() => (BTreeMap::new(), vec![]),
+        None => {
+            let start = plan
+                .since
+                .unwrap_or_else(|| NaiveDate::from_ymd_opt(2015, 1, 1).expect("date"))
+                - Duration::days(1);
+            let end =
+                digest_until.unwrap_or_else(|| chrono::Utc::now().date_naive()) + Duration::days(1);
+            cloudtrail_keys(&aws, &regions, start, end).await?
+        }
+    };
+    let checked: Vec<Checked> = fetched
+        .iter()
+        .map(|f| digest::check(f, &by_fp, &fallback))
+        .collect();
+
+    let mut scopes: BTreeMap<(String, String), Scope> = BTreeMap::new();
+    let mut problems = vec![];
+    for c in &checked {
+        match &c.invalid {
+            None => scope_of(&mut scopes, &c.key).digests_valid += 1,
+            Some(why) => {
+                scope_of(&mut scopes, &c.key).digests_invalid += 1;
+                let (account, region) = digest_scope(&c.key);
+                problems.push(Problem {
+                    kind: "digest_invalid",
+                    account,
+                    region,
+                    object: format!("s3://{}/{}", c.bucket, c.key),
+                    detail: why.clone(),
+                });
+            }
+        }
+    }
+    let in_range = |b: &str, k: &str| {
+        b == bucket
+            && layout::parse(k).date().is_none_or(|d| {
+                plan.since.is_none_or(|s| d >= s) && digest_until.is_none_or(|u| d <= u)
+            })
+    };
+    for br in digest::chain(&checked, &in_range) {
+        let key = br.after.splitn(4, '/').nth(3).unwrap_or("").to_string();
+        let (account, region) = digest_scope(&key);
+        match br.kind {
+            "gap" => scope_of(&mut scopes, &key).gaps += 1,
+            _ => scope_of(&mut scopes, &key).digests_missing += 1,
+        }
+        problems.push(Problem {
+            kind: match br.kind {
+                "missing" => "digest_missing",
+                "replaced" => "digest_replaced",
+                _ => "gap",
+            },
+            account,
+            region,
+            object: if br.kind == "missing" {
+                br.detail.clone()
+            } else {
+                br.after.clone()
+            },
+            detail: match br.kind {
+                "missing" => format!(
+                    "deleted: {} names it as its predecessor; the log files of its hour cannot be verified",
+                    br.after
+                ),
+                _ => br.detail.clone(),
+            },
+        });
+    }
+
+    // Every log file a valid digest lists.
+    let mut listed: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut newest_end: BTreeMap<(String, String), String> = BTreeMap::new();
+    for c in checked.iter().filter(|c| c.invalid.is_none()) {
+        let Some(f) = &c.file else { continue };
+        let sc = digest_scope(&c.key);
+        let e = newest_end.entry(sc).or_default();
+        if *e < f.digest_end_time {
+            *e = f.digest_end_time.clone();
+        }
+        for l in &f.log_files {
+            listed.insert(
+                (l.s3_bucket.clone(), l.s3_object.clone()),
+                l.hash_value.clone(),
+            );
+        }
+    }
+    let hashed: Vec<(ObjectId, String, Hashed)> = futures::stream::iter(listed.clone())
+        .map(|((b, k), want)| {
+            let client = client.clone();
+            async move {
+                let got = get(&client, &b, &k)
+                    .await
+                    .map(|o| o.map(|(bytes, _)| digest::sha256_hex(&bytes)));
+                ((b, k), want, got)
+            }
+        })
+        .buffer_unordered(conc)
+        .collect()
+        .await;
+    for ((b, k), want, got) in hashed {
+        let (account, region) = digest_scope(&k);
+        let object = format!("s3://{b}/{k}");
+        match got {
+            Ok(Some(h)) if h.eq_ignore_ascii_case(&want) => {
+                scope_of(&mut scopes, &k).logs_valid += 1
+            }
+            Ok(Some(h)) => {
+                scope_of(&mut scopes, &k).logs_modified += 1;
+                problems.push(Problem {
+                    kind: "log_modified",
+                    account,
+                    region,
+                    object,
+                    detail: format!("SHA-256 {h}, the digest says {want}"),
+                });
+            }
+            Ok(None) => {
+                scope_of(&mut scopes, &k).logs_deleted += 1;
+                problems.push(Problem {
+                    kind: "log_deleted",
+                    account,
+                    region,
+                    object,
+                    detail: "listed in a valid digest, not in the bucket".into(),
+                });
+            }
+            Err(e) => {
+                scope_of(&mut scopes, &k).logs_modified += 1;
+                problems.push(Problem {
+                    kind: "log_modified",
+                    account,
+                    region,
+                    object,
+                    detail: format!("cannot be read as delivered: {e}"),
+                });
+            }
+        }
+    }
+    // The hours of missing or invalid digests: their log files cannot be verified, and are not
+    // forged.
+    let missing_hours: Vec<(String, String)> = problems
+        .iter()
+        .filter(|p| matches!(p.kind, "digest_missing" | "digest_invalid"))
+        .filter_map(|p| digest_name_end(&p.object))
+        .filter_map(|end| {
+            let e = chrono::DateTime::parse_from_rfc3339(&end).ok()?;
+            Some((
+                (e - Duration::hours(1))
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string(),
+                end,
+            ))
+        })
+        .collect();
+    // Log files no digest lists, older than the last digest's hour (newer ones await theirs).
+    for k in &log_keys {
+        if listed.contains_key(&(bucket.clone(), k.clone())) {
+            continue;
+        }
+        let sc = digest_scope(k);
+        let Some(end) = newest_end.get(&sc) else {
+            continue;
+        };
+        let Some(t) = log_name_time(k) else { continue };
+        let end_minus_hour = chrono::DateTime::parse_from_rfc3339(end)
+            .map(|e| {
+                (e - Duration::hours(1))
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        if missing_hours.iter().any(|(a, b)| &t >= a && &t < b) {
+            continue;
+        }
+        if t < end_minus_hour {
+            scope_of(&mut scopes, k).logs_not_in_digest += 1;
+            problems.push(Problem {
+                kind: "log_not_in_digest",
+                account: sc.0.clone(),
+                region: sc.1.clone(),
+                object: format!("s3://{bucket}/{k}"),
+                detail: format!("delivered at {t} but no digest lists it"),
+            });
+        }
+    }
+    problems.sort_by(|a, b| {
+        (&a.account, &a.region, a.kind, &a.object).cmp(&(&b.account, &b.region, b.kind, &b.object))
+    });
+    Ok(Report {
+        schema: SCHEMA_VERSION,
+        from: plan.from.clone(),
+        scopes: scopes.into_values().collect(),
+        problems,
+    })
+}
+
+/// The report for a terminal.
+pub fn render(r: &Report) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    for sc in &r.scopes {
+        let _ = writeln!(
+            s,
+            "{} {}: digests {} valid, {} invalid, {} missing, {} gaps; log files {} valid, {} modified, {} deleted, {} in no digest",
+            sc.account,
+            sc.region,
+            sc.digests_valid,
+            sc.digests_invalid,
+            sc.digests_missing,
+            sc.gaps,
+            sc.logs_valid,
+            sc.logs_modified,
+            sc.logs_deleted,
+            sc.logs_not_in_digest
+        );
+    }
+    if r.scopes.is_empty() {
+        let _ = writeln!(s, "no digest files found under {}", r.from);
+    }
+    for p in &r.problems {
+        let _ = writeln!(
+            s,
+            "{:18} {} {} {}: {}",
+            p.kind,
+            p.account,
+            p.region,
+            crate::sanitize::for_terminal(&p.object),
+            crate::sanitize::for_terminal(&p.detail)
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_names_carry_their_time() {
+        assert_eq!(
+            log_name_time(
+                "AWSLogs/1/CloudTrail/us-east-1/2026/10/01/1_CloudTrail_us-east-1_20261001T1005Z_abc.json.gz"
+            )
+            .as_deref(),
+            Some("2026-10-01T10:05:00Z")
+        );
+        assert_eq!(log_name_time("x/y.json.gz"), None);
+        assert_eq!(
+            digest_name_end(
+                "p/1_CloudTrail-Digest_us-east-1_trail_us-east-1_20261001T120000Z.json.gz"
+            )
+            .as_deref(),
+            Some("2026-10-01T12:00:00Z")
+        );
+    }
+}

@@ -1,0 +1,324 @@
+//! Integrity: a digest chain signed in the test with its own RSA key (as CloudTrail signs:
+//! SHA256withRSA over the documented string, hex signature in the object's metadata), put on the
+//! loopback S3 server, then tampered with in each way; each is reported exactly as such.
+
+use std::path::Path;
+use std::process::Output;
+
+use rsa::pkcs1::EncodeRsaPublicKey;
+use rsa::pkcs1v15::SigningKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::*;
+
+const ACCOUNT: &str = "111122223333";
+const REGION: &str = "us-east-1";
+
+fn key_pair() -> (RsaPrivateKey, RsaPublicKey) {
+    static KEYS: std::sync::OnceLock<(RsaPrivateKey, RsaPublicKey)> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let k = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
+        let p = RsaPublicKey::from(&k);
+        (k, p)
+    })
+    .clone()
+}
+
+fn sha_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// A trail's history under `prefix`: 4 hourly digests on 2026-10-01, each listing 2 log files.
+struct Chain {
+    bucket: String,
+    prefix: String,
+    digests: Vec<String>,
+    logs: Vec<String>,
+}
+
+fn log_key(prefix: &str, hour: u32, n: u32) -> String {
+    format!(
+        "{prefix}AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2026/10/01/{ACCOUNT}_CloudTrail_{REGION}_20261001T{hour:02}{:02}Z_log{n}.json.gz",
+        5 + n * 10
+    )
+}
+
+fn digest_key(prefix: &str, hour: u32) -> String {
+    format!(
+        "{prefix}AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/10/01/{ACCOUNT}_CloudTrail-Digest_{REGION}_trail_{REGION}_20261001T{:02}0000Z.json.gz",
+        hour + 1
+    )
+}
+
+fn build(
+    rt: &tokio::runtime::Runtime,
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Chain {
+    let (private, _) = key_pair();
+    let signer = SigningKey::<Sha256>::new(private);
+    let mut chain = Chain {
+        bucket: bucket.into(),
+        prefix: prefix.into(),
+        digests: vec![],
+        logs: vec![],
+    };
+    let mut previous: Option<(String, String)> = None;
+    for hour in 10..14u32 {
+        let mut files = vec![];
+        for n in 0..2 {
+            let key = log_key(prefix, hour, n);
+            let recs = vec![record(
+                &format!("ev-{hour}-{n}"),
+                &format!("2026-10-01T{hour:02}:0{n}:00Z"),
+                "GetObject",
+            )];
+            let plain = serde_json::to_vec(&json!({ "Records": recs })).unwrap();
+            files.push(json!({"s3Bucket": bucket, "s3Object": key, "hashValue": sha_hex(&plain), "hashAlgorithm": "SHA-256",
+                "newestEventTime": format!("2026-10-01T{hour:02}:0{n}:00Z"), "oldestEventTime": format!("2026-10-01T{hour:02}:0{n}:00Z")}));
+            put(rt, client, bucket, &key, gz(&plain));
+            chain.logs.push(key);
+        }
+        let key = digest_key(prefix, hour);
+        let end = format!("2026-10-01T{:02}:00:00Z", hour + 1);
+        let mut d = json!({
+            "awsAccountId": ACCOUNT,
+            "digestStartTime": format!("2026-10-01T{hour:02}:00:00Z"),
+            "digestEndTime": end,
+            "digestS3Bucket": bucket,
+            "digestS3Object": key,
+            "digestPublicKeyFingerprint": "testfingerprint",
+            "digestSignatureAlgorithm": "SHA256withRSA",
+            "newestEventTime": end, "oldestEventTime": end,
+            "previousDigestS3Bucket": Value::Null,
+            "previousDigestS3Object": Value::Null,
+            "previousDigestHashValue": Value::Null,
+            "previousDigestHashAlgorithm": Value::Null,
+            "previousDigestSignature": Value::Null,
+            "logFiles": files,
+        });
+        if let Some((pk, psig)) = &previous {
+            d["previousDigestS3Bucket"] = json!(bucket);
+            d["previousDigestS3Object"] = json!(pk);
+            d["previousDigestSignature"] = json!(psig);
+        }
+        let inflated = serde_json::to_vec(&d).unwrap();
+        // The string CloudTrail signs (AWS CloudTrail User Guide, "Validating CloudTrail log
+        // file integrity"): end time, bucket/key, hex SHA-256 of the digest, previous signature.
+        let to_sign = format!(
+            "{end}\n{bucket}/{key}\n{}\n{}",
+            sha_hex(&inflated),
+            previous.as_ref().map(|p| p.1.as_str()).unwrap_or("null")
+        );
+        let sig = hex::encode(signer.sign(to_sign.as_bytes()).to_bytes());
+        rt.block_on(
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(&key)
+                .metadata("signature", &sig)
+                .metadata("signature-algorithm", "SHA256withRSA")
+                .body(gz(&inflated).into())
+                .send(),
+        )
+        .unwrap();
+        chain.digests.push(key.clone());
+        previous = Some((key, sig));
+    }
+    chain
+}
+
+fn key_folder(dir: &Path, public: &RsaPublicKey, name: &str) -> String {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("testfingerprint.pem"),
+        public.to_pkcs1_pem(rsa::pkcs1::LineEnding::LF).unwrap(),
+    )
+    .unwrap();
+    d.display().to_string()
+}
+
+fn verify(c: &Chain, keys: &str) -> (Output, Value) {
+    let d = tempfile::tempdir().unwrap();
+    let json = d.path().join("r.json");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_pipewarden"))
+        .args([
+            "verify",
+            "--from",
+            &format!("s3://{}/{}", c.bucket, c.prefix),
+            "--public-keys",
+            keys,
+        ])
+        .args(["--since", "2026-10-01", "--until", "2026-10-01", "--json"])
+        .arg(&json)
+        .args(["--endpoint-url", &s3_endpoint(), "--path-style"])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    (o, r)
+}
+
+/// (kind, object) of every problem.
+fn problems(r: &Value) -> Vec<(String, String)> {
+    r["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap().to_string(),
+                p["object"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn uri(c: &Chain, key: &str) -> String {
+    format!("s3://{}/{key}", c.bucket)
+}
+
+#[test]
+fn every_kind_of_tampering_is_reported_as_itself() {
+    let (rt, client, bucket) = bucket("verify");
+    let d = tempfile::tempdir().unwrap();
+    let (_, public) = key_pair();
+    let keys = key_folder(d.path(), &public, "keys");
+
+    // Untouched: everything valid.
+    let c = build(&rt, &client, &bucket, "clean/");
+    let (o, r) = verify(&c, &keys);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(problems(&r), vec![]);
+    let s = &r["scopes"][0];
+    assert_eq!(
+        (s["digests_valid"].as_u64(), s["logs_valid"].as_u64()),
+        (Some(4), Some(8))
+    );
+
+    // A log file edited.
+    let c = build(&rt, &client, &bucket, "edited/");
+    put(&rt, &client, &bucket, &c.logs[3], gz(br#"{"Records":[]}"#));
+    let (o, r) = verify(&c, &keys);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        problems(&r),
+        vec![("log_modified".into(), uri(&c, &c.logs[3]))]
+    );
+
+    // A log file deleted.
+    let c = build(&rt, &client, &bucket, "deleted-log/");
+    rt.block_on(
+        client
+            .delete_object()
+            .bucket(&bucket)
+            .key(&c.logs[5])
+            .send(),
+    )
+    .unwrap();
+    let (_, r) = verify(&c, &keys);
+    assert_eq!(
+        problems(&r),
+        vec![("log_deleted".into(), uri(&c, &c.logs[5]))]
+    );
+
+    // A digest deleted: its successor names it.
+    let c = build(&rt, &client, &bucket, "deleted-digest/");
+    rt.block_on(
+        client
+            .delete_object()
+            .bucket(&bucket)
+            .key(&c.digests[1])
+            .send(),
+    )
+    .unwrap();
+    let (_, r) = verify(&c, &keys);
+    assert_eq!(
+        problems(&r),
+        vec![("digest_missing".into(), uri(&c, &c.digests[1]))]
+    );
+
+    // A signature broken.
+    let c = build(&rt, &client, &bucket, "bad-signature/");
+    let body = rt
+        .block_on(
+            client
+                .get_object()
+                .bucket(&bucket)
+                .key(&c.digests[2])
+                .send(),
+        )
+        .unwrap();
+    let bytes = rt.block_on(body.body.collect()).unwrap().into_bytes();
+    rt.block_on(
+        client
+            .put_object()
+            .bucket(&bucket)
+            .key(&c.digests[2])
+            .metadata("signature", "00".repeat(256))
+            .metadata("signature-algorithm", "SHA256withRSA")
+            .body(bytes.to_vec().into())
+            .send(),
+    )
+    .unwrap();
+    let (_, r) = verify(&c, &keys);
+    assert_eq!(
+        problems(&r),
+        vec![("digest_invalid".into(), uri(&c, &c.digests[2]))]
+    );
+    assert!(
+        r["problems"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("signature does not verify")
+    );
+
+    // The wrong key: no digest verifies, and nothing is said about logs it cannot vouch for.
+    let c = build(&rt, &client, &bucket, "wrong-key/");
+    let other = RsaPublicKey::from(&RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap());
+    let wrong = key_folder(d.path(), &other, "wrong");
+    let (_, r) = verify(&c, &wrong);
+    let want: Vec<(String, String)> = c
+        .digests
+        .iter()
+        .map(|k| ("digest_invalid".into(), uri(&c, k)))
+        .collect();
+    assert_eq!(problems(&r), want);
+
+    // A log file no digest lists (forged and slipped in), and a corrupt digest.
+    let c = build(&rt, &client, &bucket, "injected/");
+    let forged = log_key(&c.prefix, 11, 7);
+    put(&rt, &client, &bucket, &forged, gz(br#"{"Records":[]}"#));
+    let (_, r) = verify(&c, &keys);
+    assert_eq!(
+        problems(&r),
+        vec![("log_not_in_digest".into(), uri(&c, &forged))]
+    );
+    let junk = digest_key(&c.prefix, 20);
+    put(&rt, &client, &bucket, &junk, b"\x1f\x8bnot gzip".to_vec());
+    let (_, r) = verify(&c, &keys);
+    let p = problems(&r);
+    assert!(
+        p.contains(&("digest_invalid".into(), uri(&c, &junk))),
+        "{p:?}"
+    );
+    assert_eq!(
+        r["scopes"][0]["digests_valid"].as_u64(),
+        Some(4),
+        "the others still verify"
+    );
+}
