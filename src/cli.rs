@@ -63,6 +63,10 @@ pub struct VerifyArgs {
     /// Also write the report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<std::path::PathBuf>,
+    /// Save the problems as this lake's `integrity` table: `detect` and `scan` report them (the
+    /// integrity detector), `ingest --refuse-unverified` leaves the bad log files out.
+    #[arg(long, value_name = "DIR|S3")]
+    pub lake: Option<String>,
     /// Concurrent S3 requests.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub concurrency: usize,
@@ -528,6 +532,10 @@ pub struct IngestArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// Refuse (record as unreadable, retry next run) log files the last `pipewarden verify
+    /// --lake` found modified or listed in no digest.
+    #[arg(long)]
+    pub refuse_unverified: bool,
     #[command(flatten)]
     pub s3: S3Args,
 }
@@ -590,6 +598,7 @@ impl IngestArgs {
             plan.dataset = crate::lake::Dataset::Builds;
         }
         plan.strict = self.strict;
+        plan.refuse_unverified = self.refuse_unverified;
         plan.concurrency = self.concurrency.max(1);
         if let Some(w) = self.workers {
             plan.workers = w.max(1);

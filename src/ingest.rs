@@ -64,6 +64,8 @@ pub struct IngestPlan {
     pub writer: WriterConfig,
     /// Show a progress bar (only drawn on a terminal).
     pub progress: bool,
+    /// Refuse log files the last `pipewarden verify --lake` found modified or in no digest.
+    pub refuse_unverified: bool,
 }
 
 impl IngestPlan {
@@ -84,6 +86,7 @@ impl IngestPlan {
             limits: Limits::default(),
             s3: S3Options::default(),
             writer: WriterConfig::default(),
+            refuse_unverified: false,
             progress: true,
         }
     }
@@ -252,6 +255,12 @@ pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
     lake.lock()?;
     let recovery = rt.block_on(lake.recover())?;
     let seen = rt.block_on(SeenObjects::load(&lake, plan.dataset.name()))?;
+    let refused = if plan.refuse_unverified {
+        rt.block_on(crate::verify::refused_objects(&lake))
+            .map_err(|e| IngestError::Other(format!("--refuse-unverified: {e}")))?
+    } else {
+        Default::default()
+    };
 
     let reporter = Arc::new(Reporter::new(plan.progress));
     let counters = Arc::new(Counters::default());
@@ -259,7 +268,14 @@ pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
     // Chunks are the largest things in flight: keep few of them queued.
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(1);
 
-    let producer = rt.spawn(produce(source, plan.range, plan.concurrency, seen, work_tx));
+    let producer = rt.spawn(produce(
+        source,
+        plan.range,
+        plan.concurrency,
+        seen,
+        Arc::new(refused),
+        work_tx,
+    ));
 
     let mut workers = vec![];
     for i in 0..plan.workers {
@@ -312,6 +328,7 @@ async fn produce(
     range: DateRange,
     concurrency: usize,
     seen: SeenObjects,
+    refused: Arc<std::collections::HashMap<String, String>>,
     work_tx: async_channel::Sender<Work>,
 ) -> Result<ListStats, SourceError> {
     let (list_tx, list_rx) = tokio::sync::mpsc::channel::<Listed>(1024);
@@ -344,8 +361,17 @@ async fn produce(
         futures::future::ready(out)
     });
     let source_ref = &source;
+    let refused_ref = &refused;
     let mut fetched = todo
         .map(|(obj, changed)| async move {
+            // Recorded as unreadable: counted, kept in the manifest, tried again next run.
+            if let Some(why) = refused_ref.get(&obj.uri) {
+                return Work {
+                    obj,
+                    payload: Payload::Unreadable(format!("refused: {why}")),
+                    changed,
+                };
+            }
             match source_ref {
                 Source::Local { .. } => Work {
                     obj,

@@ -132,7 +132,19 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let report = rt.block_on(verify::verify(&plan))?;
+            let report = rt.block_on(async {
+                let r = verify::verify(&plan).await?;
+                if let Some(l) = &args.lake {
+                    let aws = if l.starts_with("s3://") {
+                        Some(aws::AwsContext::load(&plan.s3).await)
+                    } else {
+                        None
+                    };
+                    let lake = lake::Lake::open(l, aws.as_ref())?;
+                    verify::save(&lake, &r).await?;
+                }
+                anyhow::Ok(r)
+            })?;
             print!("{}", verify::render(&report));
             if let Some(p) = &args.json {
                 report::write_atomic(p, serde_json::to_string_pretty(&report)?.as_bytes())

@@ -68,6 +68,10 @@ pub const RULE_FILES: &[(&str, &str)] = &[
         "queries/rules/long_term_key_use.sql",
         include_str!("../../queries/rules/long_term_key_use.sql"),
     ),
+    (
+        "queries/rules/integrity.sql",
+        include_str!("../../queries/rules/integrity.sql"),
+    ),
 ];
 
 /// Reads a header field (`-- key: value`).

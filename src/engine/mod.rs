@@ -1,7 +1,8 @@
 //! Engine: a DataFusion session over the lake, with its tables, views and functions registered.
 //!
 //! - this file: the tables `cloudtrail`, `builds` (both partitioned by `event_date`), `manifest`,
-//!   `rejects`, `findings` (the last detect run, [`crate::report::table`]) and the `runs` view.
+//!   `rejects`, `findings` (the last detect run, [`crate::report::table`]), `integrity` (the
+//!   last verify run, [`crate::verify`]) and the `runs` view.
 //! - [`functions`]: the SQL functions for analysts (ARN parts, access keys, CIDRs, OIDC
 //!   subjects, hour of week, JSON).
 //! - [`pruning`]: `event_time` filters also prune `event_date` partitions.
@@ -24,7 +25,8 @@ pub mod functions;
 pub mod pruning;
 
 use crate::lake::{
-    BUILDS_DIR, CLOUDTRAIL_DIR, FINDINGS_DIR, Lake, MANIFEST_DIR, REJECTS_DIR, manifest,
+    BUILDS_DIR, CLOUDTRAIL_DIR, FINDINGS_DIR, INTEGRITY_DIR, Lake, MANIFEST_DIR, REJECTS_DIR,
+    manifest,
 };
 use crate::parse::{builds, cloudtrail};
 
@@ -99,6 +101,14 @@ pub async fn base_session(lake: &Lake) -> Result<SessionContext> {
         "findings",
         FINDINGS_DIR,
         crate::report::table::schema(),
+        &[],
+    )?;
+    register(
+        &ctx,
+        lake,
+        "integrity",
+        INTEGRITY_DIR,
+        crate::verify::table_schema(),
         &[],
     )?;
     ctx.sql(RUNS_VIEW).await?;

@@ -9,6 +9,7 @@
 //! rejects/part-<commit>.parquet                                records that could not be parsed
 //! manifest/part-<commit>.parquet                               every object seen, one row per visit
 //! findings/findings.parquet                                    the last detect run's findings
+//! integrity/integrity.parquet                                  the last verify run's problems
 //! _pipewarden/staging/<commit>/...                             files written but not yet committed
 //! _pipewarden/commits/<commit>.json                            commit records being applied
 //! _pipewarden/log/<commit>.json                                commit records applied
@@ -70,6 +71,8 @@ impl Dataset {
 pub const REJECTS_DIR: &str = "rejects";
 /// Folder of the last detect run's findings ([`crate::report::table`]).
 pub const FINDINGS_DIR: &str = "findings";
+/// Folder of the last `verify --lake` run's problems ([`crate::verify`]).
+pub const INTEGRITY_DIR: &str = "integrity";
 /// Folder of the manifest table.
 pub const MANIFEST_DIR: &str = "manifest";
 /// Folder of pipewarden's own bookkeeping.

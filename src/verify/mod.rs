@@ -658,6 +658,115 @@ pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
     })
 }
 
+/// Schema of the lake's `integrity` table: the problems of the last `verify --lake` run.
+pub fn table_schema() -> arrow::datatypes::SchemaRef {
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    let ts = |n: &str, null: bool| {
+        Field::new(
+            n,
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            null,
+        )
+    };
+    let s = |n: &str| Field::new(n, DataType::Utf8, false);
+    std::sync::Arc::new(Schema::new(vec![
+        ts("verified_at", false),
+        s("source"),
+        s("kind"),
+        s("account"),
+        s("region"),
+        s("object"),
+        s("detail"),
+        ts("object_time", true),
+    ]))
+}
+
+/// The time an object's name carries (log delivery minute, or digest hour end), in µs.
+fn object_time(object: &str) -> Option<i64> {
+    let t = log_name_time(object).or_else(|| digest_name_end(object))?;
+    chrono::DateTime::parse_from_rfc3339(&t)
+        .ok()
+        .map(|t| t.timestamp_micros())
+}
+
+/// Replaces the lake's `integrity` table with the report's problems (one PUT).
+pub async fn save(lake: &crate::lake::Lake, r: &Report) -> Result<(), crate::lake::LakeError> {
+    use arrow::array::{ArrayRef, StringArray, TimestampMicrosecondArray};
+    use object_store::ObjectStoreExt;
+    let n = r.problems.len();
+    let now = chrono::Utc::now().timestamp_micros();
+    let strs = |f: &dyn Fn(&Problem) -> String| -> ArrayRef {
+        std::sync::Arc::new(
+            r.problems
+                .iter()
+                .map(|p| Some(f(p)))
+                .collect::<StringArray>(),
+        )
+    };
+    let cols: Vec<ArrayRef> = vec![
+        std::sync::Arc::new(TimestampMicrosecondArray::from(vec![now; n]).with_timezone("UTC")),
+        strs(&|_| r.from.clone()),
+        strs(&|p| p.kind.to_string()),
+        strs(&|p| p.account.clone()),
+        strs(&|p| p.region.clone()),
+        strs(&|p| p.object.clone()),
+        strs(&|p| p.detail.clone()),
+        std::sync::Arc::new(
+            TimestampMicrosecondArray::from(
+                r.problems
+                    .iter()
+                    .map(|p| object_time(&p.object))
+                    .collect::<Vec<_>>(),
+            )
+            .with_timezone("UTC"),
+        ),
+    ];
+    let path = format!("{}/integrity.parquet", crate::lake::INTEGRITY_DIR);
+    let batch = arrow::array::RecordBatch::try_new(table_schema(), cols)
+        .expect("integrity columns match their schema");
+    let bytes =
+        crate::report::table::parquet_bytes(&batch).map_err(|e| crate::lake::LakeError::Write {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    lake.store
+        .put(
+            &object_store::path::Path::from(path.as_str()),
+            object_store::PutPayload::from(bytes),
+        )
+        .await
+        .map_err(|source| crate::lake::LakeError::Store { path, source })?;
+    Ok(())
+}
+
+/// Log files the last `verify --lake` found modified or in no digest, with why: what
+/// `ingest --refuse-unverified` leaves out.
+pub async fn refused_objects(
+    lake: &crate::lake::Lake,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    use arrow::array::AsArray;
+    let ctx = crate::engine::base_session(lake).await?;
+    let batches = ctx
+        .sql(
+            "SELECT object, kind || ': ' || detail AS why FROM integrity \
+             WHERE kind IN ('log_modified', 'log_not_in_digest')",
+        )
+        .await?
+        .collect()
+        .await?;
+    let mut out = std::collections::HashMap::new();
+    for b in batches {
+        let (o, w) = (
+            b.column(0).as_string::<i32>(),
+            b.column(1).as_string::<i32>(),
+        );
+        for i in 0..b.num_rows() {
+            out.insert(o.value(i).to_string(), w.value(i).to_string());
+        }
+    }
+    Ok(out)
+}
+
 /// The report for a terminal.
 pub fn render(r: &Report) -> String {
     use std::fmt::Write;

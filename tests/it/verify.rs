@@ -322,3 +322,86 @@ fn every_kind_of_tampering_is_reported_as_itself() {
         "the others still verify"
     );
 }
+
+#[test]
+fn problems_flow_into_detect_and_ingest_refuses_what_failed() {
+    let (rt, client, bucket) = bucket("verify-flow");
+    let d = tempfile::tempdir().unwrap();
+    let (_, public) = key_pair();
+    let keys = key_folder(d.path(), &public, "keys");
+    let c = build(&rt, &client, &bucket, "");
+    put(&rt, &client, &bucket, &c.logs[2], gz(br#"{"Records":[]}"#));
+    let lake = d.path().join("lake").display().to_string();
+    let from = format!("s3://{bucket}/");
+    let endpoint = s3_endpoint();
+    let s3 = ["--endpoint-url", endpoint.as_str(), "--path-style"];
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pipewarden"))
+            .args(args)
+            .args(s3)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[
+        "verify",
+        "--from",
+        &from,
+        "--public-keys",
+        &keys,
+        "--lake",
+        &lake,
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let o = run(&[
+        "ingest",
+        "--from",
+        &from,
+        "--lake",
+        &lake,
+        "--refuse-unverified",
+        "--no-progress",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("refused: log_modified"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The seven good files' events are in; the edited one is recorded, not ingested.
+    assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail"), "7");
+    assert_eq!(
+        scalar(
+            &lake,
+            &format!(
+                "SELECT status FROM manifest WHERE object = '{}'",
+                uri(&c, &c.logs[2])
+            )
+        ),
+        "unreadable"
+    );
+
+    let json = d.path().join("findings.json");
+    let o = run(&["detect", "--lake", &lake, "--json", json.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["detector"] == "integrity")
+        .expect("an integrity finding");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["value"], format!("log_modified in {ACCOUNT} {REGION}"));
+    assert_eq!(f["event_ids"], json!([uri(&c, &c.logs[2])]));
+}
