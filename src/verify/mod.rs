@@ -339,9 +339,14 @@ async fn cloudtrail_keys(
         )
     };
     for region in regions {
-        let conf = aws_sdk_cloudtrail::config::Builder::from(&aws.sdk)
-            .region(aws_sdk_cloudtrail::config::Region::new(region.clone()))
-            .build();
+        let mut conf = aws_sdk_cloudtrail::config::Builder::from(&aws.sdk)
+            .region(aws_sdk_cloudtrail::config::Region::new(region.clone()));
+        // The standard per-service endpoint variable, honoured even when --endpoint-url
+        // points the S3 side elsewhere.
+        if let Ok(ep) = std::env::var("AWS_ENDPOINT_URL_CLOUDTRAIL") {
+            conf = conf.endpoint_url(ep);
+        }
+        let conf = conf.build();
         let client = aws_sdk_cloudtrail::Client::from_conf(conf);
         let mut token = None;
         loop {

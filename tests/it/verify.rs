@@ -405,3 +405,104 @@ fn problems_flow_into_detect_and_ingest_refuses_what_failed() {
     assert_eq!(f["value"], format!("log_modified in {ACCOUNT} {REGION}"));
     assert_eq!(f["event_ids"], json!([uri(&c, &c.logs[2])]));
 }
+
+/// A loopback stand-in for the CloudTrail API that answers ListPublicKeys (moto has no such
+/// call) with `keys`, recording each request's target and body.
+fn cloudtrail_api(keys: Value) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let keys = keys.clone();
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let (mut len, mut target) = (0usize, String::new());
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        r.read_line(&mut line).unwrap();
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        let (k, v) = l.split_once(':').unwrap_or((l, ""));
+                        match k.to_ascii_lowercase().as_str() {
+                            "content-length" => len = v.trim().parse().unwrap(),
+                            "x-amz-target" => target = v.trim().to_string(),
+                            _ => {}
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    r.read_exact(&mut body).unwrap();
+                    log.lock()
+                        .unwrap()
+                        .push(format!("{target} {}", String::from_utf8_lossy(&body)));
+                    let out = serde_json::to_vec(&json!({ "PublicKeyList": keys })).unwrap();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n",
+                        out.len()
+                    );
+                    stream.write_all(head.as_bytes()).unwrap();
+                    stream.write_all(&out).unwrap();
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn public_keys_come_from_cloudtrail_list_public_keys() {
+    use base64::Engine;
+    let (rt, client, bucket) = bucket("verify-keys");
+    let (_, public) = key_pair();
+    let c = build(&rt, &client, &bucket, "");
+    let der = public.to_pkcs1_der().unwrap();
+    let (api, seen) = cloudtrail_api(json!([{
+        "Fingerprint": "testfingerprint",
+        "Value": base64::engine::general_purpose::STANDARD.encode(der.as_bytes()),
+        "ValidityStartTime": 1.7e9, "ValidityEndTime": 1.9e9
+    }]));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_pipewarden"))
+        .args([
+            "verify",
+            "--from",
+            &format!("s3://{bucket}/"),
+            "--since",
+            "2026-10-01",
+            "--until",
+            "2026-10-01",
+        ])
+        .args(["--endpoint-url", &s3_endpoint(), "--path-style"])
+        .env("AWS_ENDPOINT_URL_CLOUDTRAIL", &api)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("digests 4 valid"), "{out}");
+    let calls = seen.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "one region, one page: {calls:?}");
+    assert!(
+        calls[0].starts_with("CloudTrail_20131101.ListPublicKeys"),
+        "{calls:?}"
+    );
+    assert!(
+        calls[0].contains("StartTime") && calls[0].contains("EndTime"),
+        "{calls:?}"
+    );
+    drop(c);
+}
