@@ -16,6 +16,9 @@
 //!                                             │ (findings table)                  │
 //!                                             ▼                                   │
 //!                           analysts ◄── query: SQL, hunts, shell, lint ◄─────────┘
+//!
+//!  S3 trail ──► verify: digest signatures, chain, ──► lake: integrity ──► detect (integrity rule),
+//!               log file hashes                        table              ingest --refuse-unverified
 //! ```
 //!
 //! - [`source`]: where log objects are (an S3 prefix through aws-sdk-s3, or a folder), the
@@ -55,6 +58,10 @@
 //!   output as table, CSV, JSON or Parquet), the saved hunts of `queries/hunts/`
 //!   ([`query::catalog`]), `pipewarden shell` ([`query::shell`]) and `pipewarden lint`
 //!   ([`query::lint`]).
+//! - [`verify`]: `pipewarden verify`: CloudTrail digest chains (signatures, missing, replaced
+//!   and gapped digests, each log file's hash, log files no digest lists), before the trail is
+//!   trusted; its problems become the lake's `integrity` table, which the `integrity` rule
+//!   reports and `ingest --refuse-unverified` honours ([`verify::digest`] is the pure part).
 //! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
 //! - [`ingest`]: the `ingest` subcommand, wiring source → parse → lake with bounded queues on
 //!   every core.
