@@ -56,7 +56,7 @@ pub struct VerifyArgs {
     /// Last day of digests to verify, inclusive.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
-    /// A folder of CloudTrail public keys (PEM or DER, named <fingerprint>.pem); default:
+    /// A folder of CloudTrail public keys (PEM or DER, named `<fingerprint>.pem`); default:
     /// CloudTrail's ListPublicKeys for each region.
     #[arg(long, value_name = "DIR")]
     pub public_keys: Option<std::path::PathBuf>,
