@@ -437,32 +437,6 @@ pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
     }
 
     // Fetch every digest with its signature.
-    let fetched: Vec<Fetched> = futures::stream::iter(digest_keys.iter().cloned())
-        .map(|key| {
-            let client = client.clone();
-            let bucket = bucket.clone();
-            async move {
-                let (inflated, meta) = match get(&client, &bucket, &key).await {
-                    Ok(Some((b, m))) => (Ok(b), m),
-                    Ok(None) => (
-                        Err("deleted while being read".to_string()),
-                        Default::default(),
-                    ),
-                    Err(e) => (Err(e), Default::default()),
-                };
-                Fetched {
-                    bucket,
-                    key,
-                    inflated,
-                    signature: meta.get("signature").cloned(),
-                    signature_algorithm: meta.get("signature-algorithm").cloned(),
-                }
-            }
-        })
-        .buffer_unordered(conc)
-        .collect()
-        .await;
-
     let regions: BTreeSet<String> = digest_keys.iter().map(|k| digest_scope(k).1).collect();
     let (by_fp, fallback) = match &plan.public_keys {
         Some(dir) => folder_keys(dir)?,
@@ -477,10 +451,34 @@ pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
             cloudtrail_keys(&aws, &regions, start, end).await?
         }
     };
-    let checked: Vec<Checked> = fetched
-        .iter()
-        .map(|f| digest::check(f, &by_fp, &fallback))
-        .collect();
+    // Fetch and check every digest; only the parsed digest is kept, not its bytes.
+    let (by_fp, fallback) = (&by_fp, &fallback);
+    let checked: Vec<Checked> = futures::stream::iter(digest_keys.iter().cloned())
+        .map(|key| {
+            let client = client.clone();
+            let bucket = bucket.clone();
+            async move {
+                let (inflated, meta) = match get(&client, &bucket, &key).await {
+                    Ok(Some((b, m))) => (Ok(b), m),
+                    Ok(None) => (
+                        Err("deleted while being read".to_string()),
+                        Default::default(),
+                    ),
+                    Err(e) => (Err(e), Default::default()),
+                };
+                let f = Fetched {
+                    bucket,
+                    key,
+                    inflated,
+                    signature: meta.get("signature").cloned(),
+                    signature_algorithm: meta.get("signature-algorithm").cloned(),
+                };
+                digest::check(&f, by_fp, fallback)
+            }
+        })
+        .buffer_unordered(conc)
+        .collect()
+        .await;
 
     let mut scopes: BTreeMap<(String, String), Scope> = BTreeMap::new();
     let mut problems = vec![];
