@@ -306,6 +306,15 @@ pub struct ScanArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// Verify the trail's digest chains (S3 sources) for the window and the day before it
+    /// first: problems become integrity findings, and log files found modified or in no digest
+    /// are not ingested.
+    #[arg(long)]
+    pub verify: bool,
+    /// Public keys for --verify (PEM or DER named `<fingerprint>.pem`); default: CloudTrail's
+    /// ListPublicKeys.
+    #[arg(long, value_name = "DIR", requires = "verify")]
+    pub public_keys: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub s3: S3Args,
 }

@@ -345,6 +345,48 @@ fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
         } else {
             (args.source.clone(), args.builds_from.clone())
         };
+    // 0. Verify the trail before trusting it.
+    if args.verify {
+        if !trail_src.starts_with("s3://") {
+            return Err(cli::FlagError {
+                flag: "verify",
+                reason: "digests and their signatures are read from S3: SRC must be s3://".into(),
+            }
+            .into());
+        }
+        let today = chrono::Utc::now().date_naive();
+        let until = plan.until.unwrap_or(today);
+        let vplan = verify::VerifyPlan {
+            from: trail_src.clone(),
+            since: until.checked_sub_days(chrono::Days::new(plan.window_days as u64 + 1)),
+            until: Some(until),
+            public_keys: args.public_keys.clone(),
+            concurrency: 32,
+            s3: args.s3.options(),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let r = rt.block_on(async {
+            let r = verify::verify(&vplan).await?;
+            let aws = if args.lake.starts_with("s3://") {
+                Some(aws::AwsContext::load(&vplan.s3).await)
+            } else {
+                None
+            };
+            verify::save(&lake::Lake::open(&args.lake, aws.as_ref())?, &r).await?;
+            anyhow::Ok(r)
+        })?;
+        eprintln!(
+            "pipewarden: verify: {} problem(s) in the digest chains{}",
+            r.problems.len(),
+            if r.clean() {
+                ""
+            } else {
+                " (integrity findings below; see `pipewarden verify` for each)"
+            }
+        );
+    }
     let mut ingests = vec![(trail_src, lake::Dataset::CloudTrail)];
     if let Some(b) = builds_src {
         ingests.push((b, lake::Dataset::Builds));
@@ -355,6 +397,7 @@ fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
         p.dataset = dataset;
         p.progress = !args.no_progress;
         p.s3 = args.s3.options();
+        p.refuse_unverified = args.verify && dataset == lake::Dataset::CloudTrail;
         let s = ingest::run(&p)?;
         bad_input |= s.had_bad_input();
         eprintln!("pipewarden: {}: {}", dataset.name(), s.line());

@@ -506,3 +506,49 @@ fn public_keys_come_from_cloudtrail_list_public_keys() {
     );
     drop(c);
 }
+
+#[test]
+fn scan_verifies_first_when_asked() {
+    let (rt, client, bucket) = bucket("verify-scan");
+    let d = tempfile::tempdir().unwrap();
+    let (_, public) = key_pair();
+    let keys = key_folder(d.path(), &public, "keys");
+    let c = build(&rt, &client, &bucket, "");
+    rt.block_on(
+        client
+            .delete_object()
+            .bucket(&bucket)
+            .key(&c.logs[6])
+            .send(),
+    )
+    .unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    let report = d.path().join("r.json");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_pipewarden"))
+        .args([
+            "scan",
+            &format!("s3://{bucket}/"),
+            "--lake",
+            &lake,
+            "--verify",
+            "--public-keys",
+            &keys,
+        ])
+        .args(["--until", "2026-10-02", "--no-progress", "--format"])
+        .arg(format!("json={}", report.display()))
+        .args(["--endpoint-url", &s3_endpoint(), "--path-style"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("verify: 1 problem(s)"), "{err}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["detector"] == "integrity")
+        .expect("an integrity finding");
+    assert_eq!(f["value"], format!("log_deleted in {ACCOUNT} {REGION}"));
+    assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail"), "7");
+}
