@@ -77,18 +77,6 @@ pub struct VerifyArgs {
 impl VerifyArgs {
     /// The validated plan.
     pub fn plan(&self) -> Result<crate::verify::VerifyPlan, FlagError> {
-        let today = chrono::Utc::now().date_naive();
-        let day =
-            |flag: &'static str, v: &Option<String>| -> Result<Option<NaiveDate>, FlagError> {
-                v.as_deref()
-                    .map(|s| {
-                        parse_day(s, today).ok_or(FlagError {
-                            flag,
-                            reason: format!("{s:?} is not YYYY-MM-DD or Nd"),
-                        })
-                    })
-                    .transpose()
-            };
         if crate::source::parse_s3_uri(&self.from).is_none() {
             return Err(FlagError {
                 flag: "from",
@@ -559,6 +547,19 @@ pub struct FlagError {
     pub reason: String,
 }
 
+/// A date flag's value (`YYYY-MM-DD` or `Nd`), if given.
+fn day(flag: &'static str, v: &Option<String>) -> Result<Option<NaiveDate>, FlagError> {
+    let today = chrono::Utc::now().date_naive();
+    v.as_deref()
+        .map(|s| {
+            parse_day(s, today).ok_or(FlagError {
+                flag,
+                reason: format!("{s:?} is not YYYY-MM-DD or Nd"),
+            })
+        })
+        .transpose()
+}
+
 /// Parses `YYYY-MM-DD` or `Nd` (N days before `today`).
 pub fn parse_day(s: &str, today: NaiveDate) -> Option<NaiveDate> {
     if let Some(n) = s.strip_suffix('d') {
@@ -571,18 +572,6 @@ pub fn parse_day(s: &str, today: NaiveDate) -> Option<NaiveDate> {
 impl IngestArgs {
     /// Validates the flags into a plan.
     pub fn plan(&self) -> Result<IngestPlan, FlagError> {
-        let today = chrono::Utc::now().date_naive();
-        let day =
-            |flag: &'static str, v: &Option<String>| -> Result<Option<NaiveDate>, FlagError> {
-                v.as_deref()
-                    .map(|s| {
-                        parse_day(s, today).ok_or(FlagError {
-                            flag,
-                            reason: format!("{s:?} is not YYYY-MM-DD or Nd"),
-                        })
-                    })
-                    .transpose()
-            };
         let range = DateRange {
             since: day("since", &self.since)?,
             until: day("until", &self.until)?,

@@ -365,6 +365,25 @@ pub fn text(plan: &QueryPlan) -> Result<(String, String), QueryError> {
     }
 }
 
+/// The lake (S3 through the credential chain) and the attribution configuration.
+pub async fn open(
+    spec: &str,
+    s3: &crate::aws::S3Options,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<(crate::lake::Lake, crate::attribute::config::Config)> {
+    let aws = if spec.starts_with("s3://") {
+        Some(crate::aws::AwsContext::load(s3).await)
+    } else {
+        None
+    };
+    let lake = crate::lake::Lake::open(spec, aws.as_ref())?;
+    let cfg = match config {
+        Some(p) => crate::attribute::config::Config::load(p)?,
+        None => crate::attribute::config::Config::default(),
+    };
+    Ok((lake, cfg))
+}
+
 /// A session for `plan`'s lake: attribution's tables only when `parsed` needs them.
 pub async fn session_for(
     lake: &crate::lake::Lake,
@@ -472,16 +491,7 @@ pub fn run(plan: &QueryPlan) -> anyhow::Result<usize> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let aws = if plan.lake.starts_with("s3://") {
-            Some(crate::aws::AwsContext::load(&plan.s3).await)
-        } else {
-            None
-        };
-        let lake = crate::lake::Lake::open(&plan.lake, aws.as_ref())?;
-        let cfg = match &plan.config {
-            Some(p) => crate::attribute::config::Config::load(p)?,
-            None => crate::attribute::config::Config::default(),
-        };
+        let (lake, cfg) = open(&plan.lake, &plan.s3, plan.config.as_deref()).await?;
         let ctx = session_for(&lake, &cfg, &parsed).await?;
         let opts = RunOptions {
             allow_write: plan.allow_write,

@@ -245,16 +245,7 @@ pub fn run(plan: &ShellPlan) -> anyhow::Result<()> {
         .build()?;
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let (ctx, helper, hunts) = rt.block_on(async {
-        let aws = if plan.lake.starts_with("s3://") {
-            Some(crate::aws::AwsContext::load(&plan.s3).await)
-        } else {
-            None
-        };
-        let lake = crate::lake::Lake::open(&plan.lake, aws.as_ref())?;
-        let cfg = match &plan.config {
-            Some(p) => crate::attribute::config::Config::load(p)?,
-            None => crate::attribute::config::Config::default(),
-        };
+        let (lake, cfg) = super::open(&plan.lake, &plan.s3, plan.config.as_deref()).await?;
         let ctx = crate::engine::session_with(&lake, &cfg).await?;
         let (hunts, errors) = catalog::load(plan.queries_dir.as_deref());
         for e in errors {

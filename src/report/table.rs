@@ -155,8 +155,12 @@ pub fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>, parquet::errors::Pa
 /// the new one, never a mix).
 pub async fn save(lake: &Lake, report: &Report) -> Result<(), LakeError> {
     let now = chrono::Utc::now().timestamp_micros();
-    let path = path();
-    let bytes = parquet_bytes(&batch(report, now)).map_err(|e| LakeError::Write {
+    put(lake, path(), &batch(report, now)).await
+}
+
+/// Writes `batch` as the one Parquet file at `path` under the lake root, in one PUT.
+pub async fn put(lake: &Lake, path: String, batch: &RecordBatch) -> Result<(), LakeError> {
+    let bytes = parquet_bytes(batch).map_err(|e| LakeError::Write {
         path: path.clone(),
         reason: e.to_string(),
     })?;

@@ -695,7 +695,6 @@ fn object_time(object: &str) -> Option<i64> {
 /// Replaces the lake's `integrity` table with the report's problems (one PUT).
 pub async fn save(lake: &crate::lake::Lake, r: &Report) -> Result<(), crate::lake::LakeError> {
     use arrow::array::{ArrayRef, StringArray, TimestampMicrosecondArray};
-    use object_store::ObjectStoreExt;
     let n = r.problems.len();
     let now = chrono::Utc::now().timestamp_micros();
     let strs = |f: &dyn Fn(&Problem) -> String| -> ArrayRef {
@@ -724,22 +723,14 @@ pub async fn save(lake: &crate::lake::Lake, r: &Report) -> Result<(), crate::lak
             .with_timezone("UTC"),
         ),
     ];
-    let path = format!("{}/integrity.parquet", crate::lake::INTEGRITY_DIR);
     let batch = arrow::array::RecordBatch::try_new(table_schema(), cols)
         .expect("integrity columns match their schema");
-    let bytes =
-        crate::report::table::parquet_bytes(&batch).map_err(|e| crate::lake::LakeError::Write {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-    lake.store
-        .put(
-            &object_store::path::Path::from(path.as_str()),
-            object_store::PutPayload::from(bytes),
-        )
-        .await
-        .map_err(|source| crate::lake::LakeError::Store { path, source })?;
-    Ok(())
+    crate::report::table::put(
+        lake,
+        format!("{}/integrity.parquet", crate::lake::INTEGRITY_DIR),
+        &batch,
+    )
+    .await
 }
 
 /// Log files the last `verify --lake` found modified or in no digest, with why: what
