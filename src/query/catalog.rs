@@ -166,7 +166,7 @@ impl Hunt {
                 ));
             }
         }
-        let mut sql = self.sql.clone();
+        let mut values = std::collections::HashMap::new();
         for p in &self.params {
             let v = given
                 .iter()
@@ -185,8 +185,29 @@ impl Hunt {
             } else {
                 format!("'{}'", v.replace('\'', "''"))
             };
-            sql = sql.replace(&format!("${{{}}}", p.name), &lit);
+            values.insert(p.name.as_str(), lit);
         }
+        // One pass: a value that itself reads `${x}` stays as it is.
+        let mut sql = String::with_capacity(self.sql.len());
+        let mut rest = self.sql.as_str();
+        while let Some(i) = rest.find("${") {
+            sql.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            match after
+                .find('}')
+                .and_then(|j| values.get(&after[..j]).map(|v| (j, v)))
+            {
+                Some((j, v)) => {
+                    sql.push_str(v);
+                    rest = &after[j + 1..];
+                }
+                None => {
+                    sql.push_str("${");
+                    rest = after;
+                }
+            }
+        }
+        sql.push_str(rest);
         Ok(sql)
     }
 
@@ -309,6 +330,11 @@ mod tests {
         );
         let bad = [("n".to_string(), "1; DROP TABLE x".to_string())];
         assert!(h.bind(&bad).unwrap_err().contains("integer"));
+        let nested = [("like".to_string(), "${n}".to_string())];
+        assert_eq!(
+            h.bind(&nested).unwrap().lines().last(),
+            Some("SELECT 7, '${n}'")
+        );
         let unknown = [("m".to_string(), "1".to_string())];
         assert!(
             h.bind(&unknown)

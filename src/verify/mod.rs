@@ -73,13 +73,15 @@ pub struct Scope {
     pub logs_deleted: u64,
     /// Log files present that no digest lists.
     pub logs_not_in_digest: u64,
+    /// Log files a valid digest lists that could not be read (access, throttling).
+    pub logs_unreadable: u64,
 }
 
 /// One thing wrong, named by its object.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Problem {
     /// `digest_invalid`, `digest_missing`, `digest_replaced`, `gap`, `log_modified`,
-    /// `log_deleted` or `log_not_in_digest`.
+    /// `log_deleted`, `log_not_in_digest` or `log_unreadable`.
     pub kind: &'static str,
     /// Account.
     pub account: String,
@@ -302,7 +304,11 @@ fn folder_keys(dir: &std::path::Path) -> Result<Keys, VerifyError> {
         std::fs::read_dir(dir).map_err(|e| VerifyError::Keys(format!("{}: {e}", dir.display())))?;
     for e in rd.filter_map(Result::ok) {
         let p = e.path();
-        if !p.is_file() {
+        let is_key = p
+            .extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| matches!(x.to_ascii_lowercase().as_str(), "pem" | "der" | "pub"));
+        if !p.is_file() || !is_key {
             continue;
         }
         let bytes =
@@ -591,14 +597,16 @@ pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
                     detail: "listed in a valid digest, not in the bucket".into(),
                 });
             }
+            // Access denied, throttling, a bucket elsewhere: not evidence of tampering, but
+            // not verified either.
             Err(e) => {
-                scope_of(&mut scopes, &k).logs_modified += 1;
+                scope_of(&mut scopes, &k).logs_unreadable += 1;
                 problems.push(Problem {
-                    kind: "log_modified",
+                    kind: "log_unreadable",
                     account,
                     region,
                     object,
-                    detail: format!("cannot be read as delivered: {e}"),
+                    detail: format!("could not be read to check its hash: {e}"),
                 });
             }
         }
@@ -768,7 +776,7 @@ pub fn render(r: &Report) -> String {
     for sc in &r.scopes {
         let _ = writeln!(
             s,
-            "{} {}: digests {} valid, {} invalid, {} missing, {} gaps; log files {} valid, {} modified, {} deleted, {} in no digest",
+            "{} {}: digests {} valid, {} invalid, {} missing, {} gaps; log files {} valid, {} modified, {} deleted, {} in no digest, {} unreadable",
             sc.account,
             sc.region,
             sc.digests_valid,
@@ -778,7 +786,8 @@ pub fn render(r: &Report) -> String {
             sc.logs_valid,
             sc.logs_modified,
             sc.logs_deleted,
-            sc.logs_not_in_digest
+            sc.logs_not_in_digest,
+            sc.logs_unreadable
         );
     }
     if r.scopes.is_empty() {
