@@ -119,15 +119,22 @@ pub struct QueryArgs {
     /// A hunt parameter, NAME=VALUE (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// The lake: a folder or s3://bucket/prefix.
-    #[arg(long, value_name = "DIR|S3", default_value = "pipewarden-lake")]
-    pub lake: String,
     /// Result format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: crate::query::output::OutputFormat,
     /// Write the results to this file (replaced whole, when the query succeeds) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub session: SqlSessionArgs,
+}
+
+/// Flags `query` and `shell` share: the lake and how its session behaves.
+#[derive(Debug, Args)]
+pub struct SqlSessionArgs {
+    /// The lake: a folder or s3://bucket/prefix.
+    #[arg(long, value_name = "DIR|S3", default_value = "pipewarden-lake")]
+    pub lake: String,
     /// Longest table cell, in characters (0: no limit).
     #[arg(long, default_value_t = 80, value_name = "N")]
     pub max_width: usize,
@@ -171,17 +178,18 @@ impl QueryArgs {
                     })
             })
             .collect::<Result<_, _>>()?;
+        let c = &self.session;
         Ok(crate::query::QueryPlan {
-            lake: self.lake.clone(),
+            lake: c.lake.clone(),
             source,
             params,
             format: self.format,
             output: self.output.clone(),
-            max_width: self.max_width,
-            allow_write: self.allow_write,
-            config: self.config.clone(),
-            queries_dir: self.queries.clone(),
-            s3: self.s3.options(),
+            max_width: c.max_width,
+            allow_write: c.allow_write,
+            config: c.config.clone(),
+            queries_dir: c.queries.clone(),
+            s3: c.s3.options(),
         })
     }
 }
@@ -189,39 +197,25 @@ impl QueryArgs {
 /// Flags of `shell`.
 #[derive(Debug, Args)]
 pub struct ShellArgs {
-    /// The lake: a folder or s3://bucket/prefix.
-    #[arg(long, value_name = "DIR|S3", default_value = "pipewarden-lake")]
-    pub lake: String,
-    /// Allow DDL, DML and COPY (which write files or read outside the lake).
-    #[arg(long)]
-    pub allow_write: bool,
-    /// Longest table cell, in characters (0: no limit).
-    #[arg(long, default_value_t = 80, value_name = "N")]
-    pub max_width: usize,
-    /// Attribution configuration (pipewarden.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<std::path::PathBuf>,
-    /// A folder of hunts that add to or replace the bundled ones.
-    #[arg(long, value_name = "DIR")]
-    pub queries: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub session: SqlSessionArgs,
     /// History file (default: $XDG_STATE_HOME/pipewarden/history or ~/.local/state/pipewarden/history).
     #[arg(long, value_name = "FILE")]
     pub history: Option<std::path::PathBuf>,
-    #[command(flatten)]
-    pub s3: S3Args,
 }
 
 impl ShellArgs {
     /// The plan.
     pub fn plan(&self) -> crate::query::shell::ShellPlan {
+        let c = &self.session;
         crate::query::shell::ShellPlan {
-            lake: self.lake.clone(),
-            config: self.config.clone(),
-            queries_dir: self.queries.clone(),
-            allow_write: self.allow_write,
-            max_width: self.max_width,
+            lake: c.lake.clone(),
+            config: c.config.clone(),
+            queries_dir: c.queries.clone(),
+            allow_write: c.allow_write,
+            max_width: c.max_width,
             history: self.history.clone(),
-            s3: self.s3.options(),
+            s3: c.s3.options(),
         }
     }
 }

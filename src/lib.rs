@@ -120,7 +120,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
         cli::Command::Scan(args) => run_scan(&args),
         cli::Command::Query(args) => {
             if args.list_hunts {
-                return list_hunts(args.queries.as_deref());
+                return list_hunts(args.session.queries.as_deref());
             }
             let plan = args.plan()?;
             if args.show_sql {

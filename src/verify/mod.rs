@@ -206,18 +206,11 @@ async fn keys_in(
     until: Option<NaiveDate>,
 ) -> Result<Vec<String>, VerifyError> {
     let prefixes: Vec<String> = match (since, until) {
-        (Some(s), Some(u)) if u >= s && (u - s).num_days() < 3660 => {
-            let mut d = s;
-            let mut v = vec![];
-            while d <= u {
-                v.push(format!("{folder}{}/", d.format("%Y/%m/%d")));
-                d = d.succ_opt().unwrap_or(NaiveDate::MAX);
-                if d == NaiveDate::MAX {
-                    break;
-                }
-            }
-            v
-        }
+        (Some(s), Some(u)) if u >= s && (u - s).num_days() < 3660 => s
+            .iter_days()
+            .take_while(|d| *d <= u)
+            .map(|d| format!("{folder}{}/", d.format("%Y/%m/%d")))
+            .collect(),
         _ => vec![folder.to_string()],
     };
     let mut out = vec![];
