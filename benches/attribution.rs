@@ -30,7 +30,7 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let lake = pipewarden::lake::Lake::open(&lake, None).unwrap();
-        let ctx = pipewarden::engine::base_session(&lake).await.unwrap();
+        let ctx = pipewarden::engine::base_session(&lake, &Default::default()).await.unwrap();
         let t = Instant::now();
         let n: i64 = {
             let b = ctx

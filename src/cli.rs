@@ -42,6 +42,111 @@ pub enum Command {
     /// Verify CloudTrail digest chains: signatures, missing or replaced digests, gaps, and every
     /// log file's hash (modified, deleted, or in no digest).
     Verify(VerifyArgs),
+    /// Run a Ballista scheduler for `--engine ballista://HOST:PORT` (with pipewarden's functions).
+    #[cfg(feature = "ballista")]
+    Scheduler(SchedulerArgs),
+    /// Run a Ballista executor that works for a `pipewarden scheduler` and reads the lake.
+    #[cfg(feature = "ballista")]
+    Executor(ExecutorArgs),
+}
+
+/// Where queries run: `--engine`, shared by `query`, `shell`, `detect` and `scan`.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// `local` (this process) or `ballista://HOST:PORT` (a `pipewarden scheduler`).
+    #[arg(
+        long,
+        env = "PIPEWARDEN_ENGINE",
+        default_value = "local",
+        value_name = "URL"
+    )]
+    pub engine: String,
+}
+
+impl EngineArgs {
+    /// The validated engine.
+    pub fn engine(&self) -> Result<crate::engine::Engine, FlagError> {
+        crate::engine::Engine::parse(&self.engine).map_err(|reason| FlagError {
+            flag: "engine",
+            reason,
+        })
+    }
+}
+
+/// Flags of `scheduler`.
+#[cfg(feature = "ballista")]
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:50050", value_name = "ADDR:PORT")]
+    pub bind: std::net::SocketAddr,
+    /// Host name clients and executors use for this scheduler (default: the bind address).
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// Flags of `executor`.
+#[cfg(feature = "ballista")]
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler.
+    #[arg(long, default_value = "127.0.0.1:50050", value_name = "HOST:PORT")]
+    pub scheduler: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub bind: String,
+    /// Host name the scheduler and clients use for this executor (default: the bind address).
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+    /// Arrow Flight port: results and shuffle data.
+    #[arg(long, default_value_t = 50051, value_name = "PORT")]
+    pub port: u16,
+    /// gRPC port: tasks from the scheduler.
+    #[arg(long, default_value_t = 50052, value_name = "PORT")]
+    pub grpc_port: u16,
+    /// Tasks run at once (0: one per core).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub concurrency: usize,
+    /// Folder for shuffle and spill files (default: under the system's temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<std::path::PathBuf>,
+    /// Seconds to wait for the scheduler to accept connections.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub wait: u64,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+#[cfg(feature = "ballista")]
+impl SchedulerArgs {
+    /// The plan.
+    pub fn plan(&self) -> crate::cluster::serve::SchedulerPlan {
+        crate::cluster::serve::SchedulerPlan {
+            bind: self.bind,
+            external_host: self.external_host.clone(),
+            s3: self.s3.options(),
+        }
+    }
+}
+
+#[cfg(feature = "ballista")]
+impl ExecutorArgs {
+    /// The plan.
+    pub fn plan(&self) -> crate::cluster::serve::ExecutorPlan {
+        crate::cluster::serve::ExecutorPlan {
+            scheduler: self.scheduler.clone(),
+            bind_host: self.bind.clone(),
+            external_host: self.external_host.clone(),
+            port: self.port,
+            grpc_port: self.grpc_port,
+            concurrency: self.concurrency,
+            work_dir: self.work_dir.clone(),
+            wait: std::time::Duration::from_secs(self.wait),
+            s3: self.s3.options(),
+        }
+    }
 }
 
 /// Flags of `verify`.
@@ -148,6 +253,8 @@ pub struct SqlSessionArgs {
     #[arg(long, value_name = "DIR")]
     pub queries: Option<std::path::PathBuf>,
     #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
     pub s3: S3Args,
 }
 
@@ -189,6 +296,7 @@ impl QueryArgs {
             allow_write: c.allow_write,
             config: c.config.clone(),
             queries_dir: c.queries.clone(),
+            engine: c.engine.engine()?,
             s3: c.s3.options(),
         })
     }
@@ -206,17 +314,18 @@ pub struct ShellArgs {
 
 impl ShellArgs {
     /// The plan.
-    pub fn plan(&self) -> crate::query::shell::ShellPlan {
+    pub fn plan(&self) -> Result<crate::query::shell::ShellPlan, FlagError> {
         let c = &self.session;
-        crate::query::shell::ShellPlan {
+        Ok(crate::query::shell::ShellPlan {
             lake: c.lake.clone(),
             config: c.config.clone(),
             queries_dir: c.queries.clone(),
             allow_write: c.allow_write,
             max_width: c.max_width,
             history: self.history.clone(),
+            engine: c.engine.engine()?,
             s3: c.s3.options(),
-        }
+        })
     }
 }
 
@@ -298,6 +407,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR", requires = "verify")]
     pub public_keys: Option<std::path::PathBuf>,
     #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
     pub s3: S3Args,
 }
 
@@ -314,6 +425,7 @@ impl ScanArgs {
             min_score: self.min_score,
             json: None,
             fail_on: self.fail_on.clone(),
+            engine: self.engine.clone(),
             s3: self.s3.clone(),
         }
     }
@@ -349,6 +461,8 @@ pub struct DetectArgs {
     /// Exit 1 when an unsuppressed finding is at or above this severity.
     #[arg(long, default_value = "high", value_name = "SEVERITY")]
     pub fail_on: String,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     #[command(flatten)]
     pub s3: S3Args,
 }

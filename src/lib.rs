@@ -76,6 +76,8 @@
 pub mod attribute;
 pub mod aws;
 pub mod cli;
+#[cfg(feature = "ballista")]
+pub mod cluster;
 pub mod detect;
 pub mod engine;
 pub mod generate;
@@ -164,7 +166,17 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             })
         }
         cli::Command::Shell(args) => {
-            query::shell::run(&args.plan())?;
+            query::shell::run(&args.plan()?)?;
+            Ok(Exit::Clean)
+        }
+        #[cfg(feature = "ballista")]
+        cli::Command::Scheduler(args) => {
+            serve(cluster::serve::scheduler(&args.plan()))?;
+            Ok(Exit::Clean)
+        }
+        #[cfg(feature = "ballista")]
+        cli::Command::Executor(args) => {
+            serve(cluster::serve::executor(&args.plan()))?;
             Ok(Exit::Clean)
         }
         cli::Command::Lint(args) => {
@@ -259,8 +271,19 @@ async fn save_findings(lake: &lake::Lake, r: &detect::Report) {
     }
 }
 
+/// Runs a cluster process on a runtime with deep stacks (Ballista's plans recurse).
+#[cfg(feature = "ballista")]
+fn serve(f: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(32 * 1024 * 1024)
+        .build()?
+        .block_on(f)
+}
+
 fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
     let (plan, cfg, fail_on) = detect_inputs(args)?;
+    let engine = args.engine.engine()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -271,7 +294,7 @@ fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
             None
         };
         let lake = lake::Lake::open(&args.lake, aws.as_ref())?;
-        let ctx = engine::session_with(&lake, &cfg).await?;
+        let ctx = engine::session_with(&lake, &cfg, &engine).await?;
         let r = detect::detect(&ctx, &plan).await?;
         save_findings(&lake, &r).await;
         anyhow::Ok(r)
@@ -300,6 +323,7 @@ fn run_detect(args: &cli::DetectArgs) -> anyhow::Result<Exit> {
 
 fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
     let (plan, cfg, fail_on) = detect_inputs(&args.detect_args())?;
+    let engine = args.engine.engine()?;
     let outputs: Vec<report::Output> = args
         .formats
         .iter()
@@ -424,7 +448,7 @@ fn run_scan(args: &cli::ScanArgs) -> anyhow::Result<Exit> {
             None
         };
         let lake = lake::Lake::open(&args.lake, aws.as_ref())?;
-        let ctx = engine::session_with(&lake, &cfg).await?;
+        let ctx = engine::session_with(&lake, &cfg, &engine).await?;
         let r = detect::detect(&ctx, &plan).await?;
         save_findings(&lake, &r).await;
         for w in &r.expired_suppressions {

@@ -61,12 +61,10 @@ pub struct Summary {
 }
 
 /// Runs the lineage pass over the session's `cloudtrail` and `runs`, then registers `sessions`,
-/// `principals`, `account_envs`, `pipelines`, the `credential_type` function and the
-/// `pipeline_events` view.
+/// `principals`, `account_envs`, `pipelines` and the `pipeline_events` view (which calls
+/// `credential_type` and `ip_network`, registered with every session's functions).
 pub async fn register(ctx: &SessionContext, cfg: &Config) -> Result<Summary> {
     let start = std::time::Instant::now();
-    ctx.register_udf(credential::udf());
-    ctx.register_udf(pipelines::ip_network_udf());
     let batches = ctx.sql(lineage::SESSIONS_SQL).await?.collect().await?;
     let sessions = lineage::resolve(lineage::issued_from_batches(&batches));
     let runs = load_runs(ctx).await?;

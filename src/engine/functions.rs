@@ -16,8 +16,8 @@
 //! `json_get_str(request_parameters, 'roleArn')`, nested paths as further arguments
 //! (`json_get_str(raw, 'userIdentity', 'sessionContext', 'sessionIssuer', 'arn')`, array
 //! positions as integers), `json_contains`, `json_length`, `json_get_json`, and the operators
-//! `->`, `->>`. Attribution adds `credential_type(...)` and `ip_network(ip)`
-//! ([`crate::attribute`]).
+//! `->`, `->>`. Attribution's `credential_type(...)` and `ip_network(ip)` ([`crate::attribute`])
+//! are registered with them, so every session (and every cluster process) knows the same set.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -25,11 +25,12 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int32Array, StringArray};
 use arrow::datatypes::{DataType, TimeUnit};
 use datafusion::error::Result;
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
-use datafusion::prelude::SessionContext;
 
-/// Registers this module's functions and the JSON functions on `ctx`.
-pub fn register(ctx: &mut SessionContext) -> Result<()> {
+/// Registers this module's functions, attribution's and the JSON functions on a session (or a
+/// cluster process's registry).
+pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
     for f in [
         unary_str("access_key_type", access_key_type),
         unary_str("access_key_account", access_key_account),
@@ -38,10 +39,12 @@ pub fn register(ctx: &mut SessionContext) -> Result<()> {
         binary_str("oidc_sub_part", oidc_sub_part),
         ip_in_cidr_udf(),
         hour_of_week_udf(),
+        crate::attribute::credential::udf(),
+        crate::attribute::pipelines::ip_network_udf(),
     ] {
-        ctx.register_udf(f);
+        registry.register_udf(Arc::new(f))?;
     }
-    datafusion_functions_json::register_all(ctx)
+    datafusion_functions_json::register_all(registry)
 }
 
 /// Names of the functions [`register`] adds (for completion and the docs test).

@@ -10,6 +10,10 @@
 //! The lake's object store (local, or S3 signed by the aws-config chain, see [`crate::aws`]) is
 //! registered with DataFusion, so queries read Parquet through object_store with partition pruning
 //! on `event_date`.
+//!
+//! Where the plans run is the [`Engine`]: in this process, or on an Apache DataFusion Ballista
+//! cluster ([`crate::cluster`]) that reads the same lake. The session is built the same way for
+//! both; only its query planner differs.
 
 use std::sync::Arc;
 
@@ -33,9 +37,58 @@ use crate::parse::{builds, cloudtrail};
 /// The `runs` view: one row per CI/CD run, rolled up from `builds`.
 pub const RUNS_VIEW: &str = include_str!("../../queries/views/runs.sql");
 
-/// A session with the lake's tables and views, attribution with no configuration.
+/// Where queries run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// In this process, on every core.
+    #[default]
+    Local,
+    /// On the Ballista scheduler at this `ballista://host:port` URL.
+    Ballista(String),
+}
+
+impl Engine {
+    /// `local` (or empty) or `ballista://host:port`.
+    pub fn parse(s: &str) -> std::result::Result<Engine, String> {
+        let s = s.trim();
+        if s.is_empty() || s == "local" {
+            return Ok(Engine::Local);
+        }
+        let url = url::Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+        if url.scheme() != "ballista" {
+            return Err(format!(
+                "{s:?}: the engine is `local` or `ballista://HOST:PORT`"
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{s:?} names no scheduler host"));
+        }
+        if !cfg!(feature = "ballista") {
+            return Err(format!(
+                "{s:?}: this pipewarden was built without the `ballista` feature"
+            ));
+        }
+        Ok(Engine::Ballista(s.to_string()))
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Engine::Local => f.write_str("local"),
+            Engine::Ballista(u) => f.write_str(u),
+        }
+    }
+}
+
+/// A local session with the lake's tables and views, attribution with no configuration.
 pub async fn session(lake: &Lake) -> Result<SessionContext> {
-    session_with(lake, &crate::attribute::config::Config::default()).await
+    session_with(
+        lake,
+        &crate::attribute::config::Config::default(),
+        &Engine::Local,
+    )
+    .await
 }
 
 /// A session with the tables `cloudtrail`, `builds`, `manifest`, `rejects`, `findings`, the view
@@ -44,14 +97,16 @@ pub async fn session(lake: &Lake) -> Result<SessionContext> {
 pub async fn session_with(
     lake: &Lake,
     cfg: &crate::attribute::config::Config,
+    engine: &Engine,
 ) -> Result<SessionContext> {
-    let ctx = base_session(lake).await?;
+    let ctx = base_session(lake, engine).await?;
     crate::attribute::register(&ctx, cfg).await?;
     Ok(ctx)
 }
 
-/// A session with the lake's tables, the `runs` view and the [`functions`] (no attribution pass).
-pub async fn base_session(lake: &Lake) -> Result<SessionContext> {
+/// A session with the lake's tables, the `runs` view and the [`functions`] (no attribution
+/// pass), whose queries run on `engine`.
+pub async fn base_session(lake: &Lake, engine: &Engine) -> Result<SessionContext> {
     // Any DataFusion option can be set from the environment (`DATAFUSION_EXECUTION_BATCH_SIZE`,
     // ...); pipewarden's own defaults apply where the environment says nothing.
     let mut config = SessionConfig::from_env()?.with_information_schema(true);
@@ -66,7 +121,18 @@ pub async fn base_session(lake: &Lake) -> Result<SessionContext> {
     if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_REORDER_FILTERS").is_none() {
         o.execution.parquet.reorder_filters = true;
     }
-    let mut ctx = SessionContext::new_with_config(config);
+    let mut ctx = match engine {
+        Engine::Local => SessionContext::new_with_config(config),
+        #[cfg(feature = "ballista")]
+        Engine::Ballista(url) => crate::cluster::remote(url, config).await?,
+        #[cfg(not(feature = "ballista"))]
+        Engine::Ballista(url) => {
+            return Err(datafusion::error::DataFusionError::Configuration(format!(
+                "{url}: this pipewarden was built without the `ballista` feature"
+            )));
+        }
+    };
+    // After the cluster's set-up, which replaces the session's functions with Ballista's list.
     functions::register(&mut ctx)?;
     ctx.add_optimizer_rule(Arc::new(pruning::DayPruning));
     if lake.local_root.is_none() {

@@ -75,6 +75,8 @@ pub struct QueryPlan {
     pub config: Option<PathBuf>,
     /// A folder of hunts that add to or replace the bundled ones.
     pub queries_dir: Option<PathBuf>,
+    /// Where the statements run.
+    pub engine: crate::engine::Engine,
     /// S3 settings for an `s3://` lake.
     pub s3: crate::aws::S3Options,
 }
@@ -389,8 +391,9 @@ pub async fn session_for(
     lake: &crate::lake::Lake,
     cfg: &crate::attribute::config::Config,
     parsed: &[Parsed],
+    engine: &crate::engine::Engine,
 ) -> datafusion::error::Result<SessionContext> {
-    let ctx = crate::engine::base_session(lake).await?;
+    let ctx = crate::engine::base_session(lake, engine).await?;
     if needs_attribution(&ctx, parsed) {
         crate::attribute::register(&ctx, cfg).await?;
     }
@@ -492,7 +495,7 @@ pub fn run(plan: &QueryPlan) -> anyhow::Result<usize> {
         .build()?;
     rt.block_on(async {
         let (lake, cfg) = open(&plan.lake, &plan.s3, plan.config.as_deref()).await?;
-        let ctx = session_for(&lake, &cfg, &parsed).await?;
+        let ctx = session_for(&lake, &cfg, &parsed, &plan.engine).await?;
         let opts = RunOptions {
             allow_write: plan.allow_write,
             format: plan.format,

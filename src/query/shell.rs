@@ -42,6 +42,8 @@ pub struct ShellPlan {
     /// History file (none: `$XDG_STATE_HOME/pipewarden/history` or
     /// `~/.local/state/pipewarden/history`).
     pub history: Option<PathBuf>,
+    /// Where the statements run.
+    pub engine: crate::engine::Engine,
     /// S3 settings.
     pub s3: crate::aws::S3Options,
 }
@@ -246,7 +248,7 @@ pub fn run(plan: &ShellPlan) -> anyhow::Result<()> {
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let (ctx, helper, hunts) = rt.block_on(async {
         let (lake, cfg) = super::open(&plan.lake, &plan.s3, plan.config.as_deref()).await?;
-        let ctx = crate::engine::session_with(&lake, &cfg).await?;
+        let ctx = crate::engine::session_with(&lake, &cfg, &plan.engine).await?;
         let (hunts, errors) = catalog::load(plan.queries_dir.as_deref());
         for e in errors {
             eprintln!("pipewarden: hunt skipped: {e}");

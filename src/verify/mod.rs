@@ -740,7 +740,7 @@ pub async fn refused_objects(
     lake: &crate::lake::Lake,
 ) -> anyhow::Result<std::collections::HashMap<String, String>> {
     use arrow::array::AsArray;
-    let ctx = crate::engine::base_session(lake).await?;
+    let ctx = crate::engine::base_session(lake, &crate::engine::Engine::Local).await?;
     let batches = ctx
         .sql(
             "SELECT object, kind || ': ' || detail AS why FROM integrity \

@@ -293,7 +293,7 @@ repos = ["platform/billing"]
     let rt = tokio::runtime::Runtime::new().unwrap();
     let t = rt.block_on(async {
         let lake = pipewarden::lake::Lake::open(&lake, None).unwrap();
-        let ctx = pipewarden::engine::session_with(&lake, &cfg).await.unwrap();
+        let ctx = pipewarden::engine::session_with(&lake, &cfg, &Default::default()).await.unwrap();
         let q = "SELECT pipeline_id, target_env, count(*) AS n FROM pipeline_events \
                  WHERE pipeline_id IN ('web-deploy', 'billing', 'github:acme/web:deploy.yml', 'gitlab:platform/billing') \
                  GROUP BY 1, 2 ORDER BY 1, 2";

@@ -400,7 +400,9 @@ allowed_environments = ["dev"]
     let rt = tokio::runtime::Runtime::new().unwrap();
     let r = rt.block_on(async {
         let lake = pipewarden::lake::Lake::open(lake, None).unwrap();
-        let ctx = pipewarden::engine::session_with(&lake, &cfg).await.unwrap();
+        let ctx = pipewarden::engine::session_with(&lake, &cfg, &Default::default())
+            .await
+            .unwrap();
         pipewarden::detect::detect(&ctx, &anomaly_days())
             .await
             .unwrap()

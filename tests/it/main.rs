@@ -6,6 +6,7 @@
 mod attribution;
 mod bad_input;
 mod builds;
+mod cluster;
 mod crash;
 mod detect;
 mod generate;
