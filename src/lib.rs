@@ -19,6 +19,9 @@
 //!
 //!  S3 trail ──► verify: digest signatures, chain, ──► lake: integrity ──► detect (integrity rule),
 //!               log file hashes                        table              ingest --refuse-unverified
+//!
+//!  engine --engine ballista://… ──► cluster: pipewarden scheduler ──► pipewarden executor × N
+//!  (same plans, same functions)       (plans over the S3 lake)         (read Parquet, shuffle)
 //! ```
 //!
 //! - [`source`]: where log objects are (an S3 prefix through aws-sdk-s3, or a folder), the
@@ -62,6 +65,10 @@
 //!   and gapped digests, each log file's hash, log files no digest lists), before the trail is
 //!   trusted; its problems become the lake's `integrity` table, which the `integrity` rule
 //!   reports and `ingest --refuse-unverified` honours ([`verify::digest`] is the pure part).
+//! - `cluster` (cargo feature `ballista`, on by default): scale-out on Apache DataFusion
+//!   Ballista. The client session behind `--engine ballista://host:port`, the plan codec that
+//!   carries attribution's in-memory tables, and `pipewarden scheduler` / `pipewarden executor`
+//!   (Ballista's, with pipewarden's functions, day pruning and S3 stores registered).
 //! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
 //! - [`ingest`]: the `ingest` subcommand, wiring source → parse → lake with bounded queues on
 //!   every core.

@@ -20,7 +20,7 @@ use ballista_core::RuntimeProducer;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::{BallistaCluster, ClusterStateEvent};
-use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::config::{SchedulerConfig, TaskDistributionPolicy};
 use ballista_scheduler::scheduler_process::start_server;
 use datafusion::execution::SessionState;
 use datafusion::execution::SessionStateBuilder;
@@ -102,6 +102,9 @@ pub async fn scheduler(plan: &SchedulerPlan) -> anyhow::Result<()> {
         grpc_server_max_decoding_message_size: MAX_MESSAGE_BYTES as u32,
         grpc_server_max_encoding_message_size: MAX_MESSAGE_BYTES as u32,
         grpc_client_max_message_size: MAX_MESSAGE_BYTES as u32,
+        // Spread each stage's tasks over the executors (Ballista's advice for one scheduler),
+        // rather than filling the first executor's slots.
+        task_distribution: TaskDistributionPolicy::RoundRobin,
         ..SchedulerConfig::default()
     };
     config.override_session_builder = Some(Arc::new(move |c| scheduler_session(c, stores.clone())));

@@ -219,3 +219,27 @@ fn register(
     ctx.register_table(name, Arc::new(ListingTable::try_new(cfg)?))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Engine;
+
+    #[test]
+    fn engine_urls() {
+        assert_eq!(Engine::parse("").unwrap(), Engine::Local);
+        assert_eq!(Engine::parse("local").unwrap(), Engine::Local);
+        assert_eq!(
+            Engine::parse("ballista://sched.internal:50050").unwrap(),
+            Engine::Ballista("ballista://sched.internal:50050".into())
+        );
+        for bad in [
+            "spark://h:7077",
+            "ballista://",
+            "sched:50050",
+            "http://h:50050",
+        ] {
+            let e = Engine::parse(bad).unwrap_err();
+            assert!(e.contains(bad) || e.contains("ballista://"), "{bad}: {e}");
+        }
+    }
+}

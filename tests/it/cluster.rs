@@ -213,21 +213,28 @@ fn every_hunt_and_detect_give_the_same_rows_on_a_ballista_cluster() {
     );
     assert_eq!(reports[0], reports[1], "detect differs on the cluster");
 
-    // Every saved hunt, with parameters wide enough that each has rows to compare.
+    // Every saved hunt, with parameters wide enough that each has rows to compare: one session
+    // per engine (the client is this process), as `pipewarden query --hunt` runs them.
     let (hunts, errors) = pipewarden::query::catalog::load(None);
     assert!(errors.is_empty(), "{errors:?}");
     assert!(hunts.len() >= 12);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let aws = rt.block_on(pipewarden::aws::AwsContext::load(&s3_options()));
+    let lake_handle = pipewarden::lake::Lake::open(&lake, Some(&aws)).unwrap();
+    let cfg = pipewarden::attribute::config::Config::default();
+    let session = |engine: pipewarden::engine::Engine| {
+        rt.block_on(pipewarden::engine::session_with(
+            &lake_handle,
+            &cfg,
+            &engine,
+        ))
+        .unwrap_or_else(|e| panic!("session on {engine}: {e}\n{}", cluster.logs()))
+    };
+    let local_ctx = session(pipewarden::engine::Engine::Local);
+    let remote_ctx = session(pipewarden::engine::Engine::Ballista(cluster.url.clone()));
     let mut with_rows = 0;
     for h in &hunts {
-        let mut args = vec![
-            "query".to_string(),
-            "--lake".into(),
-            lake.clone(),
-            "--hunt".into(),
-            h.name.clone(),
-            "--format".into(),
-            "json".into(),
-        ];
+        let mut params = vec![];
         for p in &h.params {
             let v = match p.name.as_str() {
                 "days" => "40",
@@ -235,11 +242,25 @@ fn every_hunt_and_detect_give_the_same_rows_on_a_ballista_cluster() {
                 "min_denied" | "min_hops" => "1",
                 _ => continue,
             };
-            args.extend(["-p".to_string(), format!("{}={v}", p.name)]);
+            params.push((p.name.clone(), v.to_string()));
         }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let local = ok(run("local", &args), &h.name, &cluster);
-        let remote = ok(run(&cluster.url, &args), &h.name, &cluster);
+        let sql = h.bind(&params).unwrap();
+        let json = |ctx: &datafusion::prelude::SessionContext| {
+            let parsed = pipewarden::query::parse(&h.name, &sql).unwrap();
+            let mut out = vec![];
+            let opts = pipewarden::query::RunOptions {
+                allow_write: false,
+                format: pipewarden::query::output::OutputFormat::Json,
+                max_width: 0,
+            };
+            rt.block_on(pipewarden::query::run_text(
+                ctx, &h.name, parsed, opts, &mut out, "-",
+            ))
+            .unwrap_or_else(|e| panic!("hunt {}: {e}\n{}", h.name, cluster.logs()));
+            String::from_utf8(out).unwrap()
+        };
+        let local = json(&local_ctx);
+        let remote = json(&remote_ctx);
         assert_eq!(
             rows(&local),
             rows(&remote),
