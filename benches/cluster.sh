@@ -14,8 +14,12 @@ cd "$(dirname "$0")/.."
 source benches/lake_10m.sh
 OUT="$(mktemp -d)"
 PIDS=()
+# PIDS are /usr/bin/time wrappers, which ignore SIGINT: signal the servers under them.
+stop() {
+  for p in "${PIDS[@]}"; do pkill -INT -P "$p" 2>/dev/null || true; done
+}
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop
   wait 2>/dev/null || true
   rm -rf "$OUT"
 }
@@ -42,8 +46,7 @@ done
 grep -c registered "$OUT/sched.log" | grep -q 2 || { cat "$OUT"/*.log; exit 1; }
 /usr/bin/time -f "%e %M" -o "$OUT/cluster.t" "$BIN" "${DETECT[@]}" --engine "ballista://127.0.0.1:$SP" \
   --json "$OUT/cluster.json" > /dev/null || true
-for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-sleep 3
+stop
 wait 2>/dev/null || true
 PIDS=()
 
@@ -54,7 +57,7 @@ printf '%-36s %8s %10d\n' "local engine (one process)" "$l_s" $((l_kib / 1024))
 printf '%-36s %8s %10d\n' "cluster: client" "$c_s" $((c_kib / 1024))
 for f in sched ex0 ex1; do
   if [ -s "$OUT/$f.t" ]; then
-    kib=$(grep -Eo '[0-9]+$' "$OUT/$f.t" | tail -1)
+    kib=$(tail -1 "$OUT/$f.t" | grep -Eo '[0-9]+$')
     printf '%-36s %8s %10d\n' "cluster: $f (whole life)" "" $((kib / 1024))
   fi
 done

@@ -5,7 +5,10 @@
 #   - py-ocsf-models (to validate OCSF findings; botocore, from moto, validates ASFF);
 #   - Debian's chromium (to render the HTML report headless), through apt when missing;
 #   - moto_server on a free loopback port, stopped on exit.
-# Then runs `cargo test` with the endpoint in the environment.
+# Then runs `cargo test` with the endpoint in the environment. The build includes the default
+# `ballista` feature: Ballista 55's scheduler and executor crates, built into pipewarden; the
+# cluster tests start `pipewarden scheduler` and two `pipewarden executor` processes on loopback
+# ports (each test its own, stopped when it ends) reading the lake from moto_server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -13,7 +13,7 @@ SELECT
            OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden' THEN 1 ELSE 0 END) AS denied,
   min(event_time) AS first_time,
   max(event_time) AS last_time,
-  array_agg(event_id ORDER BY event_time) FILTER (WHERE event_time >= TIMESTAMP '{window_start}'
+  array_agg(event_id ORDER BY event_time, event_id) FILTER (WHERE event_time >= TIMESTAMP '{window_start}'
     AND (error_code LIKE '%AccessDenied%' OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden')) AS denied_ids,
   array_agg(DISTINCT target_env) FILTER (WHERE event_time >= TIMESTAMP '{window_start}' AND target_env IS NOT NULL) AS environments,
   max(run_id) AS run_id

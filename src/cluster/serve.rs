@@ -233,7 +233,7 @@ pub async fn executor(plan: &ExecutorPlan) -> anyhow::Result<()> {
 }
 
 /// Ballista logs through the `log` crate: its warnings and errors (or more, with
-/// `PIPEWARDEN_LOG=info|debug`) go to stderr, made safe for a terminal.
+/// `PIPEWARDEN_LOG=info|debug|trace`; `error` for less) go to stderr, made safe for a terminal.
 mod logging {
     use log::{Level, Log, Metadata, Record};
 
@@ -244,7 +244,10 @@ mod logging {
 
     impl Log for Stderr {
         fn enabled(&self, m: &Metadata) -> bool {
-            m.level() <= self.level
+            // The AWS SDK's retries and IMDS probes are warnings a server repeats all day;
+            // at the default level only its errors are shown.
+            let quiet = self.level <= Level::Warn && m.target().starts_with("aws_");
+            m.level() <= if quiet { Level::Error } else { self.level }
         }
 
         fn log(&self, r: &Record) {

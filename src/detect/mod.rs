@@ -462,6 +462,8 @@ fn times(b: &RecordBatch, name: &str) -> Vec<i64> {
         .collect()
 }
 
+/// A list column (`array_agg(DISTINCT ...)`: run ids, environments) as sorted sets, so a report
+/// does not depend on the order in which partitions (or a cluster's executors) merged them.
 fn lists(b: &RecordBatch, name: &str) -> Vec<Vec<String>> {
     let Some(c) = b.column_by_name(name) else {
         return vec![vec![]; b.num_rows()];
@@ -475,10 +477,13 @@ fn lists(b: &RecordBatch, name: &str) -> Vec<Vec<String>> {
             let v = l.value(i);
             let v = arrow::compute::cast(&v, &arrow::datatypes::DataType::Utf8).expect("text");
             let s = v.as_string::<i32>();
-            (0..s.len())
+            let mut set: Vec<String> = (0..s.len())
                 .filter(|&j| !s.is_null(j))
                 .map(|j| s.value(j).to_string())
-                .collect()
+                .collect();
+            set.sort();
+            set.dedup();
+            set
         })
         .collect()
 }
@@ -792,7 +797,7 @@ async fn evidence(
         "SELECT event_id FROM pipeline_events WHERE pipeline_id = {} AND ({expr}) = {}{extra} \
          AND event_date >= DATE '{{window_start_date}}' AND event_date <= DATE '{{window_end_date}}' \
          AND event_time >= TIMESTAMP '{{window_start}}' AND event_time < TIMESTAMP '{{window_end}}' \
-         ORDER BY event_time LIMIT 100",
+         ORDER BY event_time, event_id LIMIT 100",
         sql_str(pipeline),
         sql_str(value)
     ));
@@ -877,7 +882,7 @@ async fn build_findings(
                 let q = w.fill(&format!(
                     "SELECT event_id FROM pipeline_events WHERE run_id IN ({list}) \
                      AND event_date >= DATE '{{window_start_date}}' AND event_date <= DATE '{{window_end_date}}' \
-                     ORDER BY event_time LIMIT 100"
+                     ORDER BY event_time, event_id LIMIT 100"
                 ));
                 let ev = run_sql(ctx, "build run evidence", &q).await?;
                 s.row.event_ids = ev
