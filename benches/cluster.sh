@@ -29,13 +29,13 @@ DETECT=(detect --lake "$LAKE" --until 2026-10-01 --window 10d --baseline 20d --m
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 echo "lake: $LAKE, $(nproc) cores, executors with $CONC task slot(s) each"
-/usr/bin/time -f "%e %M" -o "$OUT/local.t" "$BIN" "${DETECT[@]}" --json "$OUT/local.json" > /dev/null || true
+/usr/bin/time -f "%e %M %U %S" -o "$OUT/local.t" "$BIN" "${DETECT[@]}" --json "$OUT/local.json" > /dev/null || true
 
 SP=$(port)
-/usr/bin/time -f "%e %M" -o "$OUT/sched.t" "$BIN" scheduler --bind "127.0.0.1:$SP" 2> "$OUT/sched.log" &
+/usr/bin/time -f "%e %M %U %S" -o "$OUT/sched.t" "$BIN" scheduler --bind "127.0.0.1:$SP" 2> "$OUT/sched.log" &
 PIDS+=($!)
 for i in 0 1; do
-  /usr/bin/time -f "%e %M" -o "$OUT/ex$i.t" "$BIN" executor --scheduler "127.0.0.1:$SP" \
+  /usr/bin/time -f "%e %M %U %S" -o "$OUT/ex$i.t" "$BIN" executor --scheduler "127.0.0.1:$SP" \
     --port "$(port)" --grpc-port "$(port)" --concurrency "$CONC" --work-dir "$OUT/work$i" 2> "$OUT/ex$i.log" &
   PIDS+=($!)
 done
@@ -44,22 +44,22 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 grep -c registered "$OUT/sched.log" | grep -q 2 || { cat "$OUT"/*.log; exit 1; }
-/usr/bin/time -f "%e %M" -o "$OUT/cluster.t" "$BIN" "${DETECT[@]}" --engine "ballista://127.0.0.1:$SP" \
+/usr/bin/time -f "%e %M %U %S" -o "$OUT/cluster.t" "$BIN" "${DETECT[@]}" --engine "ballista://127.0.0.1:$SP" \
   --json "$OUT/cluster.json" > /dev/null || true
 stop
 wait 2>/dev/null || true
 PIDS=()
 
-read -r l_s l_kib < "$OUT/local.t"
-read -r c_s c_kib < "$OUT/cluster.t"
-printf '%-36s %8s %10s\n' "" "wall s" "peak MiB"
-printf '%-36s %8s %10d\n' "local engine (one process)" "$l_s" $((l_kib / 1024))
-printf '%-36s %8s %10d\n' "cluster: client" "$c_s" $((c_kib / 1024))
+# Each .t file ends with "wall peakKiB user sys" (a line about the exit status may come first).
+row() {
+  read -r s kib u sy < <(tail -1 "$OUT/$2.t")
+  printf '%-34s %8s %10d %8.1f\n' "$1" "$3$s" $((kib / 1024)) "$(echo "$u + $sy" | bc)"
+}
+printf '%-34s %8s %10s %8s\n' "" "wall s" "peak MiB" "CPU s"
+row "local engine (one process)" local ""
+row "cluster: client" cluster ""
 for f in sched ex0 ex1; do
-  if [ -s "$OUT/$f.t" ]; then
-    kib=$(tail -1 "$OUT/$f.t" | grep -Eo '[0-9]+$')
-    printf '%-36s %8s %10d\n' "cluster: $f (whole life)" "" $((kib / 1024))
-  fi
+  [ -s "$OUT/$f.t" ] && row "cluster: $f (whole life)" "$f" "~"
 done
 if cmp -s "$OUT/local.json" "$OUT/cluster.json"; then
   echo "reports: identical ($(grep -c '"detector"' "$OUT/local.json") findings)"
