@@ -14,9 +14,12 @@ cd "$(dirname "$0")/.."
 source benches/lake_10m.sh
 OUT="$(mktemp -d)"
 PIDS=()
-# PIDS are /usr/bin/time wrappers, which ignore SIGINT: signal the servers under them.
+# PIDS are /usr/bin/time wrappers, which ignore SIGINT: signal the servers under them (the
+# executors stop on SIGINT; the scheduler on SIGTERM).
 stop() {
   for p in "${PIDS[@]}"; do pkill -INT -P "$p" 2>/dev/null || true; done
+  sleep 2
+  for p in "${PIDS[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done
 }
 cleanup() {
   stop
