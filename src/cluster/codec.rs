@@ -181,8 +181,8 @@ mod tests {
     }
 
     #[test]
-    fn other_providers_still_go_to_ballista() {
-        // A truncated memtable payload is an error that says so, never a silent empty table.
+    fn a_corrupt_memtable_payload_is_an_error() {
+        // Never a silent empty table.
         let codec = LakeCodec::default();
         let schema = Arc::new(arrow::datatypes::Schema::empty());
         let mut bad = MEMTABLE_TAG.to_vec();

@@ -127,10 +127,19 @@ pub async fn scheduler(plan: &SchedulerPlan) -> anyhow::Result<()> {
                         Ok(m) => format!("{}:{}", m.host, m.port),
                         Err(_) => "?".into(),
                     };
-                    eprintln!("pipewarden scheduler: executor {executor_id} registered ({at})");
+                    // Ids and hosts are what executors said over the network: made inert.
+                    let line = format!("executor {executor_id} registered ({at})");
+                    eprintln!(
+                        "pipewarden scheduler: {}",
+                        crate::sanitize::for_terminal(&line)
+                    );
                 }
                 ClusterStateEvent::RemovedExecutor { executor_id } => {
-                    eprintln!("pipewarden scheduler: executor {executor_id} removed");
+                    let line = format!("executor {executor_id} removed");
+                    eprintln!(
+                        "pipewarden scheduler: {}",
+                        crate::sanitize::for_terminal(&line)
+                    );
                 }
             }
         }
