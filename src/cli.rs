@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::aws::S3Options;
 use crate::ingest::IngestPlan;
+use crate::lake::LakeLocation;
 use crate::parse::Limits;
 use crate::source::DateRange;
 
@@ -171,7 +172,7 @@ pub struct VerifyArgs {
     /// Save the problems as this lake's `integrity` table: `detect` and `scan` report them (the
     /// integrity detector), `ingest --refuse-unverified` leaves the bad log files out.
     #[arg(long, value_name = "DIR|S3")]
-    pub lake: Option<String>,
+    pub lake: Option<LakeLocation>,
     /// Concurrent S3 requests.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub concurrency: usize,
@@ -239,7 +240,7 @@ pub struct QueryArgs {
 pub struct SqlSessionArgs {
     /// The lake: a folder or s3://bucket/prefix.
     #[arg(long, value_name = "DIR|S3", default_value = "pipewarden-lake")]
-    pub lake: String,
+    pub lake: LakeLocation,
     /// Longest table cell, in characters (0: no limit).
     #[arg(long, default_value_t = 80, value_name = "N")]
     pub max_width: usize,
@@ -337,12 +338,13 @@ pub struct LintArgs {
     pub queries: Option<std::path::PathBuf>,
     /// Plan against this lake (default: an empty one; the schemas are the same).
     #[arg(long, value_name = "DIR|S3")]
-    pub lake: Option<String>,
+    pub lake: Option<LakeLocation>,
     #[command(flatten)]
     pub s3: S3Args,
 }
 
-/// Flags of `scan`.
+/// Flags of `scan`: what to ingest, then [`DetectFlags`] and [`ReportFlags`] as `detect` has
+/// them.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Logs: a folder (with `cloudtrail/` and `builds/` inside, or CloudTrail alone) or
@@ -352,27 +354,27 @@ pub struct ScanArgs {
     /// Build records, when they are not under SRC/builds.
     #[arg(long, value_name = "SRC")]
     pub builds_from: Option<String>,
-    /// The lake: a folder or s3://bucket/prefix.
-    #[arg(long, default_value = "pipewarden-lake", value_name = "DIR|S3")]
-    pub lake: String,
-    /// Attribution and pipeline configuration (pipewarden.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<std::path::PathBuf>,
-    /// Suppressions file.
-    #[arg(long, value_name = "FILE")]
-    pub suppressions: Option<std::path::PathBuf>,
-    /// History each pipeline is judged against (Nd).
-    #[arg(long, default_value = "30d", value_name = "Nd")]
-    pub baseline: String,
-    /// The window judged (Nd), ending at --until.
-    #[arg(long, default_value = "1d", value_name = "Nd")]
-    pub window: String,
-    /// End of the window, exclusive (YYYY-MM-DD); default: the midnight after the last event.
-    #[arg(long, value_name = "DATE")]
-    pub until: Option<String>,
-    /// Lowest score reported (0-100).
-    #[arg(long, default_value_t = 50, value_name = "N")]
-    pub min_score: u32,
+    #[command(flatten)]
+    pub detect: DetectFlags,
+    #[command(flatten)]
+    pub report: ReportFlags,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Verify the trail's digest chains (S3 sources) for the window and the day before it
+    /// first: problems become integrity findings, and log files found modified or in no digest
+    /// are not ingested.
+    #[arg(long)]
+    pub verify: bool,
+    /// Public keys for --verify (PEM or DER named `<fingerprint>.pem`); default: CloudTrail's
+    /// ListPublicKeys.
+    #[arg(long, value_name = "DIR", requires = "verify")]
+    pub public_keys: Option<std::path::PathBuf>,
+}
+
+/// Where `scan` sends its report: files, stdout, S3 and SIEMs.
+#[derive(Debug, Clone, Args)]
+pub struct ReportFlags {
     /// A report: FORMAT or FORMAT=DEST, DEST a file, `-` (stdout) or s3://bucket/key; FORMAT one
     /// of terminal, markdown, html, json, ndjson, ocsf, asff, csv. Repeat for several.
     #[arg(
@@ -391,59 +393,126 @@ pub struct ScanArgs {
     /// Region for ASFF findings.
     #[arg(long, default_value = "us-east-1", value_name = "REGION")]
     pub asff_region: String,
-    /// Exit 1 when an unsuppressed finding is at or above this severity.
-    #[arg(long, default_value = "high", value_name = "SEVERITY")]
-    pub fail_on: String,
-    /// No progress bar, even on a terminal.
-    #[arg(long)]
-    pub no_progress: bool,
-    /// Verify the trail's digest chains (S3 sources) for the window and the day before it
-    /// first: problems become integrity findings, and log files found modified or in no digest
-    /// are not ingested.
-    #[arg(long)]
-    pub verify: bool,
-    /// Public keys for --verify (PEM or DER named `<fingerprint>.pem`); default: CloudTrail's
-    /// ListPublicKeys.
-    #[arg(long, value_name = "DIR", requires = "verify")]
-    pub public_keys: Option<std::path::PathBuf>,
-    #[command(flatten)]
-    pub engine: EngineArgs,
-    #[command(flatten)]
-    pub s3: S3Args,
 }
 
-impl ScanArgs {
-    /// The detect part of the scan, as `detect` flags.
-    pub fn detect_args(&self) -> DetectArgs {
-        DetectArgs {
-            lake: self.lake.clone(),
-            baseline: self.baseline.clone(),
-            window: self.window.clone(),
-            until: self.until.clone(),
-            config: self.config.clone(),
-            suppressions: self.suppressions.clone(),
-            min_score: self.min_score,
-            json: None,
-            fail_on: self.fail_on.clone(),
-            engine: self.engine.clone(),
-            s3: self.s3.clone(),
+impl ReportFlags {
+    /// The validated outputs and SIEM sinks (tokens read from the environment).
+    pub fn plan(&self) -> anyhow::Result<crate::cmd::scan::Delivery> {
+        let outputs: Vec<crate::report::Output> = self
+            .formats
+            .iter()
+            .map(|f| {
+                crate::report::Output::parse(f).map_err(|e| FlagError {
+                    flag: "format",
+                    reason: e,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let sinks: Vec<crate::report::siem::Sink> = self
+            .siem
+            .iter()
+            .map(|s| {
+                crate::report::siem::Sink::parse(s).map_err(|e| FlagError {
+                    flag: "siem",
+                    reason: e,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .map(crate::report::siem::Sink::token_from_env)
+            .collect::<Result<_, _>>()?;
+        if outputs
+            .iter()
+            .any(|o| o.format == crate::report::Format::Asff)
+            && self.asff_account.is_none()
+        {
+            return Err(FlagError {
+                flag: "asff-account",
+                reason: "the ASFF format needs the account that receives the findings".into(),
+            }
+            .into());
         }
+        Ok(crate::cmd::scan::Delivery {
+            outputs,
+            sinks,
+            asff_account: self.asff_account.clone().unwrap_or_default(),
+            asff_region: self.asff_region.clone(),
+        })
     }
 }
 
-/// Flags of `detect`.
-#[derive(Debug, Args)]
-pub struct DetectArgs {
+impl ScanArgs {
+    /// Validates the flags into a plan: the detect part first (it reads `pipewarden.toml` and
+    /// the suppressions), then the outputs, then where the logs are.
+    pub fn plan(&self) -> anyhow::Result<crate::cmd::scan::ScanPlan> {
+        let detect = self.detect.plan()?;
+        let delivery = self.report.plan()?;
+        // A folder with cloudtrail/ (and builds/) inside, or the trail itself.
+        let local = std::path::Path::new(&self.source);
+        let (trail, builds) =
+            if !self.source.starts_with("s3://") && local.join("cloudtrail").is_dir() {
+                let b = local.join("builds");
+                (
+                    local.join("cloudtrail").display().to_string(),
+                    self.builds_from
+                        .clone()
+                        .or(b.is_dir().then(|| b.display().to_string())),
+                )
+            } else {
+                (self.source.clone(), self.builds_from.clone())
+            };
+        let verify = if self.verify {
+            if !trail.starts_with("s3://") {
+                return Err(FlagError {
+                    flag: "verify",
+                    reason: "digests and their signatures are read from S3: SRC must be s3://"
+                        .into(),
+                }
+                .into());
+            }
+            // The window and the day before it.
+            let until = detect
+                .plan
+                .until
+                .unwrap_or_else(|| chrono::Utc::now().date_naive());
+            Some(crate::verify::VerifyPlan {
+                from: trail.clone(),
+                since: until
+                    .checked_sub_days(chrono::Days::new(detect.plan.window_days as u64 + 1)),
+                until: Some(until),
+                public_keys: self.public_keys.clone(),
+                concurrency: 32,
+                s3: detect.s3.clone(),
+            })
+        } else {
+            None
+        };
+        Ok(crate::cmd::scan::ScanPlan {
+            trail,
+            builds,
+            verify,
+            progress: !self.no_progress,
+            detect,
+            delivery,
+        })
+    }
+}
+
+/// Flags `detect` and `scan` share: the lake, the window judged and its history, the
+/// configuration, and when to exit 1.
+#[derive(Debug, Clone, Args)]
+pub struct DetectFlags {
     /// The lake: a folder or s3://bucket/prefix.
-    #[arg(long, value_name = "DIR|S3")]
-    pub lake: String,
+    #[arg(long, default_value = "pipewarden-lake", value_name = "DIR|S3")]
+    pub lake: LakeLocation,
     /// History each pipeline is judged against (Nd).
     #[arg(long, default_value = "30d", value_name = "Nd")]
     pub baseline: String,
     /// The window judged (Nd), ending at --until.
     #[arg(long, default_value = "1d", value_name = "Nd")]
     pub window: String,
-    /// End of the window, exclusive (YYYY-MM-DD); default: the midnight after the last event.
+    /// End of the window, exclusive (YYYY-MM-DD, or Nd for N days ago); default: the midnight
+    /// after the last event.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
     /// Attribution and pipeline configuration (pipewarden.toml).
@@ -455,9 +524,6 @@ pub struct DetectArgs {
     /// Lowest score reported (0-100).
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub min_score: u32,
-    /// Also write the report as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<std::path::PathBuf>,
     /// Exit 1 when an unsuppressed finding is at or above this severity.
     #[arg(long, default_value = "high", value_name = "SEVERITY")]
     pub fail_on: String,
@@ -465,6 +531,16 @@ pub struct DetectArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub s3: S3Args,
+}
+
+/// Flags of `detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    #[command(flatten)]
+    pub detect: DetectFlags,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
 }
 
 /// `Nd` as a number of days.
@@ -476,9 +552,9 @@ pub fn parse_days(s: &str) -> Option<i64> {
         .filter(|d| *d > 0 && *d <= 3660)
 }
 
-impl DetectArgs {
-    /// Validates the flags into a plan.
-    pub fn plan(&self) -> Result<crate::detect::DetectPlan, FlagError> {
+impl DetectFlags {
+    /// Validates the flags into a plan, reading `pipewarden.toml` and the suppressions.
+    pub fn plan(&self) -> anyhow::Result<crate::cmd::detect::DetectJob> {
         let mut plan = crate::detect::DetectPlan {
             baseline_days: parse_days(&self.baseline).ok_or(FlagError {
                 flag: "baseline",
@@ -491,29 +567,30 @@ impl DetectArgs {
             min_score: self.min_score.min(100),
             ..Default::default()
         };
-        if let Some(u) = &self.until {
-            plan.until = Some(
-                NaiveDate::parse_from_str(u, "%Y-%m-%d").map_err(|_| FlagError {
-                    flag: "until",
-                    reason: format!("{u:?} is not YYYY-MM-DD"),
-                })?,
-            );
+        plan.until = day("until", &self.until)?;
+        let fail_on = crate::detect::Severity::parse(&self.fail_on).ok_or_else(|| FlagError {
+            flag: "fail-on",
+            reason: format!(
+                "{:?} is not one of info, low, medium, high, critical",
+                self.fail_on
+            ),
+        })?;
+        let engine = self.engine.engine()?;
+        let config = match &self.config {
+            Some(p) => crate::attribute::config::Config::load(p)?,
+            None => crate::attribute::config::Config::default(),
+        };
+        if let Some(p) = &self.suppressions {
+            plan.suppressions = crate::detect::suppress::Suppressions::load(p)?;
         }
-        if crate::detect::Severity::parse(&self.fail_on).is_none() {
-            return Err(FlagError {
-                flag: "fail-on",
-                reason: format!(
-                    "{:?} is not one of info, low, medium, high, critical",
-                    self.fail_on
-                ),
-            });
-        }
-        Ok(plan)
-    }
-
-    /// S3 options.
-    pub fn s3_options(&self) -> S3Options {
-        self.s3.options()
+        Ok(crate::cmd::detect::DetectJob {
+            lake: self.lake.clone(),
+            s3: self.s3.options(),
+            engine,
+            plan,
+            config,
+            fail_on,
+        })
     }
 }
 
@@ -569,6 +646,17 @@ impl GenerateArgs {
     }
 }
 
+impl LintArgs {
+    /// The plan.
+    pub fn plan(&self) -> crate::query::lint::LintPlan {
+        crate::query::lint::LintPlan {
+            lake: self.lake.clone(),
+            queries_dir: self.queries.clone(),
+            s3: self.s3.options(),
+        }
+    }
+}
+
 /// S3 connection flags shared by commands that read or write S3.
 #[derive(Debug, Args, Clone)]
 pub struct S3Args {
@@ -608,7 +696,7 @@ pub struct IngestArgs {
     pub from: String,
     /// Where the lake is: a folder or s3://bucket/prefix.
     #[arg(long, value_name = "DIR|S3")]
-    pub lake: String,
+    pub lake: LakeLocation,
     /// The source holds CI/CD build records (GitHub, GitLab, CodeBuild/CodePipeline, Jenkins,
     /// native JSONL), not CloudTrail logs; they go to the `builds` table.
     #[arg(long)]
@@ -698,7 +786,7 @@ impl IngestArgs {
                 reason: "must be at least 1".into(),
             });
         }
-        let mut plan = IngestPlan::new(&self.from, &self.lake);
+        let mut plan = IngestPlan::new(&self.from, self.lake.clone());
         plan.range = range;
         if self.builds {
             plan.dataset = crate::lake::Dataset::Builds;

@@ -23,11 +23,12 @@ use futures::StreamExt;
 use object_store::path::Path;
 
 use crate::aws::{AwsContext, S3Options};
+use crate::lake::catalog::{MANIFEST, REJECTS};
 use crate::lake::commit::{CommitRecord, Move, failpoint, new_commit_id};
 use crate::lake::manifest::{self, Decision, ManifestEntry, STATUS_UNREADABLE, SeenObjects};
 use crate::lake::replace::replace_objects;
 use crate::lake::writer::{EventWriter, StagedFile, WriterConfig, write_small};
-use crate::lake::{Dataset, Lake, LakeError, MANIFEST_DIR, REJECTS_DIR};
+use crate::lake::{Dataset, Lake, LakeError, LakeLocation};
 use crate::parse::builds::BuildsBuilder;
 use crate::parse::cloudtrail::CloudTrailBuilder;
 use crate::parse::{Limits, ObjectStatus, RecordSink, RejectedRecord, parse_object_with};
@@ -40,8 +41,8 @@ use crate::source::{DateRange, Listed, ObjectRef, Source, SourceError, parse_s3_
 pub struct IngestPlan {
     /// `s3://bucket/prefix` or a folder (or a single file).
     pub from: String,
-    /// `s3://bucket/prefix` or a folder.
-    pub lake: String,
+    /// The lake.
+    pub lake: LakeLocation,
     /// What the source holds: CloudTrail events or build records.
     pub dataset: Dataset,
     /// Key-date window.
@@ -70,10 +71,10 @@ pub struct IngestPlan {
 
 impl IngestPlan {
     /// A plan with defaults for everything but the two locations.
-    pub fn new(from: impl Into<String>, lake: impl Into<String>) -> Self {
+    pub fn new(from: impl Into<String>, lake: LakeLocation) -> Self {
         IngestPlan {
             from: from.into(),
-            lake: lake.into(),
+            lake,
             dataset: Dataset::CloudTrail,
             range: DateRange::default(),
             strict: false,
@@ -220,15 +221,24 @@ struct ListStats {
     changed: u64,
 }
 
-/// Runs an ingest to completion.
+/// Runs an ingest to completion on a runtime of its own (for library callers; the binary
+/// shares its one runtime through [`run_on`]).
 pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
-    let start = Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(plan.workers.clamp(1, 4))
         .enable_all()
         .build()
         .map_err(|e| IngestError::Other(format!("cannot start the async runtime: {e}")))?;
-    let needs_aws = plan.from.starts_with("s3://") || plan.lake.starts_with("s3://");
+    run_on(plan, rt.handle())
+}
+
+/// Runs an ingest to completion, its I/O on `rt` (called from outside the runtime).
+pub fn run_on(
+    plan: &IngestPlan,
+    rt: &tokio::runtime::Handle,
+) -> Result<IngestSummary, IngestError> {
+    let start = Instant::now();
+    let needs_aws = plan.from.starts_with("s3://") || plan.lake.is_s3();
     let aws = if needs_aws {
         Some(rt.block_on(AwsContext::load(&plan.s3)))
     } else {
@@ -295,7 +305,7 @@ pub fn run(plan: &IngestPlan) -> Result<IngestSummary, IngestError> {
     drop(chunk_tx);
 
     let ticker = reporter.start_ticker(counters.clone());
-    let written = write_loop(&lake, rt.handle(), plan, chunk_rx, &reporter);
+    let written = write_loop(&lake, rt, plan, chunk_rx, &reporter);
     // On a writer error, dropping the receiver stops the workers and then the producer.
     for w in workers {
         let _ = w.join();
@@ -670,7 +680,7 @@ fn finish_commit(
             lake,
             rt,
             commit,
-            Path::from(format!("{REJECTS_DIR}/part-{commit}.parquet")),
+            Path::from(format!("{}/part-{commit}.parquet", REJECTS.dir)),
             &b,
         )?;
         moves.push(Move {
@@ -683,7 +693,7 @@ fn finish_commit(
         lake,
         rt,
         commit,
-        Path::from(format!("{MANIFEST_DIR}/part-{commit}.parquet")),
+        Path::from(format!("{}/part-{commit}.parquet", MANIFEST.dir)),
         &b,
     )?;
     // The manifest moves last: once it is in place, the data it vouches for is too.

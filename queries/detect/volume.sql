@@ -1,24 +1,24 @@
 -- detector: volume (and errors)
 -- question: how many calls, and how many AccessDenied, the pipeline makes per run (per hour
 --   when calls have no run), against its own history
--- value: coalesce(run_id, CAST(date_trunc('hour', event_time) AS VARCHAR))
--- mitre: T1526 Cloud Service Discovery
--- One row per pipeline, unit and period.
+-- One row per pipeline, unit and period. `${unit}` is the detectors' unit (a run, or an hour of
+-- calls that have none), and their techniques, weights and evidence are listed with them in
+-- src/detect/catalog.rs.
 SELECT
   pipeline_id,
-  coalesce(run_id, CAST(date_trunc('hour', event_time) AS VARCHAR)) AS unit,
-  CASE WHEN event_time >= TIMESTAMP '{window_start}' THEN 'window' ELSE 'baseline' END AS period,
+  ${unit} AS unit,
+  CASE WHEN event_time >= TIMESTAMP '${window_start}' THEN 'window' ELSE 'baseline' END AS period,
   count(*) AS events,
   sum(CASE WHEN error_code LIKE '%AccessDenied%' OR error_code LIKE '%UnauthorizedOperation%'
            OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden' THEN 1 ELSE 0 END) AS denied,
   min(event_time) AS first_time,
   max(event_time) AS last_time,
-  array_agg(event_id ORDER BY event_time, event_id) FILTER (WHERE event_time >= TIMESTAMP '{window_start}'
+  array_agg(event_id ORDER BY event_time, event_id) FILTER (WHERE event_time >= TIMESTAMP '${window_start}'
     AND (error_code LIKE '%AccessDenied%' OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden')) AS denied_ids,
-  array_agg(DISTINCT target_env) FILTER (WHERE event_time >= TIMESTAMP '{window_start}' AND target_env IS NOT NULL) AS environments,
+  array_agg(DISTINCT target_env) FILTER (WHERE event_time >= TIMESTAMP '${window_start}' AND target_env IS NOT NULL) AS environments,
   max(run_id) AS run_id
 FROM pipeline_events
 WHERE pipeline_id IS NOT NULL
-  AND event_date >= DATE '{baseline_start_date}' AND event_date <= DATE '{window_end_date}'
-  AND event_time >= TIMESTAMP '{baseline_start}' AND event_time < TIMESTAMP '{window_end}'
+  AND event_date >= DATE '${baseline_start_date}' AND event_date <= DATE '${window_end_date}'
+  AND event_time >= TIMESTAMP '${baseline_start}' AND event_time < TIMESTAMP '${window_end}'
 GROUP BY 1, 2, 3

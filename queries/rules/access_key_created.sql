@@ -2,7 +2,7 @@
 -- severity: high
 -- score: 70
 -- mitre: T1098.001 Account Manipulation: Additional Cloud Credentials
--- explain: a long-term access key was created for {value}
+-- explain: a long-term access key was created for ${value}
 -- Scored higher when the user is a pipeline's (a CI user's key is a standing credential) or root.
 SELECT e.event_id, e.event_time, coalesce(u.pipeline_id, e.pipeline_id) AS pipeline_id,
   e.target_env AS environment, e.run_id,
@@ -11,8 +11,8 @@ SELECT e.event_id, e.event_time, coalesce(u.pipeline_id, e.pipeline_id) AS pipel
 FROM (
   SELECT *, array_element(regexp_match(request_parameters, '"userName"\s*:\s*"([^"]+)"'), 1) AS target_user
   FROM pipeline_events
-  WHERE event_date >= DATE '{window_start_date}' AND event_date <= DATE '{window_end_date}'
-    AND event_time >= TIMESTAMP '{window_start}' AND event_time < TIMESTAMP '{window_end}'
+  WHERE event_date >= DATE '${window_start_date}' AND event_date <= DATE '${window_end_date}'
+    AND event_time >= TIMESTAMP '${window_start}' AND event_time < TIMESTAMP '${window_end}'
     AND event_source = 'iam.amazonaws.com' AND event_name = 'CreateAccessKey' AND error_code IS NULL
 ) e
 LEFT JOIN principals u

@@ -2,7 +2,7 @@
 -- severity: critical
 -- score: 95
 -- mitre: T1565.001 Data Manipulation: Stored Data Manipulation
--- explain: CloudTrail's digest chain does not vouch for the audit trail: {value}: {details}
+-- explain: CloudTrail's digest chain does not vouch for the audit trail: ${value}: ${details}
 -- The problems of the last `pipewarden verify --lake` run (the `integrity` table), whatever the
 -- window: until a verification finds the trail whole again, what it says cannot be trusted.
 -- Gaps (hours no digest covers: logging off, or the trail re-created) weigh less, log files

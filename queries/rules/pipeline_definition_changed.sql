@@ -1,8 +1,8 @@
 -- rule: pipeline_definition_changed
--- severity: high
+-- severity: critical
 -- score: 85
 -- mitre: T1195.002 Supply Chain Compromise: Compromise Software Supply Chain
--- explain: the definition of {value} was changed by a principal that is not the pipeline's own: {details}
+-- explain: the definition of ${value} was changed by a principal that is not the pipeline's own: ${details}
 -- CodeBuild projects (buildspec, source, service role, environment, webhooks, visibility) and
 -- CodePipeline pipelines (stages, approvals, webhooks). The changed pipeline's id is built the
 -- way build records name it: codebuild:<account>:<region>:<project>.
@@ -20,8 +20,8 @@ FROM (
       array_element(regexp_match(request_parameters, '"pipeline"\s*:\s*\{\s*"name"\s*:\s*"([^"]+)"'), 1),
       array_element(regexp_match(request_parameters, '"name"\s*:\s*"([^"]+)"'), 1)) AS target_name
   FROM pipeline_events
-  WHERE event_date >= DATE '{window_start_date}' AND event_date <= DATE '{window_end_date}'
-    AND event_time >= TIMESTAMP '{window_start}' AND event_time < TIMESTAMP '{window_end}'
+  WHERE event_date >= DATE '${window_start_date}' AND event_date <= DATE '${window_end_date}'
+    AND event_time >= TIMESTAMP '${window_start}' AND event_time < TIMESTAMP '${window_end}'
     AND error_code IS NULL
     AND ((event_source = 'codebuild.amazonaws.com'
           AND event_name IN ('UpdateProject', 'DeleteProject', 'CreateWebhook', 'UpdateWebhook',

@@ -2,7 +2,7 @@
 -- severity: critical
 -- score: 90
 -- mitre: T1098.003 Account Manipulation: Additional Cloud Roles
--- explain: the permissions of {value} were broadened: {details}
+-- explain: the permissions of ${value} were broadened: ${details}
 -- A pipeline's role (one its sessions use) got an administrator-like managed policy, an inline
 -- policy with "Action": "*" (or "service:*"), or a trust policy open to any principal.
 SELECT e.event_id, e.event_time, r.pipeline_id, e.target_env AS environment, e.run_id,
@@ -12,8 +12,8 @@ SELECT e.event_id, e.event_time, r.pipeline_id, e.target_env AS environment, e.r
 FROM (
   SELECT *, array_element(regexp_match(request_parameters, '"roleName"\s*:\s*"([^"]+)"'), 1) AS role_name
   FROM pipeline_events
-  WHERE event_date >= DATE '{window_start_date}' AND event_date <= DATE '{window_end_date}'
-    AND event_time >= TIMESTAMP '{window_start}' AND event_time < TIMESTAMP '{window_end}'
+  WHERE event_date >= DATE '${window_start_date}' AND event_date <= DATE '${window_end_date}'
+    AND event_time >= TIMESTAMP '${window_start}' AND event_time < TIMESTAMP '${window_end}'
     AND event_source = 'iam.amazonaws.com' AND error_code IS NULL
     AND event_name IN ('AttachRolePolicy', 'PutRolePolicy', 'UpdateAssumeRolePolicy')
 ) e

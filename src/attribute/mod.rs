@@ -43,6 +43,17 @@ use pipelines::{Attribution, RunInfo};
 /// The `pipeline_events` view.
 pub const PIPELINE_EVENTS_VIEW: &str = include_str!("../../queries/views/pipeline_events.sql");
 
+/// The tables and the view [`register`] adds to a session (a query that names none of them
+/// needs no attribution pass).
+pub const TABLES: &[&str] = &[
+    "pipeline_events",
+    "sessions",
+    "principals",
+    "account_envs",
+    "pipelines",
+    "key_windows",
+];
+
 /// What the lineage pass found, for summaries and tests.
 #[derive(Debug, Default, Clone)]
 pub struct Summary {

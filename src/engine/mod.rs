@@ -1,8 +1,7 @@
 //! Engine: a DataFusion session over the lake, with its tables, views and functions registered.
 //!
-//! - this file: the tables `cloudtrail`, `builds` (both partitioned by `event_date`), `manifest`,
-//!   `rejects`, `findings` (the last detect run, [`crate::report::table`]), `integrity` (the
-//!   last verify run, [`crate::verify`]) and the `runs` view.
+//! - this file: every table of [`crate::lake::catalog`] (`cloudtrail`, `builds`, `manifest`,
+//!   `rejects`, `findings`, `integrity`) and the `runs` view.
 //! - [`functions`]: the SQL functions for analysts (ARN parts, access keys, CIDRs, OIDC
 //!   subjects, hour of week, JSON).
 //! - [`pruning`]: `event_time` filters also prune `event_date` partitions.
@@ -17,7 +16,6 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -28,11 +26,8 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 pub mod functions;
 pub mod pruning;
 
-use crate::lake::{
-    BUILDS_DIR, CLOUDTRAIL_DIR, FINDINGS_DIR, INTEGRITY_DIR, Lake, MANIFEST_DIR, REJECTS_DIR,
-    manifest,
-};
-use crate::parse::{builds, cloudtrail};
+use crate::lake::Lake;
+use crate::lake::catalog::{TABLES, Table};
 
 /// The `runs` view: one row per CI/CD run, rolled up from `builds`.
 pub const RUNS_VIEW: &str = include_str!("../../queries/views/runs.sql");
@@ -140,83 +135,26 @@ pub async fn base_session(lake: &Lake, engine: &Engine) -> Result<SessionContext
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
         ctx.register_object_store(&url, lake.base_store.clone());
     }
-    register(
-        &ctx,
-        lake,
-        "cloudtrail",
-        CLOUDTRAIL_DIR,
-        cloudtrail::schema(),
-        &[("event_date", DataType::Date32)],
-    )?;
-    register(
-        &ctx,
-        lake,
-        "builds",
-        BUILDS_DIR,
-        builds::schema(),
-        &[("event_date", DataType::Date32)],
-    )?;
-    register(
-        &ctx,
-        lake,
-        "manifest",
-        MANIFEST_DIR,
-        manifest::schema(),
-        &[],
-    )?;
-    register(
-        &ctx,
-        lake,
-        "rejects",
-        REJECTS_DIR,
-        manifest::rejects_schema(),
-        &[],
-    )?;
-    register(
-        &ctx,
-        lake,
-        "findings",
-        FINDINGS_DIR,
-        crate::report::table::schema(),
-        &[],
-    )?;
-    register(
-        &ctx,
-        lake,
-        "integrity",
-        INTEGRITY_DIR,
-        crate::verify::table_schema(),
-        &[],
-    )?;
+    for t in TABLES {
+        register(&ctx, lake, t)?;
+    }
     ctx.sql(RUNS_VIEW).await?;
     Ok(ctx)
 }
 
-fn register(
-    ctx: &SessionContext,
-    lake: &Lake,
-    name: &str,
-    dir: &str,
-    schema: SchemaRef,
-    partitions: &[(&str, DataType)],
-) -> Result<()> {
+fn register(ctx: &SessionContext, lake: &Lake, t: &Table) -> Result<()> {
     if let Some(root) = &lake.local_root {
         // Listing a missing folder is an error; an empty table is not.
-        let _ = std::fs::create_dir_all(root.join(dir));
+        let _ = std::fs::create_dir_all(root.join(t.dir));
     }
-    let url = ListingTableUrl::parse(lake.table_url(dir))?;
+    let url = ListingTableUrl::parse(lake.table_url(t.dir))?;
     let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
-        .with_table_partition_cols(
-            partitions
-                .iter()
-                .map(|(n, t)| (n.to_string(), t.clone()))
-                .collect(),
-        );
+        .with_table_partition_cols(t.partition_cols());
     let cfg = ListingTableConfig::new(url)
         .with_listing_options(opts)
-        .with_schema(schema);
-    ctx.register_table(name, Arc::new(ListingTable::try_new(cfg)?))?;
+        .with_schema((t.schema)());
+    ctx.register_table(t.name, Arc::new(ListingTable::try_new(cfg)?))?;
     Ok(())
 }
 

@@ -6,20 +6,20 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::array::{
     Date32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{Lake, LakeError, MANIFEST_DIR, store_err};
+use super::catalog::{MANIFEST, manifest_schema as schema, rejects_schema};
+use super::{Lake, LakeError, store_err};
 use crate::parse::RejectedRecord;
 use crate::parse::cloudtrail::UTC;
 
@@ -57,56 +57,6 @@ pub struct ManifestEntry {
     pub warning: Option<String>,
     /// Whether this visit replaced the rows of an earlier version of the object.
     pub replaced: bool,
-}
-
-/// Schema of the `manifest` table.
-pub fn schema() -> SchemaRef {
-    static S: LazyLock<SchemaRef> = LazyLock::new(|| {
-        Arc::new(Schema::new(vec![
-            Field::new("dataset", DataType::Utf8, false),
-            Field::new("object", DataType::Utf8, false),
-            Field::new("key_date", DataType::Date32, true),
-            Field::new("account", DataType::Utf8, true),
-            Field::new("region", DataType::Utf8, true),
-            Field::new("size", DataType::Int64, false),
-            Field::new("etag", DataType::Utf8, false),
-            Field::new("status", DataType::Utf8, false),
-            Field::new("error", DataType::Utf8, true),
-            Field::new("events", DataType::Int64, false),
-            Field::new("rejected", DataType::Int64, false),
-            Field::new("warnings", DataType::Int64, false),
-            Field::new("warning", DataType::Utf8, true),
-            Field::new("replaced", DataType::Boolean, false),
-            Field::new("commit", DataType::Utf8, false),
-            Field::new(
-                "ingested_at",
-                DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
-                false,
-            ),
-        ]))
-    });
-    S.clone()
-}
-
-/// Schema of the `rejects` table.
-pub fn rejects_schema() -> SchemaRef {
-    static S: LazyLock<SchemaRef> = LazyLock::new(|| {
-        Arc::new(Schema::new(vec![
-            Field::new("dataset", DataType::Utf8, false),
-            Field::new("object", DataType::Utf8, false),
-            Field::new("record_index", DataType::Int64, false),
-            Field::new("line", DataType::Int64, true),
-            Field::new("reason", DataType::Utf8, false),
-            Field::new("raw", DataType::Utf8, false),
-            Field::new("commit", DataType::Utf8, false),
-            Field::new(
-                "rejected_at",
-                DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
-                false,
-            ),
-        ]))
-    });
-    S.clone()
 }
 
 /// Builds the manifest rows of one commit.
@@ -280,7 +230,7 @@ impl SeenObjects {
     /// Reads every committed manifest file of the lake, oldest commit first, keeping the visits
     /// of one dataset (an object may be read as CloudTrail and as build records).
     pub async fn load(lake: &Lake, dataset: &str) -> Result<SeenObjects, LakeError> {
-        let dir = Path::from(MANIFEST_DIR);
+        let dir = Path::from(MANIFEST.dir);
         let mut files: Vec<_> = lake
             .store
             .list(Some(&dir))

@@ -20,7 +20,9 @@
 //! commit forward and discards staging left by runs that died before their commit point, so a crash
 //! at any moment followed by a rerun leaves every event in the lake exactly once.
 
+pub mod catalog;
 pub mod commit;
+pub mod location;
 pub mod manifest;
 pub mod replace;
 pub mod writer;
@@ -34,11 +36,7 @@ use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 
 use crate::aws::AwsContext;
-
-/// Folder of the CloudTrail events table.
-pub const CLOUDTRAIL_DIR: &str = "cloudtrail";
-/// Folder of the build events table.
-pub const BUILDS_DIR: &str = "builds";
+pub use location::LakeLocation;
 
 /// The event tables an ingest can fill. Each has its folder, its schema (first column
 /// `event_time`, partitioned by its date) and its name in the manifest's `dataset` column.
@@ -51,30 +49,24 @@ pub enum Dataset {
 }
 
 impl Dataset {
+    /// The table it fills.
+    pub fn table(self) -> &'static catalog::Table {
+        match self {
+            Dataset::CloudTrail => &catalog::CLOUDTRAIL,
+            Dataset::Builds => &catalog::BUILDS,
+        }
+    }
+
     /// Name in the manifest, and folder under the lake root.
     pub fn name(self) -> &'static str {
-        match self {
-            Dataset::CloudTrail => CLOUDTRAIL_DIR,
-            Dataset::Builds => BUILDS_DIR,
-        }
+        self.table().name
     }
 
     /// The table's Arrow schema.
     pub fn schema(self) -> arrow::datatypes::SchemaRef {
-        match self {
-            Dataset::CloudTrail => crate::parse::cloudtrail::schema(),
-            Dataset::Builds => crate::parse::builds::schema(),
-        }
+        (self.table().schema)()
     }
 }
-/// Folder of rejected records.
-pub const REJECTS_DIR: &str = "rejects";
-/// Folder of the last detect run's findings ([`crate::report::table`]).
-pub const FINDINGS_DIR: &str = "findings";
-/// Folder of the last `verify --lake` run's problems ([`crate::verify`]).
-pub const INTEGRITY_DIR: &str = "integrity";
-/// Folder of the manifest table.
-pub const MANIFEST_DIR: &str = "manifest";
 /// Folder of pipewarden's own bookkeeping.
 pub const META_DIR: &str = "_pipewarden";
 
@@ -121,49 +113,50 @@ pub struct Lake {
 }
 
 impl Lake {
-    /// Opens (creating if needed) a lake at a folder or `s3://bucket/prefix`.
-    pub fn open(spec: &str, aws: Option<&AwsContext>) -> Result<Lake, LakeError> {
-        if let Some((bucket, prefix)) = crate::source::parse_s3_uri(spec) {
-            let aws = aws.ok_or_else(|| LakeError::Open {
-                url: spec.into(),
-                reason: "no AWS configuration loaded".into(),
-            })?;
-            let s3 = aws.object_store(&bucket).map_err(|e| LakeError::Open {
-                url: spec.into(),
-                reason: e.to_string(),
-            })?;
-            let base: Arc<dyn ObjectStore> = Arc::new(s3);
-            let prefix = prefix.trim_matches('/').to_string();
-            let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
-                base.clone()
-            } else {
-                Arc::new(PrefixStore::new(base.clone(), prefix.as_str()))
-            };
-            let url = if prefix.is_empty() {
-                format!("s3://{bucket}/")
-            } else {
-                format!("s3://{bucket}/{prefix}/")
-            };
-            return Ok(Lake {
-                store,
-                url,
-                local_root: None,
-                base_store: base,
-                base_url: format!("s3://{bucket}"),
-                lock: std::sync::Mutex::new(None),
-            });
-        }
-        let path = spec.strip_prefix("file://").unwrap_or(spec);
+    /// Opens (creating if needed) the lake at `loc`; an S3 lake needs `aws`.
+    pub fn open(loc: &LakeLocation, aws: Option<&AwsContext>) -> Result<Lake, LakeError> {
+        let path = match loc {
+            LakeLocation::Local(path) => path,
+            LakeLocation::S3 { bucket, prefix } => {
+                let aws = aws.ok_or_else(|| LakeError::Open {
+                    url: loc.to_string(),
+                    reason: "no AWS configuration loaded".into(),
+                })?;
+                let s3 = aws.object_store(bucket).map_err(|e| LakeError::Open {
+                    url: loc.to_string(),
+                    reason: e.to_string(),
+                })?;
+                let base: Arc<dyn ObjectStore> = Arc::new(s3);
+                let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                    base.clone()
+                } else {
+                    Arc::new(PrefixStore::new(base.clone(), prefix.as_str()))
+                };
+                let url = if prefix.is_empty() {
+                    format!("s3://{bucket}/")
+                } else {
+                    format!("s3://{bucket}/{prefix}/")
+                };
+                return Ok(Lake {
+                    store,
+                    url,
+                    local_root: None,
+                    base_store: base,
+                    base_url: format!("s3://{bucket}"),
+                    lock: std::sync::Mutex::new(None),
+                });
+            }
+        };
         std::fs::create_dir_all(path).map_err(|e| LakeError::Io {
-            path: path.into(),
+            path: path.display().to_string(),
             source: e,
         })?;
         let root = std::fs::canonicalize(path).map_err(|e| LakeError::Io {
-            path: path.into(),
+            path: path.display().to_string(),
             source: e,
         })?;
         let store = LocalFileSystem::new_with_prefix(&root).map_err(|e| LakeError::Open {
-            url: spec.into(),
+            url: loc.to_string(),
             reason: e.to_string(),
         })?;
         let url = format!(
@@ -178,6 +171,22 @@ impl Lake {
             base_url: "file://".into(),
             lock: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The one way commands reach a lake: loads the AWS chain when the lake is on S3 (or when
+    /// `aws_anyway`, for a command that also writes reports to S3), then opens the lake.
+    pub async fn connect(
+        loc: &LakeLocation,
+        s3: &crate::aws::S3Options,
+        aws_anyway: bool,
+    ) -> Result<(Lake, Option<AwsContext>), LakeError> {
+        let aws = if loc.is_s3() || aws_anyway {
+            Some(AwsContext::load(s3).await)
+        } else {
+            None
+        };
+        let lake = Lake::open(loc, aws.as_ref())?;
+        Ok((lake, aws))
     }
 
     /// Takes the single-writer lock of a local lake (released when the process ends, even by
@@ -226,6 +235,43 @@ impl Lake {
     pub fn table_url(&self, dir: &str) -> String {
         format!("{}{dir}/", self.url)
     }
+
+    /// Replaces a table that is one file ([`catalog::Table::single_file`]) with `batch`, in one
+    /// PUT: readers see the old table or the new one, never a mix.
+    pub async fn replace_table(
+        &self,
+        table: &catalog::Table,
+        batch: &arrow::array::RecordBatch,
+    ) -> Result<(), LakeError> {
+        use object_store::ObjectStoreExt;
+        let path = table.single_file();
+        let bytes = parquet_bytes(batch).map_err(|e| LakeError::Write {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        self.store
+            .put(
+                &Path::from(path.as_str()),
+                object_store::PutPayload::from(bytes),
+            )
+            .await
+            .map_err(|source| LakeError::Store { path, source })?;
+        Ok(())
+    }
+}
+
+/// Encodes a batch as one zstd Parquet file.
+pub fn parquet_bytes(
+    batch: &arrow::array::RecordBatch,
+) -> Result<Vec<u8>, parquet::errors::ParquetError> {
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let mut out = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), Some(props))?;
+    w.write(batch)?;
+    w.close()?;
+    Ok(out)
 }
 
 pub(crate) fn store_err(path: &Path, source: object_store::Error) -> LakeError {

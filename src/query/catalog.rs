@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::detect::rules::{header, mitre};
+use crate::bundled::{fill, header, mitre, placeholders};
 
 /// One parameter of a hunt.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,27 +60,8 @@ pub struct Hunt {
     pub file: String,
 }
 
-macro_rules! hunts {
-    ($($f:literal),* $(,)?) => {
-        &[$((concat!("queries/hunts/", $f), include_str!(concat!("../../queries/hunts/", $f)))),*]
-    };
-}
-
-/// The bundled hunts.
-pub const HUNT_FILES: &[(&str, &str)] = hunts![
-    "access_denied_by_principal.sql",
-    "cross_account_role_use.sql",
-    "deploy_role_assumers.sql",
-    "first_seen_networks.sql",
-    "logging_changes.sql",
-    "long_term_keys.sql",
-    "pipeline_definition_changes.sql",
-    "pipeline_role_policy_changes.sql",
-    "prod_deploys_off_default_branch.sql",
-    "role_chains.sql",
-    "root_activity.sql",
-    "secrets_read_by_pipelines.sql",
-];
+/// The bundled hunts (every `queries/hunts/*.sql`).
+pub const HUNT_FILES: &[(&str, &str)] = crate::bundled::HUNTS;
 
 /// A hunt file that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -187,57 +168,18 @@ impl Hunt {
             };
             values.insert(p.name.as_str(), lit);
         }
-        // One pass: a value that itself reads `${x}` stays as it is.
-        let mut sql = String::with_capacity(self.sql.len());
-        let mut rest = self.sql.as_str();
-        while let Some(i) = rest.find("${") {
-            sql.push_str(&rest[..i]);
-            let after = &rest[i + 2..];
-            match after
-                .find('}')
-                .and_then(|j| values.get(&after[..j]).map(|v| (j, v)))
-            {
-                Some((j, v)) => {
-                    sql.push_str(v);
-                    rest = &after[j + 1..];
-                }
-                None => {
-                    sql.push_str("${");
-                    rest = after;
-                }
-            }
-        }
-        sql.push_str(rest);
-        Ok(sql)
+        Ok(fill(&self.sql, &|n| values.get(n).cloned()))
     }
 
     /// The question with the default parameters written in.
     pub fn question_text(&self) -> String {
-        let mut q = self.question.clone();
-        for p in &self.params {
-            q = q.replace(&format!("${{{}}}", p.name), &p.default);
-        }
-        q
+        fill(&self.question, &|n| {
+            self.params
+                .iter()
+                .find(|p| p.name == n)
+                .map(|p| p.default.clone())
+        })
     }
-}
-
-/// Names used as `${name}` in a text (header lines excepted).
-fn placeholders(sql: &str) -> Vec<String> {
-    let body: String = sql
-        .lines()
-        .skip_while(|l| l.starts_with("--") || l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut out = vec![];
-    let mut rest = body.as_str();
-    while let Some(i) = rest.find("${") {
-        rest = &rest[i + 2..];
-        if let Some(j) = rest.find('}') {
-            out.push(rest[..j].to_string());
-            rest = &rest[j..];
-        }
-    }
-    out
 }
 
 /// The bundled hunts, then those of `dir` (its `hunts/` subfolder when it has one), a file there

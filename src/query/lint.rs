@@ -1,9 +1,9 @@
 //! `pipewarden lint`: plans every query pipewarden carries, and the hunts of a folder, against
 //! the real schemas without running any, and reports every failure (not only the first).
 //!
-//! Checked: the views of `queries/views/`, every feature query of `queries/detect/` (the shared
-//! dimension query once per detector), the rules of `queries/rules/` (their window placeholders
-//! filled), the bundled hunts and those of `--queries DIR` at their default parameters (with
+//! Checked: the views of `queries/views/`, every feature and evidence query of
+//! `queries/detect/` (the shared dimension query once per detector), the rules of
+//! `queries/rules/` (their typed headers, then their SQL with the window placeholders filled), the bundled hunts and those of `--queries DIR` at their default parameters (with
 //! their headers). Each is planned logically and physically, so unknown tables, columns and
 //! functions, type errors and bad headers all show up.
 
@@ -37,7 +37,7 @@ pub fn queries(queries_dir: Option<&Path>, failures: &mut Vec<String>) -> Vec<(S
     ];
     let plan = crate::detect::DetectPlan::default();
     let w = crate::detect::Window::of(&plan, Some(1_790_000_000_000_000));
-    out.extend(crate::detect::filled_queries(&w));
+    out.extend(crate::detect::filled_queries(&w, failures));
     let (hunts, errors) = catalog::load(queries_dir);
     failures.extend(errors.into_iter().map(|e| e.to_string()));
     for h in hunts {
@@ -113,31 +113,23 @@ async fn check(ctx: &SessionContext, name: &str, sql: &str) -> Result<(), QueryE
 #[derive(Debug, Clone)]
 pub struct LintPlan {
     /// A lake to plan against (an empty one in a temporary folder when absent).
-    pub lake: Option<String>,
+    pub lake: Option<crate::lake::LakeLocation>,
     /// A folder of hunts to check too.
     pub queries_dir: Option<PathBuf>,
     /// S3 settings.
     pub s3: crate::aws::S3Options,
 }
 
-/// `pipewarden lint`: prints each failure; returns the report.
-pub fn run(plan: &LintPlan) -> anyhow::Result<LintReport> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+/// `pipewarden lint` on `rt`: returns the report.
+pub fn run(plan: &LintPlan, rt: &tokio::runtime::Handle) -> anyhow::Result<LintReport> {
     rt.block_on(async {
         let scratch = std::env::temp_dir().join(format!("pipewarden-lint-{}", std::process::id()));
-        let spec = match &plan.lake {
+        let loc = match &plan.lake {
             Some(l) => l.clone(),
-            None => scratch.display().to_string(),
-        };
-        let aws = if spec.starts_with("s3://") {
-            Some(crate::aws::AwsContext::load(&plan.s3).await)
-        } else {
-            None
+            None => crate::lake::LakeLocation::Local(scratch.clone()),
         };
         let result = async {
-            let lake = crate::lake::Lake::open(&spec, aws.as_ref())?;
+            let (lake, _) = crate::lake::Lake::connect(&loc, &plan.s3, false).await?;
             let ctx = crate::engine::session(&lake).await?;
             anyhow::Ok(lint(&ctx, plan.queries_dir.as_deref()).await)
         }

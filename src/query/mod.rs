@@ -33,16 +33,6 @@ use futures::StreamExt;
 
 use output::{OutputError, OutputFormat, Writer};
 
-/// Tables the attribution pass registers; a query that names none of them skips the pass.
-pub const ATTRIBUTION_TABLES: &[&str] = &[
-    "pipeline_events",
-    "sessions",
-    "principals",
-    "account_envs",
-    "pipelines",
-    "key_windows",
-];
-
 /// Where a query's text is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -57,8 +47,8 @@ pub enum Source {
 /// What `pipewarden query` runs and where its rows go.
 #[derive(Debug, Clone)]
 pub struct QueryPlan {
-    /// The lake (folder or `s3://`).
-    pub lake: String,
+    /// The lake.
+    pub lake: crate::lake::LakeLocation,
     /// The SQL.
     pub source: Source,
     /// `--param name=value` for hunts.
@@ -313,7 +303,10 @@ pub fn needs_attribution(ctx: &SessionContext, parsed: &[Parsed]) -> bool {
     parsed.iter().any(|p| {
         ctx.state()
             .resolve_table_references(&p.statement)
-            .map(|refs| refs.iter().any(|r| ATTRIBUTION_TABLES.contains(&r.table())))
+            .map(|refs| {
+                refs.iter()
+                    .any(|r| crate::attribute::TABLES.contains(&r.table()))
+            })
             .unwrap_or(true)
     })
 }
@@ -369,16 +362,11 @@ pub fn text(plan: &QueryPlan) -> Result<(String, String), QueryError> {
 
 /// The lake (S3 through the credential chain) and the attribution configuration.
 pub async fn open(
-    spec: &str,
+    loc: &crate::lake::LakeLocation,
     s3: &crate::aws::S3Options,
     config: Option<&std::path::Path>,
 ) -> anyhow::Result<(crate::lake::Lake, crate::attribute::config::Config)> {
-    let aws = if spec.starts_with("s3://") {
-        Some(crate::aws::AwsContext::load(s3).await)
-    } else {
-        None
-    };
-    let lake = crate::lake::Lake::open(spec, aws.as_ref())?;
+    let (lake, _) = crate::lake::Lake::connect(loc, s3, false).await?;
     let cfg = match config {
         Some(p) => crate::attribute::config::Config::load(p)?,
         None => crate::attribute::config::Config::default(),
@@ -486,13 +474,10 @@ pub async fn run_text<W: std::io::Write + Send>(
     Ok(total)
 }
 
-/// `pipewarden query`: runs the plan; returns the rows written.
-pub fn run(plan: &QueryPlan) -> anyhow::Result<usize> {
+/// `pipewarden query`: runs the plan on `rt`; returns the rows written.
+pub fn run(plan: &QueryPlan, rt: &tokio::runtime::Handle) -> anyhow::Result<usize> {
     let (name, sql) = text(plan)?;
     let parsed = parse(&name, &sql)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     rt.block_on(async {
         let (lake, cfg) = open(&plan.lake, &plan.s3, plan.config.as_deref()).await?;
         let ctx = session_for(&lake, &cfg, &parsed, &plan.engine).await?;

@@ -30,7 +30,7 @@ use super::output::OutputFormat;
 #[derive(Debug, Clone)]
 pub struct ShellPlan {
     /// The lake.
-    pub lake: String,
+    pub lake: crate::lake::LakeLocation,
     /// `pipewarden.toml`.
     pub config: Option<PathBuf>,
     /// Extra hunts.
@@ -241,10 +241,7 @@ pub fn complete_statement(buf: &str) -> bool {
 }
 
 /// `pipewarden shell`.
-pub fn run(plan: &ShellPlan) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+pub fn run(plan: &ShellPlan, rt: &tokio::runtime::Handle) -> anyhow::Result<()> {
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let (ctx, helper, hunts) = rt.block_on(async {
         let (lake, cfg) = super::open(&plan.lake, &plan.s3, plan.config.as_deref()).await?;
@@ -287,7 +284,7 @@ pub fn run(plan: &ShellPlan) -> anyhow::Result<()> {
         };
         if buf.is_empty() && line.trim_start().starts_with('\\') {
             let _ = rl.add_history_entry(line.as_str());
-            match command(line.trim(), &ctx, &hunts, &mut format, plan, &rt) {
+            match command(line.trim(), &ctx, &hunts, &mut format, plan, rt) {
                 Flow::Quit => break,
                 Flow::Continue => continue,
             }
@@ -359,7 +356,7 @@ fn command(
     hunts: &[catalog::Hunt],
     format: &mut OutputFormat,
     plan: &ShellPlan,
-    rt: &tokio::runtime::Runtime,
+    rt: &tokio::runtime::Handle,
 ) -> Flow {
     let mut words = line.split_whitespace();
     let cmd = words.next().unwrap_or("");

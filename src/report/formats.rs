@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::escape;
-use crate::detect::{Finding, Report, Severity};
+use crate::findings::{Finding, Kind, Report, Severity};
 
 /// The report as one JSON document (`pipewarden.findings/v1`).
 pub fn json(r: &Report) -> Vec<u8> {
@@ -18,7 +18,7 @@ pub fn ndjson(r: &Report) -> Vec<u8> {
     let mut out = vec![];
     for f in &r.findings {
         let mut v = serde_json::to_value(f).expect("serialisable");
-        v["schema"] = json!(crate::detect::SCHEMA_VERSION);
+        v["schema"] = json!(crate::findings::SCHEMA_VERSION);
         v["window_start"] = json!(r.window_start);
         v["window_end"] = json!(r.window_end);
         serde_json::to_writer(&mut out, &v).expect("serialisable");
@@ -65,8 +65,8 @@ pub fn csv(r: &Report) -> Vec<u8> {
             f.value.clone(),
             f.environments.join(" "),
             f.run_ids.join(" "),
-            f.first_seen.clone(),
-            f.last_seen.clone(),
+            f.first_seen.to_string(),
+            f.last_seen.to_string(),
             f.count.to_string(),
             f.mitre.id.clone(),
             f.mitre.name.clone(),
@@ -94,9 +94,9 @@ pub fn markdown(r: &Report) -> Vec<u8> {
     let m = escape::markdown;
     let mut out = format!(
         "# pipewarden findings\n\nWindow {} to {}, judged against history from {}. {} finding(s).\n\n",
-        m(&r.window_start),
-        m(&r.window_end),
-        m(&r.baseline_start),
+        m(&r.window_start.to_string()),
+        m(&r.window_end.to_string()),
+        m(&r.baseline_start.to_string()),
         r.findings.len()
     );
     out.push_str(
@@ -128,8 +128,8 @@ pub fn markdown(r: &Report) -> Vec<u8> {
             f.score,
             f.severity.as_str(),
             f.count,
-            m(&f.first_seen),
-            m(&f.last_seen),
+            m(&f.first_seen.to_string()),
+            m(&f.last_seen.to_string()),
             m(&f.mitre.id),
             m(&f.mitre.name),
         ));
@@ -166,12 +166,6 @@ pub fn markdown(r: &Report) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn millis(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(0)
-}
-
 fn ocsf_severity(s: Severity) -> (i64, &'static str) {
     match s {
         Severity::Info => (1, "Informational"),
@@ -203,8 +197,8 @@ fn ocsf_finding(r: &Report, f: &Finding) -> Value {
     } else {
         (1, "New")
     };
-    let first = millis(&f.first_seen);
-    let last = millis(&f.last_seen);
+    let first = f.first_seen.millis();
+    let last = f.last_seen.millis();
     let mut v = json!({
         "activity_id": 1,
         "activity_name": "Create",
@@ -236,8 +230,8 @@ fn ocsf_finding(r: &Report, f: &Finding) -> Value {
             "types": [f.detector, f.kind],
             "first_seen_time": first,
             "last_seen_time": last,
-            "created_time": millis(&r.window_end),
-            "analytic": {"uid": f.detector, "name": f.detector, "type_id": if f.kind == "rule" { 1 } else { 6 }, "type": if f.kind == "rule" { "Rule" } else { "Statistical" }},
+            "created_time": r.window_end.millis(),
+            "analytic": {"uid": f.detector, "name": f.detector, "type_id": if f.kind == Kind::Rule { 1 } else { 6 }, "type": if f.kind == Kind::Rule { "Rule" } else { "Statistical" }},
             "attacks": [{"technique": {"uid": f.mitre.id, "name": f.mitre.name}, "version": "15"}],
             "related_events": f.event_ids.iter().map(|e| json!({"uid": e})).collect::<Vec<_>>(),
         },
@@ -261,7 +255,7 @@ fn ocsf_finding(r: &Report, f: &Finding) -> Value {
             "baselines": [{
                 "observation_parameter": f.detector,
                 "observation_type": "frequency",
-                "observations": [{"value": f.value, "count": b.value_units, "timeframe": {"start_time": millis(&r.baseline_start), "end_time": millis(&r.window_start)}}],
+                "observations": [{"value": f.value, "count": b.value_units, "timeframe": {"start_time": r.baseline_start.millis(), "end_time": r.window_start.millis()}}],
                 "observed_pattern": format!("{} of {} units over {} days, {} distinct values", b.value_units, b.units, b.days, b.distinct_values),
             }],
         }]);

@@ -6,11 +6,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::Activity;
+use super::activity::Activity;
 use super::escape::html as h;
-use crate::detect::{Finding, Report, Severity};
-
-const DAY_US: i64 = 86_400_000_000;
+use crate::findings::{Finding, Report, Severity};
 
 fn colour(s: Severity) -> &'static str {
     match s {
@@ -20,12 +18,6 @@ fn colour(s: Severity) -> &'static str {
         Severity::Low => "#1971c2",
         Severity::Info => "#868e96",
     }
-}
-
-fn day_of(rfc3339: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .ok()
-        .map(|t| t.timestamp_micros().div_euclid(DAY_US))
 }
 
 /// Activity over time: one bar per day, history grey, window blue, findings as red marks.
@@ -58,7 +50,7 @@ fn timeline(a: &Activity, findings: &[&Finding], window_start_day: i64) -> Strin
         );
     }
     for f in findings {
-        if let Some(d) = day_of(&f.first_seen) {
+        if let Some(d) = f.first_seen.day() {
             let x = pad + (d - first) as f64 * bw + bw / 2.0;
             let _ = write!(
                 s,
@@ -216,9 +208,9 @@ section{border-top:2px solid #e9ecef;margin-top:2em}.sup{color:#868e96}\n</style
     let _ = writeln!(
         s,
         "<h1>pipewarden findings</h1><p>Window <b>{}</b> to <b>{}</b>, judged against history from {}. {} finding(s).</p>",
-        h(&r.window_start),
-        h(&r.window_end),
-        h(&r.baseline_start),
+        h(&r.window_start.to_string()),
+        h(&r.window_end.to_string()),
+        h(&r.baseline_start.to_string()),
         r.findings.len()
     );
     s.push_str("<table><thead><tr><th>#</th><th>score</th><th>severity</th><th>detector</th><th>pipeline</th><th>value</th><th>explanation</th></tr></thead><tbody>\n");
@@ -247,7 +239,7 @@ section{border-top:2px solid #e9ecef;margin-top:2em}.sup{color:#868e96}\n</style
         );
     }
     s.push_str("</tbody></table>\n");
-    let window_start_day = day_of(&r.window_start).unwrap_or(0);
+    let window_start_day = r.window_start.day().unwrap_or(0);
     let mut by_pipeline: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &r.findings {
         by_pipeline
@@ -280,8 +272,8 @@ section{border-top:2px solid #e9ecef;margin-top:2em}.sup{color:#868e96}\n</style
                 h(&f.detector),
                 h(&f.explanation),
                 f.count,
-                h(&f.first_seen),
-                h(&f.last_seen),
+                h(&f.first_seen.to_string()),
+                h(&f.last_seen.to_string()),
                 h(&f.mitre.id),
                 h(&f.mitre.name),
                 if f.run_ids.is_empty() {

@@ -1,25 +1,27 @@
 //! Reports: a detect report rendered for people (terminal, Markdown, HTML with plots) and for
 //! machines (JSON, NDJSON, OCSF, ASFF, CSV), delivered to files, stdout, S3 or a SIEM.
 //!
+//! - [`activity`]: each pipeline's calls per day and runs per hour, for the HTML plots.
 //! - [`escape`]: making log-derived text inert in HTML, CSV and Markdown.
 //! - [`formats`]: JSON, NDJSON, CSV, Markdown, OCSF Detection Finding, ASFF.
 //! - [`html`]: the self-contained HTML report and its SVG plots.
 //! - [`siem`]: Splunk HEC and webhook delivery with batching, retries and idempotency keys.
+//! - [`table`]: the lake's `findings` table.
+//! - [`terminal`]: the ranked table for a terminal.
 //!
 //! Files are written to a temporary name beside the target and renamed into place; S3 objects
 //! are one PUT: a reader never sees half a report.
 
+pub mod activity;
 pub mod escape;
 pub mod formats;
 pub mod html;
 pub mod siem;
 pub mod table;
+pub mod terminal;
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::Int64Type;
-use datafusion::prelude::SessionContext;
-
-use crate::detect::Report;
+use crate::findings::Report;
+pub use activity::{Activity, activity};
 
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,104 +113,6 @@ impl Output {
     }
 }
 
-/// Per pipeline: calls per day over history and window, and its history's runs by hour of week.
-#[derive(Debug, Clone, Default)]
-pub struct Activity {
-    /// Pipeline.
-    pub pipeline_id: String,
-    /// (day since the epoch, calls).
-    pub days: Vec<(i64, u64)>,
-    /// Runs (or sessions) by day of week (Sunday = 0) and hour, in the history.
-    pub hours: [[u64; 24]; 7],
-}
-
-/// Reads the activity of the pipelines that have findings (at most 20), for the HTML plots.
-pub async fn activity(
-    ctx: &SessionContext,
-    r: &Report,
-) -> datafusion::error::Result<Vec<Activity>> {
-    let mut ids: Vec<&str> = r
-        .findings
-        .iter()
-        .filter_map(|f| f.pipeline_id.as_deref())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids.truncate(20);
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let list = ids
-        .iter()
-        .map(|p| format!("'{}'", p.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let range = format!(
-        "event_time >= TIMESTAMP '{}' AND event_time < TIMESTAMP '{}'",
-        r.baseline_start.trim_end_matches('Z'),
-        r.window_end.trim_end_matches('Z')
-    );
-    let days = ctx
-        .sql(&format!(
-            "SELECT pipeline_id, CAST(CAST(event_date AS INT) AS BIGINT) AS d, count(*) AS n FROM pipeline_events \
-             WHERE pipeline_id IN ({list}) AND {range} GROUP BY 1, 2 ORDER BY 1, 2"
-        ))
-        .await?
-        .collect()
-        .await?;
-    let hours = ctx
-        .sql(&format!(
-            "SELECT pipeline_id, CAST(extract(dow FROM event_time) AS BIGINT) AS dow, \
-             CAST(extract(hour FROM event_time) AS BIGINT) AS h, \
-             count(DISTINCT coalesce(run_id, user_access_key_id, event_id)) AS n FROM pipeline_events \
-             WHERE pipeline_id IN ({list}) AND event_time >= TIMESTAMP '{}' AND event_time < TIMESTAMP '{}' GROUP BY 1, 2, 3",
-            r.baseline_start.trim_end_matches('Z'),
-            r.window_start.trim_end_matches('Z')
-        ))
-        .await?
-        .collect()
-        .await?;
-    let mut out: Vec<Activity> = ids
-        .iter()
-        .map(|p| Activity {
-            pipeline_id: p.to_string(),
-            ..Default::default()
-        })
-        .collect();
-    let idx = |p: &str| ids.iter().position(|x| *x == p);
-    for b in &days {
-        let p = b.column(0).as_string::<i32>();
-        let d = b.column(1).as_primitive::<Int64Type>();
-        let n = b.column(2).as_primitive::<Int64Type>();
-        for i in 0..b.num_rows() {
-            if let Some(k) = idx(p.value(i))
-                && !d.is_null(i)
-            {
-                out[k].days.push((d.value(i), n.value(i).max(0) as u64));
-            }
-        }
-    }
-    for b in &hours {
-        let p = b.column(0).as_string::<i32>();
-        let dow = b.column(1).as_primitive::<Int64Type>();
-        let h = b.column(2).as_primitive::<Int64Type>();
-        let n = b.column(3).as_primitive::<Int64Type>();
-        for i in 0..b.num_rows() {
-            let (d, hh) = (dow.value(i), h.value(i));
-            if let Some(k) = idx(p.value(i))
-                && (0..7).contains(&d)
-                && (0..24).contains(&hh)
-            {
-                out[k].hours[d as usize][hh as usize] += n.value(i).max(0) as u64;
-            }
-        }
-    }
-    for a in &mut out {
-        a.days.sort();
-    }
-    Ok(out)
-}
-
 /// What the AWS-flavoured formats need to know.
 #[derive(Debug, Clone)]
 pub struct RenderContext {
@@ -225,7 +129,7 @@ pub struct RenderContext {
 /// Renders one format.
 pub fn render(r: &Report, f: Format, cx: &RenderContext) -> Vec<u8> {
     match f {
-        Format::Terminal => crate::detect::render::terminal(r, cx.colour).into_bytes(),
+        Format::Terminal => terminal::render(r, cx.colour).into_bytes(),
         Format::Markdown => formats::markdown(r),
         Format::Html => html::render(r, &cx.activity),
         Format::Json => formats::json(r),
@@ -252,4 +156,40 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+/// Writes one rendered report to its destination: stdout, a file (atomically) or S3 (one PUT,
+/// with `aws`'s client).
+pub async fn write_to(
+    dest: &Destination,
+    bytes: Vec<u8>,
+    aws: Option<&crate::aws::AwsContext>,
+) -> anyhow::Result<()> {
+    match dest {
+        Destination::Stdout => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+        Destination::File(p) => write_atomic(p, &bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
+        Destination::S3 { bucket, key } => {
+            let aws = aws.ok_or_else(|| {
+                anyhow::anyhow!("cannot write s3://{bucket}/{key}: no AWS configuration loaded")
+            })?;
+            aws.s3_client()
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(bytes.into())
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot write s3://{bucket}/{key}: {}",
+                        aws_sdk_s3::error::DisplayErrorContext(&e)
+                    )
+                })?;
+        }
+    }
+    Ok(())
 }

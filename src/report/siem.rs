@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::detect::{Finding, Report};
+use crate::findings::{Finding, Report};
 
 /// Which protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +23,8 @@ pub enum SinkKind {
     Webhook,
 }
 
-/// Where and how to send.
-#[derive(Debug, Clone)]
+/// Where and how to send. Its `Debug` never shows the token.
+#[derive(Clone)]
 pub struct Sink {
     /// Protocol.
     pub kind: SinkKind,
@@ -40,6 +40,20 @@ pub struct Sink {
     pub backoff: Duration,
     /// The token, read from the environment by [`Sink::token_from_env`] (never from a flag).
     pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink")
+            .field("kind", &self.kind)
+            .field("url", &self.url)
+            .field("batch", &self.batch)
+            .field("attempts", &self.attempts)
+            .field("timeout", &self.timeout)
+            .field("backoff", &self.backoff)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl Sink {
@@ -125,7 +139,7 @@ pub enum SinkError {
 
 /// The idempotency key of a batch: FNV-1a of its finding ids.
 pub fn batch_key(findings: &[Finding]) -> String {
-    let h = crate::detect::fnv1a(findings.iter().map(|f| f.id.as_str()));
+    let h = crate::findings::fnv1a(findings.iter().map(|f| f.id.as_str()));
     format!("pw-batch-{h:016x}")
 }
 
@@ -134,9 +148,7 @@ fn body(kind: SinkKind, r: &Report, batch: &[Finding]) -> Vec<u8> {
         SinkKind::SplunkHec => {
             let mut out = vec![];
             for f in batch {
-                let time = chrono::DateTime::parse_from_rfc3339(&f.last_seen)
-                    .map(|t| t.timestamp())
-                    .unwrap_or(0);
+                let time = f.last_seen.secs();
                 let ev = json!({
                     "time": time, "host": "pipewarden", "source": "pipewarden",
                     "sourcetype": "pipewarden:finding", "event": f,
@@ -147,7 +159,7 @@ fn body(kind: SinkKind, r: &Report, batch: &[Finding]) -> Vec<u8> {
             out
         }
         SinkKind::Webhook => serde_json::to_vec(&json!({
-            "schema": crate::detect::SCHEMA_VERSION,
+            "schema": crate::findings::SCHEMA_VERSION,
             "window_start": r.window_start, "window_end": r.window_end,
             "findings": batch,
         }))

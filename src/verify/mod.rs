@@ -662,29 +662,6 @@ pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
     })
 }
 
-/// Schema of the lake's `integrity` table: the problems of the last `verify --lake` run.
-pub fn table_schema() -> arrow::datatypes::SchemaRef {
-    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-    let ts = |n: &str, null: bool| {
-        Field::new(
-            n,
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            null,
-        )
-    };
-    let s = |n: &str| Field::new(n, DataType::Utf8, false);
-    std::sync::Arc::new(Schema::new(vec![
-        ts("verified_at", false),
-        s("source"),
-        s("kind"),
-        s("account"),
-        s("region"),
-        s("object"),
-        s("detail"),
-        ts("object_time", true),
-    ]))
-}
-
 /// The time an object's name carries (log delivery minute, or digest hour end), in µs.
 fn object_time(object: &str) -> Option<i64> {
     let t = log_name_time(object).or_else(|| digest_name_end(object))?;
@@ -724,14 +701,10 @@ pub async fn save(lake: &crate::lake::Lake, r: &Report) -> Result<(), crate::lak
             .with_timezone("UTC"),
         ),
     ];
-    let batch = arrow::array::RecordBatch::try_new(table_schema(), cols)
+    let integrity = crate::lake::catalog::INTEGRITY;
+    let batch = arrow::array::RecordBatch::try_new((integrity.schema)(), cols)
         .expect("integrity columns match their schema");
-    crate::report::table::put(
-        lake,
-        format!("{}/integrity.parquet", crate::lake::INTEGRITY_DIR),
-        &batch,
-    )
-    .await
+    lake.replace_table(&integrity, &batch).await
 }
 
 /// Log files the last `verify --lake` found modified or in no digest, with why: what

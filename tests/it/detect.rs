@@ -13,7 +13,7 @@ use crate::helpers::*;
 fn detect(lake: &str, plan: &DetectPlan) -> Report {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(lake, None).unwrap();
+        let lake = pipewarden::lake::Lake::open(&lake.parse().unwrap(), None).unwrap();
         let ctx = pipewarden::engine::session(&lake).await.unwrap();
         pipewarden::detect::detect(&ctx, plan).await.unwrap()
     })
@@ -399,7 +399,7 @@ allowed_environments = ["dev"]
     .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let r = rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(lake, None).unwrap();
+        let lake = pipewarden::lake::Lake::open(&lake.parse().unwrap(), None).unwrap();
         let ctx = pipewarden::engine::session_with(&lake, &cfg, &Default::default())
             .await
             .unwrap();

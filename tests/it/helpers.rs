@@ -35,7 +35,7 @@ pub fn stratus() -> PathBuf {
 
 /// A plan with test-friendly settings (no progress bar).
 pub fn plan(from: impl AsRef<str>, lake: impl AsRef<str>) -> IngestPlan {
-    let mut p = IngestPlan::new(from.as_ref(), lake.as_ref());
+    let mut p = IngestPlan::new(from.as_ref(), lake.as_ref().parse().unwrap());
     p.progress = false;
     p
 }
@@ -54,7 +54,7 @@ pub fn sql(lake: &str, query: &str) -> Vec<RecordBatch> {
         } else {
             None
         };
-        let lake = Lake::open(lake, aws.as_ref()).unwrap();
+        let lake = Lake::open(&lake.parse().unwrap(), aws.as_ref()).unwrap();
         let ctx = pipewarden::engine::session(&lake).await.unwrap();
         ctx.sql(query)
             .await

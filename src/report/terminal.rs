@@ -1,7 +1,7 @@
 //! The terminal table of a detect report. Every log-derived string goes through
 //! [`crate::sanitize::for_terminal`]; colour only when `colour` (stdout is a terminal).
 
-use super::{Report, Severity};
+use crate::findings::{Report, Severity};
 use crate::sanitize::for_terminal;
 
 fn paint(s: &str, sev: Severity, colour: bool) -> String {
@@ -19,7 +19,7 @@ fn paint(s: &str, sev: Severity, colour: bool) -> String {
 }
 
 /// Renders the ranked findings, then the pipelines without enough history.
-pub fn terminal(r: &Report, colour: bool) -> String {
+pub fn render(r: &Report, colour: bool) -> String {
     let mut out = format!(
         "pipewarden detect: window {} .. {}, history from {}: {} finding(s)\n",
         r.window_start,

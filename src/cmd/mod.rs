@@ -1,0 +1,30 @@
+//! Commands: one file per subcommand, each with one `run` that takes the validated plan
+//! [`crate::cli`] built from the flags, does the work through the library, prints what people
+//! read, and returns the [`crate::Exit`] code.
+//!
+//! A process has one tokio runtime ([`runtime`]), made here and lent to every stage (ingest's
+//! parse threads, DataFusion, S3, SIEM delivery). Lakes and AWS are reached only through
+//! [`crate::lake::Lake::connect`].
+
+#[cfg(feature = "ballista")]
+pub mod cluster;
+pub mod detect;
+pub mod generate;
+pub mod ingest;
+pub mod lint;
+pub mod query;
+pub mod scan;
+pub mod shell;
+pub mod verify;
+
+/// The process's runtime, on every core.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// Whether stdout is a terminal (colour, progress).
+pub fn stdout_is_terminal() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stdout())
+}

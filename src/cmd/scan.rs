@@ -1,0 +1,119 @@
+//! `pipewarden scan`, the nightly job: verify the trail (`--verify`), ingest what is new
+//! (CloudTrail, then build records), detect as `detect` does, and deliver every report.
+
+use crate::Exit;
+use crate::ingest::IngestPlan;
+use crate::lake::Dataset;
+use crate::report::{self, Destination, Format, Output, siem::Sink};
+use crate::sanitize::for_terminal;
+use crate::verify::VerifyPlan;
+
+use super::detect::DetectJob;
+
+/// Where the report goes.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Rendered reports and their destinations.
+    pub outputs: Vec<Output>,
+    /// SIEM endpoints (tokens already read from the environment).
+    pub sinks: Vec<Sink>,
+    /// ASFF's receiving account (empty when no ASFF output).
+    pub asff_account: String,
+    /// ASFF's region.
+    pub asff_region: String,
+}
+
+/// A validated `scan`.
+#[derive(Debug, Clone)]
+pub struct ScanPlan {
+    /// The CloudTrail source (SRC/cloudtrail for a folder that has one, else SRC).
+    pub trail: String,
+    /// Build records (SRC/builds for such a folder, or `--builds-from`).
+    pub builds: Option<String>,
+    /// The digest verification that comes first, with `--verify`.
+    pub verify: Option<VerifyPlan>,
+    /// Show ingest's progress bar on a terminal.
+    pub progress: bool,
+    /// The detect step.
+    pub detect: DetectJob,
+    /// The reports.
+    pub delivery: Delivery,
+}
+
+/// Runs the scan; the exit code is `detect`'s.
+pub fn run(plan: &ScanPlan, rt: &tokio::runtime::Runtime) -> anyhow::Result<Exit> {
+    if let Some(v) = &plan.verify {
+        let r = rt.block_on(super::verify::verify_and_save(v, Some(&plan.detect.lake)))?;
+        eprintln!(
+            "pipewarden: verify: {} problem(s) in the digest chains{}",
+            r.problems.len(),
+            if r.clean() {
+                ""
+            } else {
+                " (integrity findings below; see `pipewarden verify` for each)"
+            }
+        );
+    }
+    ingest_all(plan, rt)?;
+    rt.block_on(detect_and_deliver(plan))
+}
+
+/// Ingests CloudTrail, then build records; bad input is reported and the run goes on.
+fn ingest_all(plan: &ScanPlan, rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    let mut ingests = vec![(plan.trail.clone(), Dataset::CloudTrail)];
+    if let Some(b) = &plan.builds {
+        ingests.push((b.clone(), Dataset::Builds));
+    }
+    let mut bad_input = false;
+    for (src, dataset) in ingests {
+        let mut p = IngestPlan::new(src, plan.detect.lake.clone());
+        p.dataset = dataset;
+        p.progress = plan.progress;
+        p.s3 = plan.detect.s3.clone();
+        p.refuse_unverified = plan.verify.is_some() && dataset == Dataset::CloudTrail;
+        let s = crate::ingest::run_on(&p, rt.handle())?;
+        bad_input |= s.had_bad_input();
+        eprintln!("pipewarden: {}: {}", dataset.name(), s.line());
+    }
+    if bad_input {
+        eprintln!(
+            "pipewarden: some input was bad; the rest was ingested (see the manifest and rejects tables)"
+        );
+    }
+    Ok(())
+}
+
+async fn detect_and_deliver(plan: &ScanPlan) -> anyhow::Result<Exit> {
+    let d = &plan.delivery;
+    let to_s3 = d
+        .outputs
+        .iter()
+        .any(|o| matches!(o.dest, Destination::S3 { .. }));
+    let j = super::detect::judge(&plan.detect, to_s3).await?;
+    let activity = if d.outputs.iter().any(|o| o.format == Format::Html) {
+        report::activity(&j.ctx, &j.report).await?
+    } else {
+        vec![]
+    };
+    let cx = report::RenderContext {
+        activity,
+        colour: super::stdout_is_terminal(),
+        account: d.asff_account.clone(),
+        region: d.asff_region.clone(),
+    };
+    for o in &d.outputs {
+        let bytes = report::render(&j.report, o.format, &cx);
+        report::write_to(&o.dest, bytes, j.aws.as_ref()).await?;
+    }
+    for s in &d.sinks {
+        let sent = report::siem::deliver(s, &j.report).await?;
+        eprintln!(
+            "pipewarden: sent {} finding(s) in {} batch(es) to {} ({} retries)",
+            sent.findings,
+            sent.batches,
+            for_terminal(&s.url),
+            sent.retries
+        );
+    }
+    Ok(plan.detect.exit(&j.report))
+}
