@@ -75,6 +75,15 @@ impl std::fmt::Display for Time {
     }
 }
 
+impl std::str::FromStr for Time {
+    type Err = chrono::ParseError;
+
+    /// Reads back what [`Time::rfc3339`] wrote (any RFC 3339 instant).
+    fn from_str(s: &str) -> Result<Time, Self::Err> {
+        chrono::DateTime::parse_from_rfc3339(s).map(|t| Time::from_micros(t.timestamp_micros()))
+    }
+}
+
 impl Serialize for Time {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.rfc3339())
@@ -307,5 +316,6 @@ mod tests {
         assert_eq!(Time::from_micros(i64::MAX).rfc3339(), "");
         assert_eq!(Time::from_micros(i64::MAX).millis(), 0);
         assert_eq!(serde_json::to_string(&Kind::Rule).unwrap(), "\"rule\"");
+        assert_eq!("2025-12-01T00:00:00Z".parse::<Time>().unwrap(), t);
     }
 }

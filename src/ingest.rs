@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,7 @@ use crate::lake::{Dataset, Lake, LakeError, LakeLocation};
 use crate::parse::builds::BuildsBuilder;
 use crate::parse::cloudtrail::CloudTrailBuilder;
 use crate::parse::{Limits, ObjectStatus, RecordSink, RejectedRecord, parse_object_with};
+pub use crate::progress::Counters;
 use crate::progress::Reporter;
 use crate::source::layout::KeyKind;
 use crate::source::{DateRange, Listed, ObjectRef, Source, SourceError, parse_s3_uri};
@@ -181,19 +182,6 @@ impl IngestSummary {
             self.files,
         )
     }
-}
-
-/// Live counters shared by the stages (progress bar and summary).
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Objects parsed.
-    pub objects: AtomicU64,
-    /// Events parsed.
-    pub events: AtomicU64,
-    /// Compressed bytes.
-    pub bytes_in: AtomicU64,
-    /// Decompressed bytes.
-    pub bytes_decoded: AtomicU64,
 }
 
 enum Payload {

@@ -8,8 +8,20 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::ingest::Counters;
 use crate::sanitize::for_terminal;
+
+/// Live counters shared by the stages (progress bar and summary).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Objects parsed.
+    pub objects: AtomicU64,
+    /// Events parsed.
+    pub events: AtomicU64,
+    /// Compressed bytes.
+    pub bytes_in: AtomicU64,
+    /// Decompressed bytes.
+    pub bytes_decoded: AtomicU64,
+}
 
 /// Bad-input lines printed before the rest are only counted.
 pub const MAX_MESSAGES: u64 = 50;

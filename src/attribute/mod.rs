@@ -423,6 +423,17 @@ fn pipelines_batch(
     sessions: &[Session],
     cfg: &Config,
 ) -> RecordBatch {
+    pipeline_rows_batch(&pipeline_rows(runs, att, sessions, cfg))
+}
+
+/// One row per pipeline: from build records, then the ones only CloudTrail or the
+/// configuration knows, with the sessions and roles attribution gave them.
+fn pipeline_rows(
+    runs: &[RunInfo],
+    att: &Attribution,
+    sessions: &[Session],
+    cfg: &Config,
+) -> BTreeMap<String, PipelineRow> {
     let mut rows: BTreeMap<String, PipelineRow> = BTreeMap::new();
     for r in runs {
         let p = rows
@@ -464,6 +475,10 @@ fn pipelines_batch(
             }
         }
     }
+    rows
+}
+
+fn pipeline_rows_batch(rows: &BTreeMap<String, PipelineRow>) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         utf8("pipeline_id"),
         utf8("system"),

@@ -231,8 +231,31 @@ impl<'a> RunIndex<'a> {
 /// Links sessions to pipelines and runs, and learns principals and account environments.
 pub fn attribute(sessions: &[Session], runs: &[RunInfo], cfg: &Config) -> Attribution {
     let idx = RunIndex::new(runs);
+    let mut links = link_sessions(sessions, &idx, cfg);
+    let mut out = Attribution::default();
+    claim_by_users(sessions, &mut links, cfg, &mut out);
+    claim_by_roles(sessions, &mut links, &mut out);
+    account_envs(sessions, &links, cfg, &mut out);
+    // Pipelines only CloudTrail knows.
+    let known: std::collections::HashSet<&str> =
+        runs.iter().map(|r| r.pipeline_id.as_str()).collect();
+    for l in &links {
+        if let Some(p) = &l.pipeline_id
+            && !known.contains(p.as_str())
+        {
+            let system = p.split(':').next().unwrap_or("").to_string();
+            let name = p.rsplit([':', '/']).next().unwrap_or(p).to_string();
+            out.discovered.entry(p.clone()).or_insert((system, name));
+        }
+    }
+    out.links = links;
+    out
+}
+
+/// Each session's pipeline, run and environment evidence. Sessions come in time order, so a
+/// parent is linked before its children, which inherit its link.
+fn link_sessions(sessions: &[Session], idx: &RunIndex, cfg: &Config) -> Vec<Link> {
     let mut links: Vec<Link> = Vec::with_capacity(sessions.len());
-    // Sessions come in time order, so a parent is linked before its children.
     for s in sessions {
         let mut l = Link::default();
         if let Some(p) = s.parent
@@ -244,7 +267,7 @@ pub fn attribute(sessions: &[Session], runs: &[RunInfo], cfg: &Config) -> Attrib
             l.by = Some("parent");
         }
         if l.pipeline_id.is_none() {
-            link_root(s, &idx, cfg, &mut l);
+            link_root(s, idx, cfg, &mut l);
         }
         // Environment evidence of this session.
         let subject = s.oidc_subject.as_deref().map(parse_subject);
@@ -257,7 +280,7 @@ pub fn attribute(sessions: &[Session], runs: &[RunInfo], cfg: &Config) -> Attrib
         } else if let Some(e) = l
             .run_id
             .as_ref()
-            .and_then(|r| run_env(&idx, l.pipeline_id.as_deref(), r))
+            .and_then(|r| run_env(idx, l.pipeline_id.as_deref(), r))
         {
             (l.env, l.env_by) = (Some(e), Some("run"));
         } else if let Some(e) = s.issued.role_name().and_then(env_from_role_name) {
@@ -265,11 +288,14 @@ pub fn attribute(sessions: &[Session], runs: &[RunInfo], cfg: &Config) -> Attrib
         }
         links.push(l);
     }
+    links
+}
 
-    let mut out = Attribution::default();
-    // IAM users whose sessions link to runs belong to those runs' pipeline.
+/// IAM users whose sessions link to runs (or that `pipewarden.toml` names) belong to that
+/// pipeline, and so do their unclaimed sessions.
+fn claim_by_users(sessions: &[Session], links: &mut [Link], cfg: &Config, out: &mut Attribution) {
     let mut user_votes: HashMap<&str, HashMap<&str, u32>> = HashMap::new();
-    for (s, l) in sessions.iter().zip(&links) {
+    for (s, l) in sessions.iter().zip(links.iter()) {
         if s.origin_type == OriginType::IamUser
             && matches!(l.by, Some("run") | Some("config"))
             && let Some(p) = &l.pipeline_id
@@ -304,9 +330,12 @@ pub fn attribute(sessions: &[Session], runs: &[RunInfo], cfg: &Config) -> Attrib
             l.by = Some("iam_user");
         }
     }
-    // Roles used by one pipeline give it their otherwise unclaimed sessions.
+}
+
+/// Roles used by one pipeline give it their otherwise unclaimed sessions.
+fn claim_by_roles(sessions: &[Session], links: &mut [Link], out: &mut Attribution) {
     let mut role_votes: HashMap<&str, HashMap<&str, u32>> = HashMap::new();
-    for (s, l) in sessions.iter().zip(&links) {
+    for (s, l) in sessions.iter().zip(links.iter()) {
         if let (Some(r), Some(p)) = (&s.issued.role_arn, &l.pipeline_id) {
             *role_votes.entry(r).or_default().entry(p).or_default() += 1;
         }
@@ -331,9 +360,12 @@ pub fn attribute(sessions: &[Session], runs: &[RunInfo], cfg: &Config) -> Attrib
             l.by = Some("role");
         }
     }
-    // Account environments: configured, else the weighted majority of the sessions' evidence.
+}
+
+/// Account environments: configured, else the weighted majority of the sessions' evidence.
+fn account_envs(sessions: &[Session], links: &[Link], cfg: &Config, out: &mut Attribution) {
     let mut votes: HashMap<String, HashMap<String, u32>> = HashMap::new();
-    for (s, l) in sessions.iter().zip(&links) {
+    for (s, l) in sessions.iter().zip(links) {
         let (Some(acct), Some(env)) = (s.issued.account(), &l.env) else {
             continue;
         };
@@ -361,20 +393,6 @@ pub fn attribute(sessions: &[Session], runs: &[RunInfo], cfg: &Config) -> Attrib
         out.accounts
             .insert(acct.clone(), (env.clone(), "config", 0));
     }
-    // Pipelines only CloudTrail knows.
-    let known: std::collections::HashSet<&str> =
-        runs.iter().map(|r| r.pipeline_id.as_str()).collect();
-    for l in &links {
-        if let Some(p) = &l.pipeline_id
-            && !known.contains(p.as_str())
-        {
-            let system = p.split(':').next().unwrap_or("").to_string();
-            let name = p.rsplit([':', '/']).next().unwrap_or(p).to_string();
-            out.discovered.entry(p.clone()).or_insert((system, name));
-        }
-    }
-    out.links = links;
-    out
 }
 
 fn majority<'a>(votes: &HashMap<&'a str, u32>, share: f64) -> Option<(&'a str, u32)> {
@@ -414,10 +432,25 @@ fn alias(cfg: &Config, run: &RunInfo) -> String {
 }
 
 fn link_root(s: &Session, idx: &RunIndex, cfg: &Config, l: &mut Link) {
-    let t = s.issued.time;
     let subject = s.oidc_subject.as_deref().map(parse_subject);
     let repo = subject.as_ref().and_then(|x| x.repo.clone());
-    // 1. Configuration.
+    by_config(s, cfg, repo.as_deref(), l);
+    if by_run_name(s, idx, cfg, repo.as_deref(), l) {
+        return;
+    }
+    if let Some(sub) = &subject
+        && by_oidc_subject(s, sub, idx, cfg, l)
+    {
+        return;
+    }
+    if s.origin_type == OriginType::AwsService {
+        by_service_role(s, idx, cfg, l);
+    }
+}
+
+/// Step 1, `pipewarden.toml`: a pipeline whose roles, OIDC subjects, IAM users or repositories
+/// match the session's (a run can still be found afterwards).
+fn by_config(s: &Session, cfg: &Config, repo: Option<&str>, l: &mut Link) {
     for rule in &cfg.pipelines {
         let role_hit = rule
             .roles
@@ -432,18 +465,24 @@ fn link_root(s: &Session, idx: &RunIndex, cfg: &Config, l: &mut Link) {
                 .iam_users
                 .iter()
                 .any(|p| glob(p, &s.origin) || glob(p, s.origin.rsplit('/').next().unwrap_or("")));
-        let repo_hit = rule
-            .repos
-            .iter()
-            .any(|p| repo.as_deref().is_some_and(|r| glob(p, r)));
+        let repo_hit = rule.repos.iter().any(|p| repo.is_some_and(|r| glob(p, r)));
         if role_hit || sub_hit || user_hit || repo_hit {
             l.pipeline_id = Some(rule.id.clone());
             l.by = Some("config");
-            // A run can still be found below.
             break;
         }
     }
-    // 2. A run named in the session name or source identity.
+}
+
+/// Step 2: a run named in the session name or source identity (of the OIDC subject's repository,
+/// when there is one). Whether it found one.
+fn by_run_name(
+    s: &Session,
+    idx: &RunIndex,
+    cfg: &Config,
+    repo: Option<&str>,
+    l: &mut Link,
+) -> bool {
     let mut names: Vec<&str> = vec![];
     names.extend(s.issued.session_name.as_deref());
     names.extend(s.issued.source_identity.as_deref());
@@ -457,30 +496,33 @@ fn link_root(s: &Session, idx: &RunIndex, cfg: &Config, l: &mut Link) {
     }
     cands.sort_unstable();
     cands.dedup();
-    // A run of the repository the OIDC subject names, when there is one.
-    if let Some(r) = &repo {
+    if let Some(r) = repo {
         let same: Vec<usize> = cands
             .iter()
             .copied()
-            .filter(|&i| idx.runs[i].repository.as_deref() == Some(r.as_str()))
+            .filter(|&i| idx.runs[i].repository.as_deref() == Some(r))
             .collect();
         if !same.is_empty() {
             cands = same;
         }
     }
-    if let Some(i) = idx.best(cands.into_iter(), t) {
-        let run = &idx.runs[i];
-        if l.pipeline_id.is_none() {
-            l.pipeline_id = Some(alias(cfg, run));
-            l.by = Some("run");
-        }
-        l.run_id = Some(run.run_id.clone());
-        return;
+    let Some(i) = idx.best(cands.into_iter(), s.issued.time) else {
+        return false;
+    };
+    let run = &idx.runs[i];
+    if l.pipeline_id.is_none() {
+        l.pipeline_id = Some(alias(cfg, run));
+        l.by = Some("run");
     }
-    // 3. The OIDC subject.
-    if let Some(sub) = &subject
-        && let (Some(system), Some(repo)) = (sub.system, &sub.repo)
-    {
+    l.run_id = Some(run.run_id.clone());
+    true
+}
+
+/// Step 3: the OIDC subject's repository: its run active now, else its pipeline. Whether the
+/// subject named one.
+fn by_oidc_subject(s: &Session, sub: &Subject, idx: &RunIndex, cfg: &Config, l: &mut Link) -> bool {
+    let t = s.issued.time;
+    if let (Some(system), Some(repo)) = (sub.system, &sub.repo) {
         let runs = idx.by_repo.get(&(system, repo.as_str()));
         let active = runs.and_then(|v| idx.best(v.iter().copied(), t));
         let pipeline = match (system, active) {
@@ -510,10 +552,16 @@ fn link_root(s: &Session, idx: &RunIndex, cfg: &Config, l: &mut Link) {
             l.pipeline_id = Some(pipeline);
             l.by = Some("oidc");
         }
-        return;
+        return true;
     }
-    // 4. AWS service roles.
-    if s.origin_type == OriginType::AwsService {
+    false
+}
+
+/// Step 4: an AWS service role (CodeBuild, CodePipeline): the pipeline whose name is in the role
+/// name, else the one active now.
+fn by_service_role(s: &Session, idx: &RunIndex, cfg: &Config, l: &mut Link) {
+    let t = s.issued.time;
+    {
         let service = s.origin.as_str();
         let system = if service.starts_with("codebuild") {
             "codebuild"

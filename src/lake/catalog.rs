@@ -85,7 +85,7 @@ pub const REJECTS: Table = Table {
     doc: "one rejected record, with its text and why",
 };
 
-/// The last detect run's findings ([`crate::report::table`]).
+/// The last detect run's findings (written by `report::table`).
 pub const FINDINGS: Table = Table {
     name: "findings",
     dir: "findings",
@@ -94,7 +94,7 @@ pub const FINDINGS: Table = Table {
     doc: "one finding of the last detect or scan",
 };
 
-/// The last `verify --lake` run's problems ([`crate::verify`]).
+/// The last `verify --lake` run's problems (written by `verify`).
 pub const INTEGRITY: Table = Table {
     name: "integrity",
     dir: "integrity",

@@ -21,7 +21,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use super::catalog::{MANIFEST, manifest_schema as schema, rejects_schema};
 use super::{Lake, LakeError, store_err};
 use crate::parse::RejectedRecord;
-use crate::parse::cloudtrail::UTC;
+use crate::parse::record::UTC;
 
 /// Status of an object whose read failed; it is retried on the next run.
 pub const STATUS_UNREADABLE: &str = "unreadable";

@@ -15,10 +15,11 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::record::{FieldWarnings, Position, RecordError, RecordSink, json_kind};
 use super::time::parse_timestamp_micros;
 
 /// Timezone of every timestamp column: CloudTrail times are UTC.
-pub const UTC: &str = "UTC";
+pub use super::record::UTC;
 
 /// The Arrow schema of the `cloudtrail` table (the event date partition column is added by the lake).
 pub fn schema() -> SchemaRef {
@@ -249,59 +250,6 @@ struct IssuedCredentials<'a> {
     access_key_id: Raw<'a>,
 }
 
-/// Where a record sits in its source object.
-#[derive(Debug, Clone, Copy)]
-pub struct Position {
-    /// 0-based position among the records of the object.
-    pub index: i64,
-    /// 1-based line number, for line-delimited objects.
-    pub line: Option<i64>,
-}
-
-/// Why a record was rejected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordError(pub String);
-
-/// Warnings about fields that were kept but did not have the expected type.
-#[derive(Debug, Default)]
-pub struct FieldWarnings {
-    /// How many fields were coerced.
-    pub count: u64,
-    /// The first warning, as an example for the report.
-    pub first: Option<String>,
-}
-
-impl FieldWarnings {
-    /// Counts a repair described by `msg` (built only for the first one).
-    pub fn note(&mut self, msg: impl FnOnce() -> String) {
-        self.count += 1;
-        if self.first.is_none() {
-            self.first = Some(msg());
-        }
-    }
-
-    fn push(&mut self, field: &str, expected: &str, raw: &RawValue) {
-        self.count += 1;
-        if self.first.is_none() {
-            self.first = Some(format!(
-                "field {field}: expected {expected}, found {}",
-                json_kind(raw.get())
-            ));
-        }
-    }
-}
-
-fn json_kind(text: &str) -> &'static str {
-    match text.as_bytes().first() {
-        Some(b'"') => "a string",
-        Some(b'{') => "an object",
-        Some(b'[') => "an array",
-        Some(b't') | Some(b'f') => "a boolean",
-        Some(b'n') => "null",
-        _ => "a number",
-    }
-}
-
 /// Accumulates parsed records as Arrow columns.
 pub struct CloudTrailBuilder {
     event_time: TimestampMicrosecondBuilder,
@@ -366,7 +314,7 @@ enum S {
 }
 const N_STRINGS: usize = S::SourceObject as usize + 1;
 
-impl crate::parse::RecordSink for CloudTrailBuilder {
+impl RecordSink for CloudTrailBuilder {
     fn push(
         &mut self,
         text: &str,

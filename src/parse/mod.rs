@@ -9,35 +9,14 @@
 pub mod builds;
 pub mod cloudtrail;
 pub mod json_scan;
+pub mod record;
 pub mod time;
 
 use std::borrow::Cow;
 use std::io::Read;
 
-use arrow::array::RecordBatch;
-use cloudtrail::{FieldWarnings, Position, RecordError};
 use json_scan::{ScanError, Span};
-
-/// Where parsed records go: the builder of one table's rows ([`cloudtrail::CloudTrailBuilder`],
-/// [`builds::BuildsBuilder`]). Object handling (decompression, splitting, rejects) is shared.
-pub trait RecordSink: Send {
-    /// Parses one record's JSON text and appends it as a row; on error nothing is appended.
-    fn push(
-        &mut self,
-        text: &str,
-        source_object: &str,
-        pos: Position,
-        warnings: &mut FieldWarnings,
-    ) -> Result<(), RecordError>;
-    /// Rows appended since the last `finish`.
-    fn len(&self) -> usize;
-    /// Whether no rows are pending.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// The pending rows as a batch; the sink is empty afterwards.
-    fn finish(&mut self) -> RecordBatch;
-}
+pub use record::{FieldWarnings, Position, RecordError, RecordSink};
 
 /// The largest record text kept in `rejects`; longer ones are cut (the object can be re-read).
 pub const MAX_REJECT_RAW: usize = 1 << 20;

@@ -6,6 +6,7 @@
 //! never scans the whole bucket. Digest and Insight folders are skipped here and counted.
 
 pub mod layout;
+pub mod listing;
 
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,15 @@ pub enum Listed {
     Object(ObjectRef),
     /// An object left alone, with its kind.
     Skipped(KeyKind),
+}
+
+impl From<listing::ListError> for SourceError {
+    fn from(e: listing::ListError) -> Self {
+        SourceError::List {
+            location: format!("s3://{}/{}", e.bucket, e.prefix),
+            reason: e.reason,
+        }
+    }
 }
 
 /// Errors reading a source.
@@ -375,33 +385,15 @@ async fn list_delimited(
 ) -> Result<(Vec<String>, usize), SourceError> {
     let mut folders = vec![];
     let mut n = 0;
-    let mut pages = client
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(folder)
-        .delimiter("/")
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| SourceError::List {
-            location: format!("s3://{bucket}/{folder}"),
-            reason: DisplayErrorContext(&e).to_string(),
-        })?;
-        for cp in page.common_prefixes() {
-            if let Some(p) = cp.prefix() {
-                folders.push(p.to_string());
-            }
-        }
-        for o in page.contents() {
-            n += 1;
-            if let Some(l) = s3_listed(bucket, o, range)
-                && tx.send(l).await.is_err()
-            {
-                return Ok((vec![], n));
-            }
-        }
-    }
-    Ok((folders, n))
+    listing::for_each_page(client, bucket, folder, true, |page| {
+        folders.extend(page.folders);
+        n += page.objects.len();
+        let tx = tx.clone();
+        async move { send_listed(bucket, &page.objects, range, &tx).await }
+    })
+    .await?;
+    // A receiver gone (the run stopping): descend no further.
+    Ok((if tx.is_closed() { vec![] } else { folders }, n))
 }
 
 async fn list_s3_flat(
@@ -411,26 +403,29 @@ async fn list_s3_flat(
     range: DateRange,
     tx: &mpsc::Sender<Listed>,
 ) -> Result<(), SourceError> {
-    let mut pages = client
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| SourceError::List {
-            location: format!("s3://{bucket}/{prefix}"),
-            reason: DisplayErrorContext(&e).to_string(),
-        })?;
-        for o in page.contents() {
-            if let Some(l) = s3_listed(bucket, o, range)
-                && tx.send(l).await.is_err()
-            {
-                return Ok(());
-            }
+    listing::for_each_page(client, bucket, prefix, false, |page| {
+        let tx = tx.clone();
+        async move { send_listed(bucket, &page.objects, range, &tx).await }
+    })
+    .await?;
+    Ok(())
+}
+
+/// Sends a page's objects on; breaks when the receiver is gone.
+async fn send_listed(
+    bucket: &str,
+    objects: &[aws_sdk_s3::types::Object],
+    range: DateRange,
+    tx: &mpsc::Sender<Listed>,
+) -> std::ops::ControlFlow<()> {
+    for o in objects {
+        if let Some(l) = s3_listed(bucket, o, range)
+            && tx.send(l).await.is_err()
+        {
+            return std::ops::ControlFlow::Break(());
         }
     }
-    Ok(())
+    std::ops::ControlFlow::Continue(())
 }
 
 fn s3_listed(bucket: &str, o: &aws_sdk_s3::types::Object, range: DateRange) -> Option<Listed> {

@@ -18,6 +18,7 @@ pub mod digest;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use aws_sdk_s3::error::DisplayErrorContext;
@@ -27,6 +28,7 @@ use rsa::RsaPublicKey;
 use serde::Serialize;
 
 use crate::source::layout::{self, KeyKind};
+use crate::source::listing;
 use digest::{Checked, Fetched};
 
 /// What `verify` checks.
@@ -77,12 +79,56 @@ pub struct Scope {
     pub logs_unreadable: u64,
 }
 
+/// The kinds of problem verification finds (their names are the `integrity` table's `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A digest whose signature or content does not check.
+    DigestInvalid,
+    /// A digest that its successor names and that is gone.
+    DigestMissing,
+    /// A digest replaced by another of the same hour.
+    DigestReplaced,
+    /// Hours no digest covers (logging off, or the trail re-created).
+    Gap,
+    /// A log file whose hash is not the one its digest lists.
+    LogModified,
+    /// A log file a valid digest lists that is not in the bucket.
+    LogDeleted,
+    /// A delivered log file no digest lists.
+    LogNotInDigest,
+    /// A listed log file that could not be read to check it.
+    LogUnreadable,
+}
+
+impl ProblemKind {
+    /// `digest_invalid`, `digest_missing`, `digest_replaced`, `gap`, `log_modified`,
+    /// `log_deleted`, `log_not_in_digest` or `log_unreadable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::DigestInvalid => "digest_invalid",
+            ProblemKind::DigestMissing => "digest_missing",
+            ProblemKind::DigestReplaced => "digest_replaced",
+            ProblemKind::Gap => "gap",
+            ProblemKind::LogModified => "log_modified",
+            ProblemKind::LogDeleted => "log_deleted",
+            ProblemKind::LogNotInDigest => "log_not_in_digest",
+            ProblemKind::LogUnreadable => "log_unreadable",
+        }
+    }
+}
+
+impl std::fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// One thing wrong, named by its object.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Problem {
-    /// `digest_invalid`, `digest_missing`, `digest_replaced`, `gap`, `log_modified`,
-    /// `log_deleted`, `log_not_in_digest` or `log_unreadable`.
-    pub kind: &'static str,
+    /// What kind of problem.
+    pub kind: ProblemKind,
     /// Account.
     pub account: String,
     /// Region.
@@ -120,15 +166,8 @@ pub enum VerifyError {
     #[error("--from {0}: verify reads digests and their signatures from S3 (s3://bucket/prefix)")]
     NotS3(String),
     /// Listing failed.
-    #[error("cannot list s3://{bucket}/{prefix}: {reason}")]
-    List {
-        /// Bucket.
-        bucket: String,
-        /// Prefix.
-        prefix: String,
-        /// Why.
-        reason: String,
-    },
+    #[error(transparent)]
+    List(#[from] listing::ListError),
     /// No key to check signatures with.
     #[error("public keys: {0}")]
     Keys(String),
@@ -173,25 +212,13 @@ async fn region_folders(
         if depth > 8 || matches!(l.kind(), KeyKind::Insight) {
             continue;
         }
-        let mut pages = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(&p)
-            .delimiter("/")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| VerifyError::List {
-                bucket: bucket.into(),
-                prefix: p.clone(),
-                reason: DisplayErrorContext(&e).to_string(),
-            })?;
-            for cp in page.common_prefixes() {
-                if let Some(f) = cp.prefix() {
-                    stack.push((f.to_string(), depth + 1));
-                }
-            }
-        }
+        let mut sub = vec![];
+        listing::for_each_page(client, bucket, &p, true, |page| {
+            sub.extend(page.folders);
+            std::future::ready(ControlFlow::Continue(()))
+        })
+        .await?;
+        stack.extend(sub.into_iter().map(|f| (f, depth + 1)));
     }
     out.sort();
     Ok(out)
@@ -215,19 +242,8 @@ async fn keys_in(
     };
     let mut out = vec![];
     for p in prefixes {
-        let mut pages = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(&p)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| VerifyError::List {
-                bucket: bucket.into(),
-                prefix: p.clone(),
-                reason: DisplayErrorContext(&e).to_string(),
-            })?;
-            for o in page.contents() {
+        listing::for_each_page(client, bucket, &p, false, |page| {
+            for o in &page.objects {
                 let Some(k) = o.key() else { continue };
                 let d = layout::parse(k).date();
                 if d.is_some_and(|d| since.is_some_and(|s| d < s) || until.is_some_and(|u| d > u)) {
@@ -237,7 +253,9 @@ async fn keys_in(
                     out.push(k.to_string());
                 }
             }
-        }
+            std::future::ready(ControlFlow::Continue(()))
+        })
+        .await?;
     }
     Ok(out)
 }
@@ -422,20 +440,11 @@ pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
     let aws = crate::aws::AwsContext::load(&plan.s3).await;
     let client = aws.s3_client();
     let conc = plan.concurrency.max(1);
-    let folders = region_folders(&client, &bucket, &prefix).await?;
     // Digests of the day after `until` list the logs of its last hour.
     let digest_until = plan.until.and_then(|u| u.succ_opt());
-    let mut digest_keys = vec![];
-    let mut log_keys = vec![];
-    for f in &folders {
-        if layout::parse(f).kind() == KeyKind::Digest {
-            digest_keys.extend(keys_in(&client, &bucket, f, plan.since, digest_until).await?);
-        } else {
-            log_keys.extend(keys_in(&client, &bucket, f, plan.since, plan.until).await?);
-        }
-    }
+    let (digest_keys, log_keys) = list_keys(&client, &bucket, &prefix, plan, digest_until).await?;
 
-    // Fetch every digest with its signature.
+    // Fetch and check every digest with its signature; only the parsed digest is kept.
     let regions: BTreeSet<String> = digest_keys.iter().map(|k| digest_scope(k).1).collect();
     let (by_fp, fallback) = match &plan.public_keys {
         Some(dir) => folder_keys(dir)?,
@@ -450,12 +459,89 @@ pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
             cloudtrail_keys(&aws, &regions, start, end).await?
         }
     };
-    // Fetch and check every digest; only the parsed digest is kept, not its bytes.
-    let (by_fp, fallback) = (&by_fp, &fallback);
-    let checked: Vec<Checked> = futures::stream::iter(digest_keys.iter().cloned())
+    let checked = check_digests(&client, &bucket, digest_keys, &by_fp, &fallback, conc).await;
+
+    let mut t = Tally::default();
+    let in_range = |b: &str, k: &str| {
+        b == bucket
+            && layout::parse(k).date().is_none_or(|d| {
+                plan.since.is_none_or(|s| d >= s) && digest_until.is_none_or(|u| d <= u)
+            })
+    };
+    t.digests(&checked, &in_range);
+
+    // Every log file a valid digest lists, and the end of each scope's newest digest.
+    let mut listed: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut newest_end: BTreeMap<(String, String), String> = BTreeMap::new();
+    for c in checked.iter().filter(|c| c.invalid.is_none()) {
+        let Some(f) = &c.file else { continue };
+        let e = newest_end.entry(digest_scope(&c.key)).or_default();
+        if *e < f.digest_end_time {
+            *e = f.digest_end_time.clone();
+        }
+        for l in &f.log_files {
+            listed.insert(
+                (l.s3_bucket.clone(), l.s3_object.clone()),
+                l.hash_value.clone(),
+            );
+        }
+    }
+    t.logs(hash_logs(&client, &listed, conc).await);
+    t.unlisted_logs(&bucket, &log_keys, &listed, &newest_end);
+    let Tally {
+        scopes,
+        mut problems,
+    } = t;
+    problems.sort_by(|a, b| {
+        (&a.account, &a.region, a.kind.as_str(), &a.object).cmp(&(
+            &b.account,
+            &b.region,
+            b.kind.as_str(),
+            &b.object,
+        ))
+    });
+    Ok(Report {
+        schema: SCHEMA_VERSION,
+        from: plan.from.clone(),
+        scopes: scopes.into_values().collect(),
+        problems,
+    })
+}
+
+/// The digest and log file keys of the plan's days, under every region folder of `prefix`.
+async fn list_keys(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    plan: &VerifyPlan,
+    digest_until: Option<NaiveDate>,
+) -> Result<(Vec<String>, Vec<String>), VerifyError> {
+    let folders = region_folders(client, bucket, prefix).await?;
+    let mut digest_keys = vec![];
+    let mut log_keys = vec![];
+    for f in &folders {
+        if layout::parse(f).kind() == KeyKind::Digest {
+            digest_keys.extend(keys_in(client, bucket, f, plan.since, digest_until).await?);
+        } else {
+            log_keys.extend(keys_in(client, bucket, f, plan.since, plan.until).await?);
+        }
+    }
+    Ok((digest_keys, log_keys))
+}
+
+/// Fetches and checks every digest, `conc` at a time.
+async fn check_digests(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    keys: Vec<String>,
+    by_fp: &BTreeMap<String, RsaPublicKey>,
+    fallback: &[RsaPublicKey],
+    conc: usize,
+) -> Vec<Checked> {
+    futures::stream::iter(keys)
         .map(|key| {
             let client = client.clone();
-            let bucket = bucket.clone();
+            let bucket = bucket.to_string();
             async move {
                 let (inflated, meta) = match get(&client, &bucket, &key).await {
                     Ok(Some((b, m))) => (Ok(b), m),
@@ -477,80 +563,16 @@ pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
         })
         .buffer_unordered(conc)
         .collect()
-        .await;
+        .await
+}
 
-    let mut scopes: BTreeMap<(String, String), Scope> = BTreeMap::new();
-    let mut problems = vec![];
-    for c in &checked {
-        match &c.invalid {
-            None => scope_of(&mut scopes, &c.key).digests_valid += 1,
-            Some(why) => {
-                scope_of(&mut scopes, &c.key).digests_invalid += 1;
-                let (account, region) = digest_scope(&c.key);
-                problems.push(Problem {
-                    kind: "digest_invalid",
-                    account,
-                    region,
-                    object: format!("s3://{}/{}", c.bucket, c.key),
-                    detail: why.clone(),
-                });
-            }
-        }
-    }
-    let in_range = |b: &str, k: &str| {
-        b == bucket
-            && layout::parse(k).date().is_none_or(|d| {
-                plan.since.is_none_or(|s| d >= s) && digest_until.is_none_or(|u| d <= u)
-            })
-    };
-    for br in digest::chain(&checked, &in_range) {
-        let key = br.after.splitn(4, '/').nth(3).unwrap_or("").to_string();
-        let (account, region) = digest_scope(&key);
-        match br.kind {
-            "gap" => scope_of(&mut scopes, &key).gaps += 1,
-            _ => scope_of(&mut scopes, &key).digests_missing += 1,
-        }
-        problems.push(Problem {
-            kind: match br.kind {
-                "missing" => "digest_missing",
-                "replaced" => "digest_replaced",
-                _ => "gap",
-            },
-            account,
-            region,
-            object: if br.kind == "missing" {
-                br.detail.clone()
-            } else {
-                br.after.clone()
-            },
-            detail: match br.kind {
-                "missing" => format!(
-                    "deleted: {} names it as its predecessor; the log files of its hour cannot be verified",
-                    br.after
-                ),
-                _ => br.detail.clone(),
-            },
-        });
-    }
-
-    // Every log file a valid digest lists.
-    let mut listed: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut newest_end: BTreeMap<(String, String), String> = BTreeMap::new();
-    for c in checked.iter().filter(|c| c.invalid.is_none()) {
-        let Some(f) = &c.file else { continue };
-        let sc = digest_scope(&c.key);
-        let e = newest_end.entry(sc).or_default();
-        if *e < f.digest_end_time {
-            *e = f.digest_end_time.clone();
-        }
-        for l in &f.log_files {
-            listed.insert(
-                (l.s3_bucket.clone(), l.s3_object.clone()),
-                l.hash_value.clone(),
-            );
-        }
-    }
-    let hashed: Vec<(ObjectId, String, Hashed)> = futures::stream::iter(listed.clone())
+/// Each listed log file's SHA-256 (None: not in the bucket), `conc` at a time.
+async fn hash_logs(
+    client: &aws_sdk_s3::Client,
+    listed: &BTreeMap<(String, String), String>,
+    conc: usize,
+) -> Vec<(ObjectId, String, Hashed)> {
+    futures::stream::iter(listed.clone())
         .map(|((b, k), want)| {
             let client = client.clone();
             async move {
@@ -562,104 +584,156 @@ pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
         })
         .buffer_unordered(conc)
         .collect()
-        .await;
-    for ((b, k), want, got) in hashed {
-        let (account, region) = digest_scope(&k);
-        let object = format!("s3://{b}/{k}");
-        match got {
-            Ok(Some(h)) if h.eq_ignore_ascii_case(&want) => {
-                scope_of(&mut scopes, &k).logs_valid += 1
+        .await
+}
+
+/// The counts per scope and the problems, as the checks find them.
+#[derive(Default)]
+struct Tally {
+    scopes: BTreeMap<(String, String), Scope>,
+    problems: Vec<Problem>,
+}
+
+impl Tally {
+    fn problem(&mut self, kind: ProblemKind, key: &str, object: String, detail: String) {
+        let (account, region) = digest_scope(key);
+        self.problems.push(Problem {
+            kind,
+            account,
+            region,
+            object,
+            detail,
+        });
+    }
+
+    /// Invalid digests, then breaks in each chain.
+    fn digests(&mut self, checked: &[Checked], in_range: &dyn Fn(&str, &str) -> bool) {
+        for c in checked {
+            match &c.invalid {
+                None => scope_of(&mut self.scopes, &c.key).digests_valid += 1,
+                Some(why) => {
+                    scope_of(&mut self.scopes, &c.key).digests_invalid += 1;
+                    let object = format!("s3://{}/{}", c.bucket, c.key);
+                    self.problem(ProblemKind::DigestInvalid, &c.key, object, why.clone());
+                }
             }
-            Ok(Some(h)) => {
-                scope_of(&mut scopes, &k).logs_modified += 1;
-                problems.push(Problem {
-                    kind: "log_modified",
-                    account,
-                    region,
-                    object,
-                    detail: format!("SHA-256 {h}, the digest says {want}"),
-                });
+        }
+        for br in digest::chain(checked, in_range) {
+            let key = br.after.splitn(4, '/').nth(3).unwrap_or("").to_string();
+            match br.kind {
+                "gap" => scope_of(&mut self.scopes, &key).gaps += 1,
+                _ => scope_of(&mut self.scopes, &key).digests_missing += 1,
             }
-            Ok(None) => {
-                scope_of(&mut scopes, &k).logs_deleted += 1;
-                problems.push(Problem {
-                    kind: "log_deleted",
-                    account,
-                    region,
-                    object,
-                    detail: "listed in a valid digest, not in the bucket".into(),
-                });
-            }
-            // Access denied, throttling, a bucket elsewhere: not evidence of tampering, but
-            // not verified either.
-            Err(e) => {
-                scope_of(&mut scopes, &k).logs_unreadable += 1;
-                problems.push(Problem {
-                    kind: "log_unreadable",
-                    account,
-                    region,
-                    object,
-                    detail: format!("could not be read to check its hash: {e}"),
-                });
-            }
+            let (kind, object, detail) = match br.kind {
+                "missing" => (
+                    ProblemKind::DigestMissing,
+                    br.detail.clone(),
+                    format!(
+                        "deleted: {} names it as its predecessor; the log files of its hour cannot be verified",
+                        br.after
+                    ),
+                ),
+                "replaced" => (
+                    ProblemKind::DigestReplaced,
+                    br.after.clone(),
+                    br.detail.clone(),
+                ),
+                _ => (ProblemKind::Gap, br.after.clone(), br.detail.clone()),
+            };
+            self.problem(kind, &key, object, detail);
         }
     }
-    // The hours of missing or invalid digests: their log files cannot be verified, and are not
-    // forged.
-    let missing_hours: Vec<(String, String)> = problems
-        .iter()
-        .filter(|p| matches!(p.kind, "digest_missing" | "digest_invalid"))
-        .filter_map(|p| digest_name_end(&p.object))
-        .filter_map(|end| {
-            let e = chrono::DateTime::parse_from_rfc3339(&end).ok()?;
-            Some((
-                (e - Duration::hours(1))
-                    .format("%Y-%m-%dT%H:%M:%SZ")
-                    .to_string(),
-                end,
-            ))
-        })
-        .collect();
-    // Log files no digest lists, older than the last digest's hour (newer ones await theirs).
-    for k in &log_keys {
-        if listed.contains_key(&(bucket.clone(), k.clone())) {
-            continue;
+
+    /// The listed log files' hashes against their digests'.
+    fn logs(&mut self, hashed: Vec<(ObjectId, String, Hashed)>) {
+        for ((b, k), want, got) in hashed {
+            let object = format!("s3://{b}/{k}");
+            let sc = scope_of(&mut self.scopes, &k);
+            let (kind, detail) = match got {
+                Ok(Some(h)) if h.eq_ignore_ascii_case(&want) => {
+                    sc.logs_valid += 1;
+                    continue;
+                }
+                Ok(Some(h)) => {
+                    sc.logs_modified += 1;
+                    (
+                        ProblemKind::LogModified,
+                        format!("SHA-256 {h}, the digest says {want}"),
+                    )
+                }
+                Ok(None) => {
+                    sc.logs_deleted += 1;
+                    (
+                        ProblemKind::LogDeleted,
+                        "listed in a valid digest, not in the bucket".into(),
+                    )
+                }
+                // Access denied, throttling, a bucket elsewhere: not evidence of tampering, but
+                // not verified either.
+                Err(e) => {
+                    sc.logs_unreadable += 1;
+                    (
+                        ProblemKind::LogUnreadable,
+                        format!("could not be read to check its hash: {e}"),
+                    )
+                }
+            };
+            self.problem(kind, &k, object, detail);
         }
-        let sc = digest_scope(k);
-        let Some(end) = newest_end.get(&sc) else {
-            continue;
-        };
-        let Some(t) = log_name_time(k) else { continue };
-        let end_minus_hour = chrono::DateTime::parse_from_rfc3339(end)
-            .map(|e| {
+    }
+
+    /// Log files no digest lists, older than the last digest's hour (newer ones await theirs),
+    /// outside the hours of missing or invalid digests (those cannot be verified, and are not
+    /// forged).
+    fn unlisted_logs(
+        &mut self,
+        bucket: &str,
+        log_keys: &[String],
+        listed: &BTreeMap<(String, String), String>,
+        newest_end: &BTreeMap<(String, String), String>,
+    ) {
+        let hour_before = |end: &str| {
+            chrono::DateTime::parse_from_rfc3339(end).ok().map(|e| {
                 (e - Duration::hours(1))
                     .format("%Y-%m-%dT%H:%M:%SZ")
                     .to_string()
             })
-            .unwrap_or_default();
-        if missing_hours.iter().any(|(a, b)| &t >= a && &t < b) {
-            continue;
-        }
-        if t < end_minus_hour {
-            scope_of(&mut scopes, k).logs_not_in_digest += 1;
-            problems.push(Problem {
-                kind: "log_not_in_digest",
-                account: sc.0.clone(),
-                region: sc.1.clone(),
-                object: format!("s3://{bucket}/{k}"),
-                detail: format!("delivered at {t} but no digest lists it"),
-            });
+        };
+        let missing_hours: Vec<(String, String)> = self
+            .problems
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.kind,
+                    ProblemKind::DigestMissing | ProblemKind::DigestInvalid
+                )
+            })
+            .filter_map(|p| digest_name_end(&p.object))
+            .filter_map(|end| Some((hour_before(&end)?, end)))
+            .collect();
+        for k in log_keys {
+            if listed.contains_key(&(bucket.to_string(), k.clone())) {
+                continue;
+            }
+            let Some(end) = newest_end.get(&digest_scope(k)) else {
+                continue;
+            };
+            let Some(t) = log_name_time(k) else { continue };
+            let end_minus_hour = hour_before(end).unwrap_or_default();
+            if missing_hours.iter().any(|(a, b)| &t >= a && &t < b) {
+                continue;
+            }
+            if t < end_minus_hour {
+                scope_of(&mut self.scopes, k).logs_not_in_digest += 1;
+                self.problem(
+                    ProblemKind::LogNotInDigest,
+                    k,
+                    format!("s3://{bucket}/{k}"),
+                    format!("delivered at {t} but no digest lists it"),
+                );
+            }
         }
     }
-    problems.sort_by(|a, b| {
-        (&a.account, &a.region, a.kind, &a.object).cmp(&(&b.account, &b.region, b.kind, &b.object))
-    });
-    Ok(Report {
-        schema: SCHEMA_VERSION,
-        from: plan.from.clone(),
-        scopes: scopes.into_values().collect(),
-        problems,
-    })
 }
 
 /// The time an object's name carries (log delivery minute, or digest hour end), in µs.

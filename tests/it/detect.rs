@@ -215,7 +215,9 @@ fn thin_history_is_reported_not_scored() {
         },
     );
     assert!(
-        r.findings.iter().all(|f| f.kind == "rule"),
+        r.findings
+            .iter()
+            .all(|f| f.kind == pipewarden::detect::Kind::Rule),
         "{:#?}",
         r.findings
     );

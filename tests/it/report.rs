@@ -398,9 +398,9 @@ fn report_with(n: usize) -> pipewarden::detect::Report {
     findings.truncate(n);
     let mut r = pipewarden::detect::Report {
         schema: pipewarden::detect::SCHEMA_VERSION,
-        window_start: json["window_start"].as_str().unwrap().into(),
-        window_end: json["window_end"].as_str().unwrap().into(),
-        baseline_start: json["baseline_start"].as_str().unwrap().into(),
+        window_start: json["window_start"].as_str().unwrap().parse().unwrap(),
+        window_end: json["window_end"].as_str().unwrap().parse().unwrap(),
+        baseline_start: json["baseline_start"].as_str().unwrap().parse().unwrap(),
         findings: vec![],
         insufficient_history: vec![],
         expired_suppressions: vec![],
@@ -410,13 +410,13 @@ fn report_with(n: usize) -> pipewarden::detect::Report {
         id: String::new(),
         rank: 0,
         detector: String::new(),
-        kind: "rule",
+        kind: pipewarden::detect::Kind::Rule,
         pipeline_id: None,
         value: String::new(),
         environments: vec![],
         run_ids: vec![],
-        first_seen: String::new(),
-        last_seen: String::new(),
+        first_seen: Default::default(),
+        last_seen: Default::default(),
         count: 0,
         score: 0,
         severity: pipewarden::detect::Severity::Info,
@@ -435,7 +435,7 @@ fn report_with(n: usize) -> pipewarden::detect::Report {
         x.rank = f["rank"].as_u64().unwrap() as usize;
         x.detector = f["detector"].as_str().unwrap().into();
         x.value = f["value"].as_str().unwrap().into();
-        x.last_seen = f["last_seen"].as_str().unwrap().into();
+        x.last_seen = f["last_seen"].as_str().unwrap().parse().unwrap();
         r.findings.push(x);
     }
     r

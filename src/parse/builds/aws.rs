@@ -7,10 +7,10 @@
 
 use serde_json::{Map, Value};
 
-use super::{
+use super::row::{
     BuildRow, Context, ato, env_from_pairs, first_time, int, level, set_status, set_trigger, text,
 };
-use crate::parse::cloudtrail::RecordError;
+use crate::parse::record::RecordError;
 
 /// Whether a record is an EventBridge event (any source; unsupported ones are rejected with a
 /// reason when parsed).
@@ -43,117 +43,13 @@ pub(crate) fn parse(o: &Map<String, Value>, _cx: &mut Context) -> Result<BuildRo
     let reg = region.as_deref().unwrap_or("-");
     match source.as_str() {
         "aws.codebuild" => {
-            row.system = "codebuild".into();
-            let project = text(ato(d, "project-name"));
-            row.pipeline_id = project
-                .as_ref()
-                .map(|p| format!("codebuild:{acct}:{reg}:{p}"));
-            row.pipeline_name = project;
-            row.run_id = text(ato(d, "build-id")).map(|id| {
-                id.rsplit_once("build/")
-                    .map(|(_, b)| b.to_string())
-                    .unwrap_or(id)
-            });
-            let ai = ato(d, "additional-information").and_then(Value::as_object);
-            if let Some(ai) = ai {
-                row.run_number = int(ato(ai, "build-number"));
-                let initiator = text(ato(ai, "initiator"));
-                row.actor = initiator.clone();
-                row.trigger = initiator
-                    .as_deref()
-                    .map(|i| codebuild_trigger(i).to_string());
-                row.trigger_raw = initiator;
-                row.started_at = first_time(ai, &["build-start-time"]);
-                let version = text(ato(ai, "source-version"));
-                row.branch = text(ato(ai, "initiator-branch")).or_else(|| {
-                    version
-                        .as_deref()
-                        .and_then(|v| v.strip_prefix("refs/heads/"))
-                        .map(|b| b.split('^').next().unwrap_or(b).to_string())
-                });
-                row.commit_sha = version
-                    .filter(|v| v.len() >= 7 && v.chars().all(|c| c.is_ascii_hexdigit()))
-                    .or_else(|| text(ato(ai, "resolved-source-version")));
-                row.environment =
-                    env_from_pairs(ato(ai, "environment/environment-variables"), "name");
-                row.runner_name = text(ato(ai, "environment/image"));
-                row.runner_labels = Some(
-                    ["environment/compute-type", "environment/type"]
-                        .iter()
-                        .filter_map(|p| text(ato(ai, p)))
-                        .collect(),
-                );
-                row.runner_kind = Some("hosted".into());
-                row.url = text(ato(ai, "logs/deep-link"));
-            }
-            if detail_type.contains("Phase") {
-                row.event_type = "build_phase".into();
-                row.level = level::PHASE;
-                row.stage = text(ato(d, "completed-phase"));
-                set_status(&mut row, text(ato(d, "completed-phase-status")), None);
-                row.started_at = first_time(d, &["completed-phase-start"]);
-                row.finished_at = first_time(d, &["completed-phase-end"]);
-                row.duration_ms = ato(d, "completed-phase-duration-seconds")
-                    .and_then(Value::as_f64)
-                    .map(|s| (s * 1000.0) as i64);
-            } else {
-                row.event_type = "build_state".into();
-                row.level = level::RUN;
-                row.stage = text(ato(d, "current-phase"));
-                set_status(&mut row, text(ato(d, "build-status")), None);
-                if row.status.as_deref() == Some("completed") {
-                    row.finished_at = Some(time);
-                }
-            }
+            codebuild(&mut row, d, &detail_type, time, acct, reg);
         }
         "aws.codepipeline" => {
-            row.system = "codepipeline".into();
-            let name = text(ato(d, "pipeline"));
-            row.pipeline_id = name
-                .as_ref()
-                .map(|p| format!("codepipeline:{acct}:{reg}:{p}"));
-            row.pipeline_name = name;
-            row.run_id = text(ato(d, "execution-id"));
-            row.stage = text(ato(d, "stage"));
-            row.job_name = text(ato(d, "action"));
-            set_status(&mut row, text(ato(d, "state")), None);
-            let trig = text(ato(d, "execution-trigger/trigger-type"));
-            set_trigger(&mut row, trig);
-            row.actor = text(ato(d, "execution-trigger/trigger-detail"));
-            (row.event_type, row.level) = if detail_type.contains("Action") {
-                ("action_execution".into(), level::ACTION)
-            } else if detail_type.contains("Stage") {
-                ("stage_execution".into(), level::STAGE)
-            } else {
-                ("pipeline_execution".into(), level::RUN)
-            };
-            match row.status.as_deref() {
-                Some("completed") => row.finished_at = Some(time),
-                Some("in_progress") => row.started_at = Some(time),
-                _ => {}
-            }
+            codepipeline(&mut row, d, &detail_type, time, acct, reg);
         }
         "aws.codedeploy" => {
-            row.system = "codedeploy".into();
-            let app = text(ato(d, "application"));
-            let group = text(ato(d, "deploymentGroup"));
-            row.pipeline_id = app.as_ref().map(|a| {
-                format!(
-                    "codedeploy:{acct}:{reg}:{a}/{}",
-                    group.as_deref().unwrap_or("-")
-                )
-            });
-            row.pipeline_name = app;
-            row.run_id = text(ato(d, "deploymentId"));
-            row.stage = group;
-            row.event_type = if detail_type.contains("Instance") {
-                "instance_state"
-            } else {
-                "deployment_state"
-            }
-            .into();
-            row.level = level::DEPLOYMENT;
-            set_status(&mut row, text(ato(d, "state")), None);
+            codedeploy(&mut row, d, &detail_type, time, acct, reg);
         }
         _ => {
             let hint = if detail_type.contains("via CloudTrail") {
@@ -167,6 +63,145 @@ pub(crate) fn parse(o: &Map<String, Value>, _cx: &mut Context) -> Result<BuildRo
         }
     }
     Ok(row)
+}
+
+/// A CodeBuild build or phase change.
+fn codebuild(
+    row: &mut BuildRow,
+    d: &Map<String, Value>,
+    detail_type: &str,
+    time: i64,
+    acct: &str,
+    reg: &str,
+) {
+    row.system = "codebuild".into();
+    let project = text(ato(d, "project-name"));
+    row.pipeline_id = project
+        .as_ref()
+        .map(|p| format!("codebuild:{acct}:{reg}:{p}"));
+    row.pipeline_name = project;
+    row.run_id = text(ato(d, "build-id")).map(|id| {
+        id.rsplit_once("build/")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or(id)
+    });
+    let ai = ato(d, "additional-information").and_then(Value::as_object);
+    if let Some(ai) = ai {
+        row.run_number = int(ato(ai, "build-number"));
+        let initiator = text(ato(ai, "initiator"));
+        row.actor = initiator.clone();
+        row.trigger = initiator
+            .as_deref()
+            .map(|i| codebuild_trigger(i).to_string());
+        row.trigger_raw = initiator;
+        row.started_at = first_time(ai, &["build-start-time"]);
+        let version = text(ato(ai, "source-version"));
+        row.branch = text(ato(ai, "initiator-branch")).or_else(|| {
+            version
+                .as_deref()
+                .and_then(|v| v.strip_prefix("refs/heads/"))
+                .map(|b| b.split('^').next().unwrap_or(b).to_string())
+        });
+        row.commit_sha = version
+            .filter(|v| v.len() >= 7 && v.chars().all(|c| c.is_ascii_hexdigit()))
+            .or_else(|| text(ato(ai, "resolved-source-version")));
+        row.environment = env_from_pairs(ato(ai, "environment/environment-variables"), "name");
+        row.runner_name = text(ato(ai, "environment/image"));
+        row.runner_labels = Some(
+            ["environment/compute-type", "environment/type"]
+                .iter()
+                .filter_map(|p| text(ato(ai, p)))
+                .collect(),
+        );
+        row.runner_kind = Some("hosted".into());
+        row.url = text(ato(ai, "logs/deep-link"));
+    }
+    if detail_type.contains("Phase") {
+        row.event_type = "build_phase".into();
+        row.level = level::PHASE;
+        row.stage = text(ato(d, "completed-phase"));
+        set_status(row, text(ato(d, "completed-phase-status")), None);
+        row.started_at = first_time(d, &["completed-phase-start"]);
+        row.finished_at = first_time(d, &["completed-phase-end"]);
+        row.duration_ms = ato(d, "completed-phase-duration-seconds")
+            .and_then(Value::as_f64)
+            .map(|s| (s * 1000.0) as i64);
+    } else {
+        row.event_type = "build_state".into();
+        row.level = level::RUN;
+        row.stage = text(ato(d, "current-phase"));
+        set_status(row, text(ato(d, "build-status")), None);
+        if row.status.as_deref() == Some("completed") {
+            row.finished_at = Some(time);
+        }
+    }
+}
+
+/// A CodePipeline pipeline, stage or action execution change.
+fn codepipeline(
+    row: &mut BuildRow,
+    d: &Map<String, Value>,
+    detail_type: &str,
+    time: i64,
+    acct: &str,
+    reg: &str,
+) {
+    row.system = "codepipeline".into();
+    let name = text(ato(d, "pipeline"));
+    row.pipeline_id = name
+        .as_ref()
+        .map(|p| format!("codepipeline:{acct}:{reg}:{p}"));
+    row.pipeline_name = name;
+    row.run_id = text(ato(d, "execution-id"));
+    row.stage = text(ato(d, "stage"));
+    row.job_name = text(ato(d, "action"));
+    set_status(row, text(ato(d, "state")), None);
+    let trig = text(ato(d, "execution-trigger/trigger-type"));
+    set_trigger(row, trig);
+    row.actor = text(ato(d, "execution-trigger/trigger-detail"));
+    (row.event_type, row.level) = if detail_type.contains("Action") {
+        ("action_execution".into(), level::ACTION)
+    } else if detail_type.contains("Stage") {
+        ("stage_execution".into(), level::STAGE)
+    } else {
+        ("pipeline_execution".into(), level::RUN)
+    };
+    match row.status.as_deref() {
+        Some("completed") => row.finished_at = Some(time),
+        Some("in_progress") => row.started_at = Some(time),
+        _ => {}
+    }
+}
+
+/// A CodeDeploy deployment or instance change.
+fn codedeploy(
+    row: &mut BuildRow,
+    d: &Map<String, Value>,
+    detail_type: &str,
+    _time: i64,
+    acct: &str,
+    reg: &str,
+) {
+    row.system = "codedeploy".into();
+    let app = text(ato(d, "application"));
+    let group = text(ato(d, "deploymentGroup"));
+    row.pipeline_id = app.as_ref().map(|a| {
+        format!(
+            "codedeploy:{acct}:{reg}:{a}/{}",
+            group.as_deref().unwrap_or("-")
+        )
+    });
+    row.pipeline_name = app;
+    row.run_id = text(ato(d, "deploymentId"));
+    row.stage = group;
+    row.event_type = if detail_type.contains("Instance") {
+        "instance_state"
+    } else {
+        "deployment_state"
+    }
+    .into();
+    row.level = level::DEPLOYMENT;
+    set_status(row, text(ato(d, "state")), None);
 }
 
 /// A CodeBuild `initiator`: `rule/<name>` (an EventBridge rule: scheduled builds),

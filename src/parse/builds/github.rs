@@ -9,11 +9,11 @@
 
 use serde_json::{Map, Value};
 
-use super::{
+use super::row::{
     BuildRow, Context, Envelope, ato, branch_of, first_time, int, level, runner_kind_from_labels,
     set_status, set_trigger, strings, text, time_of,
 };
-use crate::parse::cloudtrail::RecordError;
+use crate::parse::record::RecordError;
 
 const CI_KEYS: &[&str] = &[
     "workflow_run",

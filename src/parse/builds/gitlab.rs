@@ -7,11 +7,11 @@
 
 use serde_json::{Map, Value};
 
-use super::{
+use super::row::{
     BuildRow, Context, Envelope, ato, first_time, int, level, set_status, set_trigger, strings,
     text,
 };
-use crate::parse::cloudtrail::RecordError;
+use crate::parse::record::RecordError;
 
 /// Whether a record looks like a GitLab hook or audit event.
 pub fn is_gitlab(o: &Map<String, Value>) -> bool {
@@ -175,7 +175,7 @@ fn latest_commit_time(o: &Map<String, Value>) -> Option<i64> {
     ato(o, "commits")?
         .as_array()?
         .iter()
-        .filter_map(|c| c.get("timestamp").and_then(super::time_of))
+        .filter_map(|c| c.get("timestamp").and_then(super::row::time_of))
         .max()
 }
 

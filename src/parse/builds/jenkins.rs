@@ -6,10 +6,10 @@
 
 use serde_json::{Map, Value};
 
-use super::{
+use super::row::{
     BuildRow, Context, ato, env_from_pairs, first_time, int, level, norm_trigger, set_status, text,
 };
-use crate::parse::cloudtrail::RecordError;
+use crate::parse::record::RecordError;
 
 /// Whether a record looks like a Jenkins build, workflow run or queue item.
 pub fn is_jenkins(o: &Map<String, Value>) -> bool {

@@ -6,11 +6,11 @@
 
 use serde_json::{Map, Value};
 
-use super::{
+use super::row::{
     BuildRow, Context, ato, branch_of, first_time, int, level, set_status, set_trigger, strings,
     text,
 };
-use crate::parse::cloudtrail::RecordError;
+use crate::parse::record::RecordError;
 
 /// The schema tag of native records.
 pub const SCHEMA: &str = "pipewarden.build/v1";
