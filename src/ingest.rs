@@ -11,7 +11,6 @@
 //! objects and records are reported, counted, recorded in the manifest (and `rejects`), and the
 //! run goes on.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
@@ -20,14 +19,11 @@ use std::time::{Duration, Instant};
 use arrow::array::RecordBatch;
 use bytes::Bytes;
 use futures::StreamExt;
-use object_store::path::Path;
 
 use crate::aws::{AwsContext, S3Options};
-use crate::lake::catalog::{MANIFEST, REJECTS};
-use crate::lake::commit::{CommitRecord, Move, failpoint, new_commit_id};
-use crate::lake::manifest::{self, Decision, ManifestEntry, STATUS_UNREADABLE, SeenObjects};
-use crate::lake::replace::replace_objects;
-use crate::lake::writer::{EventWriter, StagedFile, WriterConfig, write_small};
+use crate::lake::manifest::{Decision, ManifestEntry, STATUS_UNREADABLE, SeenObjects};
+use crate::lake::transaction::{Committed, Transaction};
+use crate::lake::writer::WriterConfig;
 use crate::lake::{Dataset, Lake, LakeError, LakeLocation};
 use crate::parse::builds::BuildsBuilder;
 use crate::parse::cloudtrail::CloudTrailBuilder;
@@ -148,6 +144,13 @@ pub struct IngestSummary {
 }
 
 impl IngestSummary {
+    /// Counts a commit's files and replaced rows.
+    fn add_commit(&mut self, c: Committed) {
+        self.files += c.files;
+        self.replaced_rows += c.replaced_rows;
+        self.commits += 1;
+    }
+
     /// Whether any input was bad (for `--strict`).
     pub fn had_bad_input(&self) -> bool {
         self.rejected > 0
@@ -538,15 +541,12 @@ fn write_loop(
     reporter: &Reporter,
 ) -> Result<IngestSummary, IngestError> {
     let mut summary = IngestSummary::default();
-    let mut commit = new_commit_id();
-    let mut writer = EventWriter::new(lake, rt.clone(), &commit, plan.dataset, plan.writer);
+    let mut tx = Transaction::begin(lake, rt, plan.dataset, plan.writer);
     let mut entries: Vec<ManifestEntry> = vec![];
     let mut rejects: Vec<(String, RejectedRecord)> = vec![];
-    let mut events = 0u64;
     for chunk in rx {
         if let Some(b) = &chunk.batch {
-            writer.write(b)?;
-            events += b.num_rows() as u64;
+            tx.write(b)?;
         }
         for e in &chunk.objects {
             report_entry(reporter, e, &mut summary);
@@ -560,41 +560,16 @@ fn write_loop(
         }
         entries.extend(chunk.objects);
         rejects.extend(chunk.rejects);
-        if events >= plan.commit_every {
-            let next = new_commit_id();
-            let w = std::mem::replace(
-                &mut writer,
-                EventWriter::new(lake, rt.clone(), &next, plan.dataset, plan.writer),
-            );
-            let files = w.finish()?;
-            finish_commit(
-                lake,
-                rt,
-                &commit,
-                files,
-                &mut entries,
-                &mut rejects,
-                events,
-                &mut summary,
-                plan,
-            )?;
-            commit = next;
-            events = 0;
+        if tx.events() >= plan.commit_every {
+            let next = Transaction::begin(lake, rt, plan.dataset, plan.writer);
+            let done = std::mem::replace(&mut tx, next).commit(&entries, &rejects)?;
+            summary.add_commit(done);
+            entries.clear();
+            rejects.clear();
         }
     }
     if !entries.is_empty() {
-        let files = writer.finish()?;
-        finish_commit(
-            lake,
-            rt,
-            &commit,
-            files,
-            &mut entries,
-            &mut rejects,
-            events,
-            &mut summary,
-            plan,
-        )?;
+        summary.add_commit(tx.commit(&entries, &rejects)?);
     }
     Ok(summary)
 }
@@ -627,81 +602,4 @@ fn report_entry(reporter: &Reporter, e: &ManifestEntry, s: &mut IngestSummary) {
             e.object, e.warnings
         ));
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn finish_commit(
-    lake: &Lake,
-    rt: &tokio::runtime::Handle,
-    commit: &str,
-    files: Vec<StagedFile>,
-    entries: &mut Vec<ManifestEntry>,
-    rejects: &mut Vec<(String, RejectedRecord)>,
-    events: u64,
-    summary: &mut IngestSummary,
-    plan: &IngestPlan,
-) -> Result<(), IngestError> {
-    let now = chrono::Utc::now().timestamp_micros();
-    summary.files += files.len() as u64;
-    let mut moves: Vec<Move> = files
-        .iter()
-        .map(|f| Move {
-            from: f.staged.to_string(),
-            to: f.target.to_string(),
-        })
-        .collect();
-    // Objects that changed since their last ingest: their earlier rows leave in this same commit.
-    let changed: HashSet<String> = entries
-        .iter()
-        .filter(|e| e.replaced)
-        .map(|e| e.object.clone())
-        .collect();
-    let replacement = replace_objects(lake, rt, commit, plan.dataset, &changed, plan.writer)?;
-    summary.replaced_rows += replacement.removed_rows;
-    moves.extend(replacement.staged.iter().map(|f| Move {
-        from: f.staged.to_string(),
-        to: f.target.to_string(),
-    }));
-    if !rejects.is_empty() {
-        let b = manifest::rejects_batch(plan.dataset.name(), rejects, commit, now);
-        let f = write_small(
-            lake,
-            rt,
-            commit,
-            Path::from(format!("{}/part-{commit}.parquet", REJECTS.dir)),
-            &b,
-        )?;
-        moves.push(Move {
-            from: f.staged.to_string(),
-            to: f.target.to_string(),
-        });
-    }
-    let b = manifest::manifest_batch(entries, commit, now);
-    let f = write_small(
-        lake,
-        rt,
-        commit,
-        Path::from(format!("{}/part-{commit}.parquet", MANIFEST.dir)),
-        &b,
-    )?;
-    // The manifest moves last: once it is in place, the data it vouches for is too.
-    moves.push(Move {
-        from: f.staged.to_string(),
-        to: f.target.to_string(),
-    });
-    failpoint("after-stage");
-    let rec = CommitRecord {
-        version: 1,
-        commit: commit.to_string(),
-        created: chrono::Utc::now().to_rfc3339(),
-        moves,
-        deletes: replacement.deletes.iter().map(|p| p.to_string()).collect(),
-        objects: entries.len() as u64,
-        events,
-    };
-    rt.block_on(lake.commit(&rec))?;
-    summary.commits += 1;
-    entries.clear();
-    rejects.clear();
-    Ok(())
 }

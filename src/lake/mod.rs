@@ -15,7 +15,9 @@
 //! _pipewarden/log/<commit>.json                                commit records applied
 //! ```
 //!
-//! A commit ([`commit`]) writes its files under staging, then writes its commit record (the commit
+//! Data enters through a [`transaction::Transaction`], which stages event files, the removal of
+//! changed objects' rows, the rejects and the manifest, then commits. A commit ([`commit`])
+//! writes its files under staging, then writes its commit record (the commit
 //! point: one atomic PUT), then moves the files into place. [`Lake::recover`] rolls every pending
 //! commit forward and discards staging left by runs that died before their commit point, so a crash
 //! at any moment followed by a rerun leaves every event in the lake exactly once.
@@ -25,6 +27,7 @@ pub mod commit;
 pub mod location;
 pub mod manifest;
 pub mod replace;
+pub mod transaction;
 pub mod writer;
 
 use std::path::PathBuf;
