@@ -7,76 +7,87 @@
 //! Data flows left to right; each stage is a module.
 //!
 //! ```text
-//!  source ──► parse ──────────────► lake ──► engine (DataFusion SQL) ──► attribute
-//!  S3/folder   bytes → Arrow rows     Parquet     tables: cloudtrail,       lineage pass:
-//!  listing     cloudtrail | builds    + manifest  builds, manifest,         sessions, pipelines,
-//!                                                 rejects; view runs        pipeline_events view
-//!                                                                                 │
-//!                     reports, SIEM ◄── report ◄── findings ◄── detect ◄──────┤
-//!                                             │ (findings table)                  │
-//!                                             ▼                                   │
-//!                           analysts ◄── query: SQL, hunts, shell, lint ◄─────────┘
+//!  source ──► parse ──────────────► lake ──────────► engine (DataFusion SQL) ──► attribute
+//!  S3/folder   bytes → Arrow rows     Parquet:          the catalogue's tables,     lineage pass:
+//!  listing     cloudtrail | builds    catalog, one      views, functions            sessions, pipelines,
+//!                                     Transaction                                   pipeline_events view
+//!                                                                                         │
+//!   reports, SIEM ◄── report ◄── findings (the model) ◄── detect: catalog of detectors ◄──┤
+//!                       │ (findings table)                 (data) + rules (files)         │
+//!                       ▼                                                                 │
+//!             analysts ◄── query: SQL, hunts, shell, lint ◄───────────────────────────────┘
 //!
 //!  S3 trail ──► verify: digest signatures, chain, ──► lake: integrity ──► detect (integrity rule),
 //!               log file hashes                        table              ingest --refuse-unverified
 //!
 //!  engine --engine ballista://… ──► cluster: pipewarden scheduler ──► pipewarden executor × N
 //!  (same plans, same functions)       (plans over the S3 lake)         (read Parquet, shuffle)
+//!
+//!  main ──► cli (flags → plans) ──► run ──► cmd::<subcommand>::run(plan, runtime)
 //! ```
 //!
+//! - [`cmd`]: one file per subcommand, each with one `run` taking its validated plan and the
+//!   process's one tokio runtime: `ingest`, `detect`, `scan` (verify → ingest → detect → report),
+//!   `query`, `shell`, `lint`, `verify`, `generate`, and the cluster's `scheduler`/`executor`.
+//! - [`cli`]: flags (clap) and their validation into plans; `detect` and `scan` share their
+//!   flag groups ([`cli::DetectFlags`], [`cli::ReportFlags`]).
 //! - [`source`]: where log objects are (an S3 prefix through aws-sdk-s3, or a folder), the
-//!   CloudTrail key layout ([`source::layout`]), date-pruned listing, reading objects.
+//!   CloudTrail key layout ([`source::layout`]), the one S3 listing loop ([`source::listing`]),
+//!   date-pruned listing, reading objects.
 //! - [`parse`]: one object's bytes become Arrow rows. Content detection (gzip, delivery file,
-//!   array, NDJSON, EventBridge envelope), record splitting ([`parse::json_scan`]), and the place
-//!   where a CloudTrail record becomes a row of the `cloudtrail` table ([`parse::cloudtrail`],
-//!   which also owns that table's schema) and where a CI/CD build record (GitHub, GitLab, AWS,
-//!   Jenkins, native) becomes a row of `builds` ([`parse::builds`], one module per system). Both
-//!   are [`parse::RecordSink`]s behind the same object handling. Bad records become rejects,
-//!   never panics.
-//! - [`lake`]: the Parquet lake on a folder or S3, one folder per [`lake::Dataset`]
-//!   (`cloudtrail`, `builds`): date-partitioned writing
-//!   ([`lake::writer`]), the manifest of objects seen and the rejects table ([`lake::manifest`]),
-//!   atomic, crash-safe commits ([`lake::commit`]), and removal of the earlier rows of objects
-//!   whose content changed ([`lake::replace`]).
-//! - [`engine`]: a DataFusion session with the lake's tables registered (`findings` included),
-//!   the views of `queries/views/` (`runs`: one row per CI/CD run) created, the analysts' SQL
-//!   functions ([`engine::functions`]) and day pruning from time filters
-//!   ([`engine::pruning`]).
+//!   array, NDJSON, EventBridge envelope), record splitting ([`parse::json_scan`]), what every
+//!   parser shares ([`parse::record`]), the place where a CloudTrail record becomes a row of the
+//!   `cloudtrail` table ([`parse::cloudtrail`], which also owns that table's schema) and where a
+//!   CI/CD build record (GitHub, GitLab, AWS, Jenkins, native) becomes a row of `builds`
+//!   ([`parse::builds`], one module per system over [`parse::builds::row`]). Bad records become
+//!   rejects, never panics.
+//! - [`lake`]: the Parquet lake on a folder or S3 ([`lake::LakeLocation`], opened only through
+//!   [`lake::Lake::connect`]); every table declared once in [`lake::catalog`] (name, folder,
+//!   schema, partitioning); data enters through a [`lake::transaction::Transaction`] (staged
+//!   event files from [`lake::writer`], removal of changed objects' rows [`lake::replace`], the
+//!   rejects and the manifest [`lake::manifest`], then the atomic, crash-safe commit
+//!   [`lake::commit`]).
+//! - [`engine`]: a DataFusion session with the catalogue's tables registered, the views of
+//!   `queries/views/` (`runs`: one row per CI/CD run) created, the analysts' SQL functions
+//!   ([`engine::functions`]) and day pruning from time filters ([`engine::pruning`]).
 //! - [`attribute`]: which pipeline, run, origin identity, credential type and environment each
 //!   CloudTrail event belongs to: session lineage through role chains ([`attribute::lineage`]),
 //!   discovery and linking of pipelines and runs ([`attribute::pipelines`]), credential types
 //!   ([`attribute::credential`]) and `pipewarden.toml` ([`attribute::config`]). Its results are
-//!   small tables joined to `cloudtrail` by the `pipeline_events` view.
-//! - [`detect`]: `pipewarden detect`: baseline detectors (feature SQL in `queries/detect/`,
-//!   scoring with statrs in [`detect::baseline`]), rule detectors (`queries/rules/`,
-//!   [`detect::rules`]), suppressions ([`detect::suppress`]), ranking, and the terminal table
-//!   ([`detect::render`]).
-//! - [`report`]: a detect report for people (terminal, Markdown, self-contained HTML with SVG
-//!   plots, [`report::html`]) and machines (JSON, NDJSON, OCSF, ASFF, CSV,
-//!   [`report::formats`]), written to files, stdout or S3, or sent to a SIEM
+//!   small tables ([`attribute::TABLES`]) joined to `cloudtrail` by the `pipeline_events` view.
+//! - [`detect`]: the baseline detectors as data ([`detect::catalog`]: feature query, model,
+//!   unit, weight, technique, evidence), the window ([`detect::plan`]), query results as rows
+//!   ([`detect::columns`]), scoring with statrs ([`detect::baseline`], pure), rules with typed
+//!   headers from `queries/rules/` ([`detect::rules`]), suppressions ([`detect::suppress`]) and
+//!   the ranking.
+//! - [`findings`]: the findings model (typed times, kinds, severities) every output reads.
+//! - [`report`]: a detect report for people (terminal [`report::terminal`], Markdown,
+//!   self-contained HTML with SVG plots, [`report::html`]) and machines (JSON, NDJSON, OCSF,
+//!   ASFF, CSV, [`report::formats`]), written to files, stdout or S3, or sent to a SIEM
 //!   ([`report::siem`]); log text made inert per format ([`report::escape`]); the lake's
-//!   `findings` table ([`report::table`]). `scan` (in this file) is ingest → detect → report
-//!   in one command.
+//!   `findings` table ([`report::table`]).
 //! - [`query`]: analysts' SQL: `pipewarden query` (parse, plan, read-only guard, execute,
 //!   output as table, CSV, JSON or Parquet), the saved hunts of `queries/hunts/`
 //!   ([`query::catalog`]), `pipewarden shell` ([`query::shell`]) and `pipewarden lint`
 //!   ([`query::lint`]).
 //! - [`verify`]: `pipewarden verify`: CloudTrail digest chains (signatures, missing, replaced
 //!   and gapped digests, each log file's hash, log files no digest lists), before the trail is
-//!   trusted; its problems become the lake's `integrity` table, which the `integrity` rule
-//!   reports and `ingest --refuse-unverified` honours ([`verify::digest`] is the pure part).
+//!   trusted; its problems ([`verify::ProblemKind`]) become the lake's `integrity` table, which
+//!   the `integrity` rule reports and `ingest --refuse-unverified` honours ([`verify::digest`]
+//!   is the pure part).
 //! - `cluster` (cargo feature `ballista`, on by default): scale-out on Apache DataFusion
 //!   Ballista. The client session behind `--engine ballista://host:port`, the plan codec that
 //!   carries attribution's in-memory tables, and `pipewarden scheduler` / `pipewarden executor`
 //!   (Ballista's, with pipewarden's functions, day pruning and S3 stores registered).
+//! - [`bundled`]: the embedded `queries/` folder (rules and hunts listed by `src/build.rs`) and
+//!   the one template syntax of its files: `-- key: value` headers, `${name}` placeholders.
 //! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
-//! - [`ingest`]: the `ingest` subcommand, wiring source → parse → lake with bounded queues on
-//!   every core.
+//! - [`ingest`]: source → parse → lake transaction, with bounded queues on every core.
 //! - [`generate`]: `pipewarden generate`, a deterministic simulated organisation whose pipelines
 //!   leave CloudTrail delivery files and CI build records, with labelled anomalies (the sample
 //!   logs, the tests' known answers, the benchmarks' input).
-//! - [`cli`]: flags and their validation into plans; [`progress`] and [`sanitize`]: what people
-//!   see on the terminal, made safe from log-controlled text.
+//! - [`progress`] and [`sanitize`]: what people see on the terminal, made safe from
+//!   log-controlled text.
 //!
 //! `main.rs` only parses flags, calls [`run`] and maps the result to an [`Exit`] code.
 

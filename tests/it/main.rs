@@ -9,6 +9,7 @@ mod builds;
 mod cluster;
 mod crash;
 mod detect;
+mod detectors;
 mod generate;
 mod helpers;
 mod ingest_local;

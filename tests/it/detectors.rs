@@ -1,0 +1,181 @@
+//! Each categorical baseline detector of `src/detect/catalog.rs`, on a planted history: every
+//! run of a pipeline shows one value of a field for 30 days, then one run of the judged day shows
+//! another. The detector must fire on that run, with its evidence and its numbers, and stay quiet
+//! when the judged day shows the usual value. Adding a categorical detector is one entry in the
+//! catalogue and one row in [`DETECTORS`] here.
+
+use std::path::Path;
+
+use pipewarden::attribute::config::Config;
+use pipewarden::detect::{DetectPlan, Kind, Report};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Detector, CloudTrail field the planted run changes, its usual value, the planted value.
+const DETECTORS: &[(&str, &str, &str, &str)] = &[
+    ("region", "awsRegion", "us-east-1", "ap-southeast-1"),
+    ("network", "sourceIPAddress", "10.20.30.40", "203.0.113.9"),
+    ("api", "eventName", "PutObject", "DeleteBucketPolicy"),
+];
+
+const ACCOUNT: &str = "111111111111";
+const ROLE: &str = "arn:aws:iam::111111111111:role/deploy";
+/// Days of history before the judged day (2026-08-31).
+const DAYS: u32 = 30;
+/// Sessions (runs) per day, and calls per session.
+const RUNS_PER_DAY: u32 = 2;
+const CALLS: u32 = 3;
+
+/// One session: the AssumeRole that issues its key, then its calls.
+fn session(day: u32, run: u32, planted: Option<(&str, &str)>) -> Vec<Value> {
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 8, 1).unwrap() + chrono::Days::new(day as u64);
+    let hour = 10 + 4 * run;
+    let at = |min: u32| format!("{date}T{hour:02}:{min:02}:00Z");
+    let key = format!("ASIA{:016}", day * 10 + run);
+    let session = format!("deploy-{day}-{run}");
+    let mut out = vec![json!({
+        "eventVersion": "1.08", "eventTime": at(0), "eventSource": "sts.amazonaws.com",
+        "eventName": "AssumeRole", "awsRegion": "us-east-1", "sourceIPAddress": "10.20.30.40",
+        "userAgent": "aws-cli/2.15.0", "eventID": format!("assume-{day}-{run}"),
+        "eventType": "AwsApiCall", "readOnly": false, "managementEvent": true,
+        "recipientAccountId": ACCOUNT,
+        // The CI runner's own role session (issued before the trail begins) assumes the deploy role.
+        "userIdentity": {"type": "AssumedRole", "principalId": "AROARUNNER:i-0abc",
+            "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/runner/i-0abc"),
+            "accountId": ACCOUNT, "accessKeyId": "ASIARUNNER0000000000",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROARUNNER",
+                "arn": format!("arn:aws:iam::{ACCOUNT}:role/runner"), "accountId": ACCOUNT,
+                "userName": "runner"}}},
+        "requestParameters": {"roleArn": ROLE, "roleSessionName": session},
+        "responseElements": {
+            "credentials": {"accessKeyId": key, "expiration": "Sep 1, 2026, 11:00:00 PM",
+                "sessionToken": "x"},
+            "assumedRoleUser": {"assumedRoleId": format!("AROAEXAMPLE:{session}"),
+                "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/deploy/{session}")}},
+    })];
+    for c in 0..CALLS {
+        let mut call = json!({
+            "eventVersion": "1.08", "eventTime": at(1 + c), "eventSource": "s3.amazonaws.com",
+            "eventName": "PutObject", "awsRegion": "us-east-1", "sourceIPAddress": "10.20.30.40",
+            "userAgent": "aws-cli/2.15.0", "eventID": format!("call-{day}-{run}-{c}"),
+            "eventType": "AwsApiCall", "readOnly": false, "managementEvent": false,
+            "recipientAccountId": ACCOUNT,
+            "userIdentity": {"type": "AssumedRole",
+                "principalId": format!("AROAEXAMPLE:{session}"),
+                "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/deploy/{session}"),
+                "accountId": ACCOUNT, "accessKeyId": key,
+                "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE",
+                    "arn": ROLE, "accountId": ACCOUNT, "userName": "deploy"},
+                    "attributes": {"creationDate": at(0), "mfaAuthenticated": "false"}}},
+            "requestParameters": {"bucketName": "artifacts", "key": format!("build/{day}/{run}")},
+        });
+        if let Some((field, value)) = planted {
+            call[field] = json!(value);
+        }
+        out.push(call);
+    }
+    out
+}
+
+/// A lake of the planted history; the judged day's first run changes `planted`'s field.
+fn planted_lake(dir: &Path, planted: Option<(&str, &str)>) -> String {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    for day in 0..=DAYS {
+        let mut records = vec![];
+        for run in 0..RUNS_PER_DAY {
+            let change = if day == DAYS && run == 0 {
+                planted
+            } else {
+                None
+            };
+            records.extend(session(day, run, change));
+        }
+        let text = serde_json::to_string(&json!({ "Records": records })).unwrap();
+        std::fs::write(logs.join(format!("day-{day:02}.json")), text).unwrap();
+    }
+    let lake = dir.join("lake").display().to_string();
+    ingest(&plan(logs.display().to_string(), &lake));
+    lake
+}
+
+fn judge(lake: &str) -> Report {
+    let cfg = Config::parse(
+        &format!("[[pipelines]]\nid = \"deploy\"\nroles = [\"{ROLE}\"]\n"),
+        "pipewarden.toml",
+    )
+    .unwrap();
+    let plan = DetectPlan {
+        baseline_days: DAYS as i64,
+        window_days: 1,
+        until: chrono::NaiveDate::from_ymd_opt(2026, 9, 1),
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let lake = pipewarden::lake::Lake::open(&lake.parse().unwrap(), None).unwrap();
+        let ctx = pipewarden::engine::session_with(&lake, &cfg, &Default::default())
+            .await
+            .unwrap();
+        pipewarden::detect::detect(&ctx, &plan).await.unwrap()
+    })
+}
+
+#[test]
+fn each_categorical_detector_fires_on_a_planted_value_with_its_numbers() {
+    for &(detector, field, usual, new) in DETECTORS {
+        assert_ne!(usual, new, "{detector}: a planted value must differ");
+        let d = tempfile::tempdir().unwrap();
+        let r = judge(&planted_lake(d.path(), Some((field, new))));
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.detector == detector)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{detector}: no finding for {field} = {new}: {:#?}",
+                    r.findings
+                )
+            });
+        assert_eq!(f.kind, Kind::Baseline, "{detector}");
+        assert_eq!(f.pipeline_id.as_deref(), Some("deploy"), "{detector}");
+        let planted: Vec<String> = (0..CALLS).map(|c| format!("call-{DAYS}-0-{c}")).collect();
+        assert_eq!(
+            f.event_ids, planted,
+            "{detector}: evidence is the planted run's calls"
+        );
+        assert_eq!(f.count, CALLS as u64, "{detector}");
+        let b = f.baseline.as_ref().expect("baseline numbers");
+        // Each run's session, and the runner's key under which the AssumeRole calls count.
+        let runs = (DAYS * RUNS_PER_DAY) as u64 + 1;
+        assert_eq!((b.units, b.value_units), (runs, 0), "{detector}: {b:?}");
+        assert!(
+            f.explanation.contains(&runs.to_string()),
+            "{detector}: the explanation gives the history's size: {}",
+            f.explanation
+        );
+        assert!(
+            f.score >= 50,
+            "{detector}: a first use after {runs} runs: {}",
+            f.score
+        );
+    }
+}
+
+#[test]
+fn categorical_detectors_stay_quiet_on_the_usual_values() {
+    let d = tempfile::tempdir().unwrap();
+    let r = judge(&planted_lake(d.path(), None));
+    for &(detector, ..) in DETECTORS {
+        let noise: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.detector == detector)
+            .collect();
+        assert!(
+            noise.is_empty(),
+            "{detector} fired on the usual values: {noise:#?}"
+        );
+    }
+}
