@@ -561,62 +561,58 @@ fn by_oidc_subject(s: &Session, sub: &Subject, idx: &RunIndex, cfg: &Config, l: 
 /// name, else the one active now.
 fn by_service_role(s: &Session, idx: &RunIndex, cfg: &Config, l: &mut Link) {
     let t = s.issued.time;
-    {
-        let service = s.origin.as_str();
-        let system = if service.starts_with("codebuild") {
-            "codebuild"
-        } else if service.starts_with("codepipeline") {
-            "codepipeline"
-        } else {
-            return;
-        };
-        let account = s.issued.account().unwrap_or("");
-        let role = s.issued.role_name().unwrap_or("").to_ascii_lowercase();
-        let of_system: Vec<usize> = idx
-            .runs
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| {
-                r.system == system && r.account.as_deref().is_none_or(|a| a == account)
-            })
-            .map(|(i, _)| i)
-            .collect();
-        // The pipeline whose name is in the role name, else the one active now.
-        let named: Vec<usize> = of_system
-            .iter()
-            .copied()
-            .filter(|&i| {
-                idx.runs[i]
-                    .pipeline_name
-                    .as_deref()
-                    .is_some_and(|n| !n.is_empty() && role.contains(&n.to_ascii_lowercase()))
-            })
-            .collect();
-        let pool = if named.is_empty() { &of_system } else { &named };
-        let chosen = idx.best(pool.iter().copied(), t).or_else(|| {
-            // A named pipeline with no run at this time is still the pipeline.
-            named.first().copied()
-        });
-        match chosen {
-            Some(i) => {
-                let run = &idx.runs[i];
-                if l.pipeline_id.is_none() {
-                    l.pipeline_id = Some(alias(cfg, run));
-                    l.by = Some("service_role");
-                }
-                if idx.active(i, t) {
-                    l.run_id = Some(run.run_id.clone());
-                }
-            }
-            None if l.pipeline_id.is_none() => {
-                l.pipeline_id = Some(format!(
-                    "role:{account}:{}",
-                    s.issued.role_name().unwrap_or("unknown")
-                ));
+    let service = s.origin.as_str();
+    let system = if service.starts_with("codebuild") {
+        "codebuild"
+    } else if service.starts_with("codepipeline") {
+        "codepipeline"
+    } else {
+        return;
+    };
+    let account = s.issued.account().unwrap_or("");
+    let role = s.issued.role_name().unwrap_or("").to_ascii_lowercase();
+    let of_system: Vec<usize> = idx
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.system == system && r.account.as_deref().is_none_or(|a| a == account))
+        .map(|(i, _)| i)
+        .collect();
+    // The pipeline whose name is in the role name, else the one active now.
+    let named: Vec<usize> = of_system
+        .iter()
+        .copied()
+        .filter(|&i| {
+            idx.runs[i]
+                .pipeline_name
+                .as_deref()
+                .is_some_and(|n| !n.is_empty() && role.contains(&n.to_ascii_lowercase()))
+        })
+        .collect();
+    let pool = if named.is_empty() { &of_system } else { &named };
+    let chosen = idx.best(pool.iter().copied(), t).or_else(|| {
+        // A named pipeline with no run at this time is still the pipeline.
+        named.first().copied()
+    });
+    match chosen {
+        Some(i) => {
+            let run = &idx.runs[i];
+            if l.pipeline_id.is_none() {
+                l.pipeline_id = Some(alias(cfg, run));
                 l.by = Some("service_role");
             }
-            None => {}
+            if idx.active(i, t) {
+                l.run_id = Some(run.run_id.clone());
+            }
         }
+        None if l.pipeline_id.is_none() => {
+            l.pipeline_id = Some(format!(
+                "role:{account}:{}",
+                s.issued.role_name().unwrap_or("unknown")
+            ));
+            l.by = Some("service_role");
+        }
+        None => {}
     }
 }
 

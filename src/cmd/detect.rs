@@ -85,10 +85,10 @@ pub fn run(
     rt: &tokio::runtime::Runtime,
 ) -> anyhow::Result<Exit> {
     let report = rt.block_on(judge(job, false))?.report;
-    print!(
-        "{}",
-        crate::report::terminal::render(&report, super::stdout_is_terminal())
-    );
+    super::out(&crate::report::terminal::render(
+        &report,
+        super::stdout_is_terminal(),
+    ))?;
     if let Some(p) = json {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(p, text)

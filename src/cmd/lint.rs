@@ -8,7 +8,7 @@ use crate::sanitize::for_terminal;
 pub fn run(plan: &LintPlan, rt: &tokio::runtime::Runtime) -> anyhow::Result<Exit> {
     let report = crate::query::lint::run(plan, rt.handle())?;
     for f in &report.failures {
-        println!("{}", for_terminal(f));
+        super::out(&format!("{}\n", for_terminal(f)))?;
     }
     eprintln!(
         "pipewarden: lint: {} queries planned, {} failure(s)",

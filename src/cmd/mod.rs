@@ -24,6 +24,15 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// Writes a command's output to stdout. Unlike `print!`, a reader that went away (`| head`)
+/// comes back as an error, which `main` treats as success, instead of a panic.
+pub fn out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    o.write_all(text.as_bytes())?;
+    o.flush()
+}
+
 /// Whether stdout is a terminal (colour, progress).
 pub fn stdout_is_terminal() -> bool {
     std::io::IsTerminal::is_terminal(&std::io::stdout())

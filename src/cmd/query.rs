@@ -7,7 +7,7 @@ use crate::sanitize::for_terminal;
 /// Runs the plan (or prints its SQL with `show_sql`); the row count goes to a terminal's stderr.
 pub fn run(plan: &QueryPlan, show_sql: bool, rt: &tokio::runtime::Runtime) -> anyhow::Result<Exit> {
     if show_sql {
-        print!("{}", crate::query::text(plan)?.1);
+        super::out(&crate::query::text(plan)?.1)?;
         return Ok(Exit::Clean);
     }
     let started = std::time::Instant::now();
@@ -21,18 +21,20 @@ pub fn run(plan: &QueryPlan, show_sql: bool, rt: &tokio::runtime::Runtime) -> an
 /// `query --list-hunts`: each hunt, its question and its parameters.
 pub fn list_hunts(dir: Option<&std::path::Path>) -> anyhow::Result<Exit> {
     let (hunts, errors) = crate::query::catalog::load(dir);
+    let mut text = String::new();
     for h in &hunts {
-        println!("{}  [{}]", h.name, h.mitre.0);
-        println!("    {}", for_terminal(&h.question_text()));
+        text.push_str(&format!("{}  [{}]\n", h.name, h.mitre.0));
+        text.push_str(&format!("    {}\n", for_terminal(&h.question_text())));
         for p in &h.params {
-            println!(
-                "    --param {}={}  {}",
+            text.push_str(&format!(
+                "    --param {}={}  {}\n",
                 p.name,
                 for_terminal(&p.default),
                 for_terminal(&p.doc)
-            );
+            ));
         }
     }
+    super::out(&text)?;
     for e in &errors {
         eprintln!("pipewarden: hunt skipped: {}", for_terminal(&e.to_string()));
     }

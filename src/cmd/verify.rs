@@ -26,7 +26,7 @@ pub fn run(
     rt: &tokio::runtime::Runtime,
 ) -> anyhow::Result<Exit> {
     let report = rt.block_on(verify_and_save(plan, lake))?;
-    print!("{}", crate::verify::render(&report));
+    super::out(&crate::verify::render(&report))?;
     if let Some(p) = json {
         crate::report::write_atomic(p, serde_json::to_string_pretty(&report)?.as_bytes())
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;

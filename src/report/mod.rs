@@ -1,7 +1,7 @@
 //! Reports: a detect report rendered for people (terminal, Markdown, HTML with plots) and for
 //! machines (JSON, NDJSON, OCSF, ASFF, CSV), delivered to files, stdout, S3 or a SIEM.
 //!
-//! - [`activity`]: each pipeline's calls per day and runs per hour, for the HTML plots.
+//! - [`mod@activity`]: each pipeline's calls per day and runs per hour, for the HTML plots.
 //! - [`escape`]: making log-derived text inert in HTML, CSV and Markdown.
 //! - [`formats`]: JSON, NDJSON, CSV, Markdown, OCSF Detection Finding, ASFF.
 //! - [`html`]: the self-contained HTML report and its SVG plots.

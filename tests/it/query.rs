@@ -731,3 +731,20 @@ fn queries_and_findings_on_an_s3_lake() {
         stderr(&o)
     );
 }
+
+/// Regression: `query --list-hunts | head -1` panicked on the closed pipe (exit 101). Every
+/// command's stdout now treats a reader that went away as the end of the output.
+#[test]
+fn list_hunts_into_a_closed_pipe_is_not_a_crash() {
+    let mut child = bin()
+        .args(["query", "--list-hunts"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the first line is written.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
