@@ -1,5 +1,11 @@
 //! Log fields are attacker-controlled: this is where they are made safe to show.
 
+/// At most `max` bytes of `s`, cut on a character boundary (never inside a character): the one
+/// way to shorten log text.
+pub fn cut(s: &str, max: usize) -> &str {
+    &s[..s.floor_char_boundary(max)]
+}
+
 /// Makes text safe to print on a terminal: control characters (escape sequences, carriage
 /// returns, bidi overrides) are shown as `\u{..}` escapes instead of being interpreted.
 pub fn for_terminal(s: &str) -> String {
@@ -50,5 +56,16 @@ mod tests {
             "a\\u{1b}[31mred\\u{d}\\u{a}b"
         );
         assert_eq!(for_terminal("x\u{202e}y"), "x\\u{202e}y");
+    }
+
+    #[test]
+    fn cuts_never_split_a_character() {
+        assert_eq!(cut("abc", 10), "abc");
+        assert_eq!(cut("h\u{e9}llo", 2), "h");
+        let cjk = format!("feature/x{}", "\u{6f22}".repeat(60));
+        for max in 0..cjk.len() + 2 {
+            let c = cut(&cjk, max);
+            assert!(c.len() <= max && cjk.starts_with(c), "{max}");
+        }
     }
 }

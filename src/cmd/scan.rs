@@ -111,7 +111,7 @@ async fn detect_and_deliver(plan: &ScanPlan) -> anyhow::Result<Exit> {
             "pipewarden: sent {} finding(s) in {} batch(es) to {} ({} retries)",
             sent.findings,
             sent.batches,
-            for_terminal(&s.url),
+            for_terminal(&s.shown_url()),
             sent.retries
         );
     }

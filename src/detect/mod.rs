@@ -83,11 +83,11 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
     // The evidence queries, with a value of each kind.
     out.push((
         catalog::EVIDENCE_SQL.0.into(),
-        w.fill(&evidence_sql("p", "aws_region", "us-east-1", "")),
+        evidence_sql(w, "p", "aws_region", "us-east-1", ""),
     ));
     out.push((
         catalog::RUN_EVIDENCE_SQL.0.into(),
-        w.fill(&run_evidence_sql(&["r".to_string()])),
+        run_evidence_sql(w, &["r".to_string()]),
     ));
     for (file, sql) in crate::bundled::RULES {
         match Rule::parse(file, sql) {
@@ -230,12 +230,12 @@ async fn baseline_finding(
     // Evidence for reported findings only: a bounded query, not every event id.
     let mut ids = match d.evidence {
         Evidence::Matching { expr, extra } => {
-            let q = w.fill(&evidence_sql(&pipeline, expr, &s.row.value, extra));
+            let q = evidence_sql(w, &pipeline, expr, &s.row.value, extra);
             event_ids(&run_sql(ctx, "evidence", &q).await?)
         }
         Evidence::OfRuns if s.row.run_ids.is_empty() => vec![],
         Evidence::OfRuns => {
-            let q = w.fill(&run_evidence_sql(&s.row.run_ids));
+            let q = run_evidence_sql(w, &s.row.run_ids);
             event_ids(&run_sql(ctx, "build run evidence", &q).await?)
         }
     };
@@ -275,9 +275,10 @@ fn sql_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// `queries/detect/evidence.sql` for one finding (window placeholders left to fill).
-fn evidence_sql(pipeline: &str, expr: &str, value: &str, extra: &str) -> String {
-    crate::bundled::fill_with(
+/// `queries/detect/evidence.sql` for one finding in window `w`. One pass: a pipeline or value
+/// that reads like a placeholder stays inside its quoted literal.
+fn evidence_sql(w: &Window, pipeline: &str, expr: &str, value: &str, extra: &str) -> String {
+    w.fill_with(
         catalog::EVIDENCE_SQL.1,
         &[
             ("pipeline", &sql_str(pipeline)),
@@ -288,14 +289,14 @@ fn evidence_sql(pipeline: &str, expr: &str, value: &str, extra: &str) -> String 
     )
 }
 
-/// `queries/detect/run_evidence.sql` for some runs (window placeholders left to fill).
-fn run_evidence_sql(runs: &[String]) -> String {
+/// `queries/detect/run_evidence.sql` for some runs in window `w`, in one pass.
+fn run_evidence_sql(w: &Window, runs: &[String]) -> String {
     let list = runs
         .iter()
         .map(|r| sql_str(r))
         .collect::<Vec<_>>()
         .join(", ");
-    crate::bundled::fill_with(catalog::RUN_EVIDENCE_SQL.1, &[("runs", &list)])
+    w.fill_with(catalog::RUN_EVIDENCE_SQL.1, &[("runs", &list)])
 }
 
 fn event_ids(batches: &[RecordBatch]) -> Vec<String> {
@@ -451,5 +452,23 @@ fn rule_finding(rule: &Rule, pipeline: Option<String>, value: String, mut g: Rul
         explanation,
         baseline: None,
         suppressed: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: log text that reads like a placeholder (`${window_start}` in a value) was
+    /// rewritten inside the evidence SQL's quoted literal.
+    #[test]
+    fn placeholders_in_log_text_stay_in_their_literal() {
+        let w = Window::of(&DetectPlan::default(), Some(1_790_000_000_000_000));
+        let q = evidence_sql(&w, "p${window_end}", "aws_region", "x${window_start}'y", "");
+        assert!(q.contains("'p${window_end}'"), "{q}");
+        assert!(q.contains("'x${window_start}''y'"), "{q}");
+        assert!(!q.contains("TIMESTAMP '${"), "{q}");
+        let q = run_evidence_sql(&w, &["r${window_start_date}".to_string()]);
+        assert!(q.contains("IN ('r${window_start_date}')"), "{q}");
     }
 }

@@ -82,18 +82,33 @@ impl Window {
 
     /// Fills a query's window placeholders (`${window_start}`, ...: [`WINDOW_PLACEHOLDERS`]).
     pub fn fill(&self, sql: &str) -> String {
+        self.fill_with(sql, &[])
+    }
+
+    /// Fills the window placeholders and `values`, in one pass: text written in (a value from a
+    /// log) is never read again for placeholders.
+    pub fn fill_with(&self, sql: &str, values: &[(&str, &str)]) -> String {
+        crate::bundled::fill(sql, &|n| {
+            values
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.to_string())
+                .or_else(|| self.value(n))
+        })
+    }
+
+    /// The value of one window placeholder.
+    pub fn value(&self, name: &str) -> Option<String> {
         let ts = |t: i64| Time::from_micros(t).sql_timestamp();
         let date = |t: i64| Time::from_micros(t).sql_date();
-        crate::bundled::fill(sql, &|n| {
-            Some(match n {
-                "window_start" => ts(self.start),
-                "window_end" => ts(self.end),
-                "baseline_start" => ts(self.baseline_start),
-                "window_start_date" => date(self.start),
-                "window_end_date" => date(self.end),
-                "baseline_start_date" => date(self.baseline_start),
-                _ => return None,
-            })
+        Some(match name {
+            "window_start" => ts(self.start),
+            "window_end" => ts(self.end),
+            "baseline_start" => ts(self.baseline_start),
+            "window_start_date" => date(self.start),
+            "window_end_date" => date(self.end),
+            "baseline_start_date" => date(self.baseline_start),
+            _ => return None,
         })
     }
 }

@@ -411,7 +411,7 @@ impl CloudTrailBuilder {
                 Some(s) => parse_timestamp_micros(&s).ok_or_else(|| {
                     RecordError(format!(
                         "eventTime {:?} is not an ISO 8601 UTC time",
-                        truncate(&s, 64)
+                        crate::sanitize::cut(&s, 64)
                     ))
                 })?,
                 None => {
@@ -730,17 +730,6 @@ fn issued_access_key<'a>(rec: &RecordFields<'a>) -> Raw<'a> {
         .and_then(|r| serde_json::from_str(r.get()).ok())
         .unwrap_or_default();
     creds.access_key_id
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ pub fn parse_object_with<B: RecordSink + ?Sized>(
                 index: pos.index,
                 line: pos.line,
                 reason: e.0,
-                raw: cut(rec_text, MAX_REJECT_RAW).to_string(),
+                raw: crate::sanitize::cut(rec_text, MAX_REJECT_RAW).to_string(),
             }),
         }
     });
@@ -446,17 +446,6 @@ fn scan_msg(e: &ScanError) -> String {
         ScanError::Truncated { .. } => format!("truncated JSON: {e}"),
         ScanError::Unexpected { .. } => format!("malformed JSON: {e}"),
     }
-}
-
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

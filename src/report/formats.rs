@@ -280,10 +280,10 @@ pub fn asff(r: &Report, account: &str, region: &str) -> Vec<u8> {
                 Severity::High => "HIGH",
                 Severity::Critical => "CRITICAL",
             };
-            let mut title = format!("pipewarden {}: {}", f.detector, f.value);
-            title.truncate(256);
-            let mut desc = f.explanation.clone();
-            desc.truncate(1024);
+            // Security Hub's limits are bytes; log text may put a character across them.
+            let title = format!("pipewarden {}: {}", f.detector, f.value);
+            let title = crate::sanitize::cut(&title, 256);
+            let desc = crate::sanitize::cut(&f.explanation, 1024);
             json!({
                 "SchemaVersion": "2018-10-08",
                 "Id": f.id,
@@ -325,4 +325,55 @@ pub fn asff(r: &Report, account: &str, region: &str) -> Vec<u8> {
     let mut v = serde_json::to_vec_pretty(&findings).expect("serialisable");
     v.push(b'\n');
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{Technique, Time};
+
+    /// Regression: ASFF's Title and Description were cut at byte 256 and 1024 with
+    /// `String::truncate`, which panics inside a multi-byte character (exit 101, no report).
+    #[test]
+    fn asff_cuts_titles_and_descriptions_between_characters() {
+        let f = Finding {
+            id: "pw-1".into(),
+            rank: 1,
+            detector: "builds:branch".into(),
+            kind: Kind::Baseline,
+            pipeline_id: Some("github:acme/web".into()),
+            // A branch name crossing byte 256 (and an explanation byte 1024) inside a character.
+            value: format!("feature/x{}", "\u{6f22}".repeat(120)),
+            environments: vec![],
+            run_ids: vec![],
+            first_seen: Time::from_micros(0),
+            last_seen: Time::from_micros(0),
+            count: 1,
+            score: 90,
+            severity: Severity::Critical,
+            mitre: Technique {
+                id: "T1".into(),
+                name: "X".into(),
+            },
+            event_ids: vec![],
+            explanation: format!("e{}", "\u{e9}\u{1f600}".repeat(300)),
+            baseline: None,
+            suppressed: None,
+        };
+        let r = Report {
+            schema: crate::findings::SCHEMA_VERSION,
+            window_start: Time::from_micros(0),
+            window_end: Time::from_micros(0),
+            baseline_start: Time::from_micros(0),
+            findings: vec![f],
+            insufficient_history: vec![],
+            expired_suppressions: vec![],
+        };
+        let v: Value = serde_json::from_slice(&asff(&r, "123456789012", "us-east-1")).unwrap();
+        let title = v[0]["Title"].as_str().unwrap();
+        let desc = v[0]["Description"].as_str().unwrap();
+        assert!(title.len() <= 256 && title.len() > 250, "{}", title.len());
+        assert!(desc.len() <= 1024 && desc.len() > 1018, "{}", desc.len());
+        assert!(title.starts_with("pipewarden builds:branch: feature/x\u{6f22}"));
+    }
 }

@@ -46,7 +46,7 @@ impl std::fmt::Debug for Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sink")
             .field("kind", &self.kind)
-            .field("url", &self.url)
+            .field("url", &self.shown_url())
             .field("batch", &self.batch)
             .field("attempts", &self.attempts)
             .field("timeout", &self.timeout)
@@ -67,9 +67,10 @@ impl Sink {
             "webhook" | "http" => SinkKind::Webhook,
             k => return Err(format!("{k:?}: unknown SIEM kind (splunk-hec, webhook)")),
         };
-        let u = url::Url::parse(url).map_err(|e| format!("{url:?}: not a URL: {e}"))?;
+        let shown = shown_url(url);
+        let u = url::Url::parse(url).map_err(|e| format!("{shown:?}: not a URL: {e}"))?;
         if !matches!(u.scheme(), "http" | "https") {
-            return Err(format!("{url:?}: only http and https are supported"));
+            return Err(format!("{shown:?}: only http and https are supported"));
         }
         Ok(Sink {
             kind,
@@ -80,6 +81,26 @@ impl Sink {
             backoff: Duration::from_millis(200),
             token: None,
         })
+    }
+
+    /// The URL as messages show it: without the user and password a URL may carry.
+    pub fn shown_url(&self) -> String {
+        shown_url(&self.url)
+    }
+
+    /// `text` with every secret of this sink (the token, a password in the URL) replaced by
+    /// `<redacted>`: an endpoint may echo the Authorization header in its error body.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        let password = url::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.password().map(str::to_string));
+        for secret in self.token.iter().chain(password.iter()) {
+            if !secret.is_empty() {
+                out = out.replace(secret.as_str(), "<redacted>");
+            }
+        }
+        out
     }
 
     /// Reads the token from the environment: `PIPEWARDEN_HEC_TOKEN` (required for Splunk HEC) or
@@ -135,6 +156,19 @@ pub enum SinkError {
     /// Configuration (a missing token).
     #[error("{0}")]
     Config(String),
+}
+
+/// A URL without its userinfo (`https://user:password@host/` → `https://host/`).
+pub fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        // Not a URL: show only what comes after an `@`, if any.
+        Err(_) => url.rsplit('@').next().unwrap_or(url).to_string(),
+    }
 }
 
 /// The idempotency key of a batch: FNV-1a of its finding ids.
@@ -202,14 +236,14 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
                 Ok(resp) if resp.status().is_success() => break,
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let text = resp.text().await.unwrap_or_default();
+                    let text = sink.redact(&resp.text().await.unwrap_or_default());
                     let text: String = crate::sanitize::for_terminal(&text)
                         .chars()
                         .take(300)
                         .collect();
                     if status != 429 && status != 408 && status < 500 {
                         return Err(SinkError::Refused {
-                            url: sink.url.clone(),
+                            url: sink.shown_url(),
                             status,
                             body: text,
                         });
@@ -217,11 +251,11 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
                     format!("HTTP {status}: {text}")
                 }
                 Err(e) if e.is_timeout() => format!("timed out after {:?}", sink.timeout),
-                Err(e) => format!("{e}"),
+                Err(e) => sink.redact(&e.without_url().to_string()),
             };
             if attempt >= sink.attempts {
                 return Err(SinkError::GaveUp {
-                    url: sink.url.clone(),
+                    url: sink.shown_url(),
                     attempts: attempt,
                     last: failure,
                 });
@@ -234,4 +268,26 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
         done.findings += batch.len();
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: `--siem webhook=http://user:password@host/...` printed the password in every
+    /// message, and an endpoint that echoed the Authorization header got the token printed.
+    #[test]
+    fn credentials_never_reach_a_message() {
+        let mut s = Sink::parse("webhook=https://ci:s3cret@siem.example.com/hook?x=1").unwrap();
+        s.token = Some("tok-123".into());
+        assert_eq!(s.shown_url(), "https://siem.example.com/hook?x=1");
+        let echoed = s.redact("bad auth: Bearer tok-123 for ci:s3cret");
+        assert!(
+            !echoed.contains("tok-123") && !echoed.contains("s3cret"),
+            "{echoed}"
+        );
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("tok-123") && !dbg.contains("s3cret"), "{dbg}");
+        assert_eq!(shown_url("https://h/p"), "https://h/p");
+    }
 }

@@ -397,12 +397,25 @@ async fn cloudtrail_keys(
     Ok((by_fp, vec![]))
 }
 
+/// Whether `s` is ASCII digits but for a `T` at each of `t_at` and a `Z` at `z_at`: only then
+/// may its parts be cut at fixed offsets (a key is log text, and may hold any character).
+fn stamp(s: &str, t_at: &[usize], z_at: usize) -> bool {
+    s.bytes().enumerate().all(|(i, c)| {
+        if t_at.contains(&i) {
+            c == b'T'
+        } else if i == z_at {
+            c == b'Z'
+        } else {
+            c.is_ascii_digit()
+        }
+    })
+}
+
 /// The time a log file's name carries (`..._20261001T1005Z_...`), as `2026-10-01T10:05:00Z`.
 fn log_name_time(key: &str) -> Option<String> {
     let name = key.rsplit('/').next()?;
     name.split('_').find_map(|part| {
-        let b = part.as_bytes();
-        (part.len() == 14 && b[8] == b'T' && b[13] == b'Z').then(|| {
+        (part.len() == 14 && stamp(part, &[8], 13)).then(|| {
             format!(
                 "{}-{}-{}T{}:{}:00Z",
                 &part[0..4],
@@ -419,8 +432,7 @@ fn log_name_time(key: &str) -> Option<String> {
 fn digest_name_end(key: &str) -> Option<String> {
     let stem = key.rsplit('/').next()?.strip_suffix(".json.gz")?;
     let t = stem.rsplit('_').next()?;
-    let b = t.as_bytes();
-    (t.len() == 16 && b[8] == b'T' && b[15] == b'Z').then(|| {
+    (t.len() == 16 && stamp(t, &[8], 15)).then(|| {
         format!(
             "{}-{}-{}T{}:{}:{}Z",
             &t[0..4],
@@ -850,6 +862,20 @@ pub fn render(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a multi-byte character in a key's date part panicked (cut inside it).
+    #[test]
+    fn keys_with_multibyte_dates_are_not_stamps() {
+        let p = "AWSLogs/1/CloudTrail/us-east-1/2026/10/01/1_CloudTrail_us-east-1_202\u{20ac}01T1005Z_x.json.gz";
+        assert_eq!(log_name_time(p), None);
+        let d = "AWSLogs/1/CloudTrail-Digest/us-east-1/2026/10/01/1_CloudTrail-Digest_us-east-1_t_us-east-1_202\u{20ac}01T120000Z.json.gz";
+        assert_eq!(digest_name_end(d), None);
+        assert_eq!(object_time(p), None);
+        let ok = "AWSLogs/1/CloudTrail/us-east-1/2026/10/01/1_CloudTrail_us-east-1_20261001T1005Z_x.json.gz";
+        assert_eq!(log_name_time(ok).as_deref(), Some("2026-10-01T10:05:00Z"));
+        let ok = "x/1_CloudTrail-Digest_us-east-1_t_us-east-1_20261001T120000Z.json.gz";
+        assert_eq!(digest_name_end(ok).as_deref(), Some("2026-10-01T12:00:00Z"));
+    }
 
     #[test]
     fn log_names_carry_their_time() {
