@@ -205,8 +205,13 @@ fn decode<'a>(
             scratch.resize(isize_hint, 0);
         }
         let mut d = libdeflater::Decompressor::new();
+        // libdeflate stops after the first member. The trailer read above is the last member's:
+        // only when its CRC is that of what was decoded is the first member the whole stream
+        // (two members of equal length and different content fail this and are read whole below).
+        let crc = u32::from_le_bytes([bytes[n - 8], bytes[n - 7], bytes[n - 6], bytes[n - 5]]);
         if let Ok(written) = d.gzip_decompress(bytes, &mut scratch[..isize_hint])
             && written == isize_hint
+            && libdeflater::crc32(&scratch[..written]) == crc
         {
             return Ok((Cow::Borrowed(&scratch[..written]), None));
         }
@@ -519,6 +524,32 @@ mod tests {
         let (v, e) = records(r#"{"Records":[{"a":1},{"b":2},{"c""#);
         assert_eq!(v.len(), 2);
         assert!(e.unwrap().starts_with("Records array: truncated JSON"));
+    }
+
+    /// Regression: two gzip members of equal uncompressed length landed the first member's
+    /// records only, with the object marked `ok`.
+    #[test]
+    fn every_gzip_member_is_read() {
+        use std::io::Write;
+        let member = |id: &str| {
+            let body = format!(
+                r#"{{"eventTime":"2024-01-01T00:00:00Z","eventID":"{id}","eventName":"GetObject"}}"#
+            );
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(body.as_bytes()).unwrap();
+            enc.write_all(b"\n").unwrap();
+            enc.finish().unwrap()
+        };
+        let mut gz = member("aaaa");
+        gz.extend(member("bbbb"));
+        let mut b = CloudTrailBuilder::new();
+        let out = parse_object(&gz, "k", &mut b, Limits::default());
+        assert_eq!(
+            (out.status, out.events),
+            (ObjectStatus::Ok, 2),
+            "{:?}",
+            out.error
+        );
     }
 
     #[test]
