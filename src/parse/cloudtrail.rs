@@ -424,18 +424,18 @@ impl CloudTrailBuilder {
         };
 
         let w = warnings;
-        let ui: UserIdentity = sub_object(rec.user_identity, "userIdentity", w);
-        let sc: SessionContext = sub_object(ui.session_context, "userIdentity.sessionContext", w);
-        let attrs: SessionAttributes = sub_object(sc.attributes, "sessionContext.attributes", w);
+        let ui: UserIdentity = sub_object(rec.user_identity, "userIdentity", w)?;
+        let sc: SessionContext = sub_object(ui.session_context, "userIdentity.sessionContext", w)?;
+        let attrs: SessionAttributes = sub_object(sc.attributes, "sessionContext.attributes", w)?;
         let issuer: SessionIssuer =
-            sub_object(sc.session_issuer, "sessionContext.sessionIssuer", w);
+            sub_object(sc.session_issuer, "sessionContext.sessionIssuer", w)?;
         let webid: WebIdFederationData = sub_object(
             sc.web_id_federation_data,
             "sessionContext.webIdFederationData",
             w,
-        );
-        let obo: OnBehalfOf = sub_object(ui.on_behalf_of, "userIdentity.onBehalfOf", w);
-        let tls: TlsDetails = sub_object(rec.tls_details, "tlsDetails", w);
+        )?;
+        let obo: OnBehalfOf = sub_object(ui.on_behalf_of, "userIdentity.onBehalfOf", w)?;
+        let tls: TlsDetails = sub_object(rec.tls_details, "tlsDetails", w)?;
         let issued_key = issued_access_key(rec);
 
         self.event_time.append_value(event_time);
@@ -696,20 +696,29 @@ fn boolean(raw: Raw, name: &str, w: &mut FieldWarnings) -> Option<bool> {
     }
 }
 
+/// A nested object of the record. One whose fields have the wrong types is kept empty, with a
+/// warning; one that repeats a key is rejected, since which value CloudTrail meant (which
+/// identity acted, whether MFA was used) is then ambiguous, and readers disagree on it.
 fn sub_object<'a, T: Deserialize<'a> + Default>(
     raw: Raw<'a>,
     name: &str,
     w: &mut FieldWarnings,
-) -> T {
+) -> Result<T, RecordError> {
     match raw {
-        None => T::default(),
-        Some(r) if r.get().starts_with('{') => serde_json::from_str(r.get()).unwrap_or_else(|_| {
-            w.push(name, "an object with the documented fields", r);
-            T::default()
-        }),
+        None => Ok(T::default()),
+        Some(r) if r.get().starts_with('{') => match serde_json::from_str(r.get()) {
+            Ok(v) => Ok(v),
+            Err(e) if e.to_string().starts_with("duplicate field") => Err(RecordError(format!(
+                "{name} has a {e}: an ambiguous record is rejected"
+            ))),
+            Err(_) => {
+                w.push(name, "an object with the documented fields", r);
+                Ok(T::default())
+            }
+        },
         Some(r) => {
             w.push(name, "an object", r);
-            T::default()
+            Ok(T::default())
         }
     }
 }
@@ -735,6 +744,28 @@ fn issued_access_key<'a>(rec: &RecordFields<'a>) -> Raw<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a repeated key inside `userIdentity` nulled the identity columns behind a
+    /// misleading "coerced field" warning, which could hide a Root actor from `root_activity`.
+    #[test]
+    fn a_repeated_identity_key_rejects_the_record() {
+        let rec = r#"{"eventTime":"2024-01-01T00:00:00Z","eventID":"e1","eventName":"CreateUser",
+            "eventSource":"iam.amazonaws.com",
+            "userIdentity":{"type":"Root","arn":"arn:aws:iam::1:root","type":"IAMUser"}}"#;
+        let mut b = CloudTrailBuilder::new();
+        let mut w = FieldWarnings::default();
+        let pos = Position {
+            index: 0,
+            line: None,
+        };
+        let e = b.push(rec, "k", pos, &mut w).unwrap_err();
+        assert!(
+            e.0.starts_with("userIdentity has a duplicate field `type`"),
+            "{}",
+            e.0
+        );
+        assert_eq!((b.len(), w.count), (0, 0));
+    }
     use arrow::array::{Array, AsArray};
 
     fn one(text: &str) -> (Result<(), RecordError>, RecordBatch, FieldWarnings) {
