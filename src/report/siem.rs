@@ -211,6 +211,9 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
     let token = sink.token.clone();
     let client = reqwest::Client::builder()
         .timeout(sink.timeout)
+        // A redirect turns the POST into a body-less GET: the findings would be lost while the
+        // delivery looked done. Redirects are refused, never followed.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| SinkError::Config(format!("cannot build an HTTP client: {e}")))?;
     let mut done = Delivered::default();
@@ -234,6 +237,21 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
             }
             let failure = match req.send().await {
                 Ok(resp) if resp.status().is_success() => break,
+                Ok(resp) if resp.status().is_redirection() => {
+                    let to = resp
+                        .headers()
+                        .get("location")
+                        .and_then(|v| v.to_str().ok())
+                        .map(|l| crate::sanitize::for_terminal(&shown_url(l)))
+                        .unwrap_or_else(|| "nowhere".into());
+                    return Err(SinkError::Refused {
+                        url: sink.shown_url(),
+                        status: resp.status().as_u16(),
+                        body: format!(
+                            "redirect to {to} not followed: findings are never re-sent elsewhere; give the final URL"
+                        ),
+                    });
+                }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let text = sink.redact(&resp.text().await.unwrap_or_default());

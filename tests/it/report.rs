@@ -500,3 +500,83 @@ fn siem_delivery_survives_failures_without_loss_or_repeats() {
         "{e}"
     );
 }
+
+/// A loopback server that answers every request with `status`, the `extra` header lines, and a
+/// body that echoes the request's Authorization header; it counts the requests by method.
+fn echo_server(status: u16, extra: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/collector", l.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(vec![]));
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let (mut first, mut auth, mut len) = (String::new(), String::new(), 0usize);
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim_end().is_empty() {
+                    break;
+                }
+                if first.is_empty() {
+                    first = line.trim_end().to_string();
+                }
+                let low = line.trim_end().to_ascii_lowercase();
+                if let Some(v) = low.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if low.starts_with("authorization:") {
+                    auth = line.trim_end().to_string();
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = r.read_exact(&mut body);
+            s.lock().unwrap().push(first);
+            let text = format!("you sent {auth}");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+/// Regressions: a 302 turned the POST into a body-less GET and "sent" the findings; an
+/// endpoint that echoed the Authorization header got the token printed; a URL's password was
+/// printed in every message.
+#[test]
+fn siem_redirects_are_refused_and_secrets_never_printed() {
+    let r = report_with(3);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (url, seen) = echo_server(302, "Location: http://127.0.0.1:9/elsewhere\r\n");
+    let mut sink = pipewarden::report::siem::Sink::parse(&format!("webhook={url}")).unwrap();
+    sink.token = Some("bearer-secret".into());
+    let e = rt
+        .block_on(pipewarden::report::siem::deliver(&sink, &r))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("302") && e.contains("not followed"), "{e}");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "no request follows the redirect"
+    );
+    assert!(seen.lock().unwrap()[0].starts_with("POST "));
+
+    let (url, _) = echo_server(401, "");
+    let with_password = url.replace("http://", "http://ci:hunter2@");
+    let mut sink =
+        pipewarden::report::siem::Sink::parse(&format!("webhook={with_password}")).unwrap();
+    sink.token = Some("bearer-secret".into());
+    let e = rt
+        .block_on(pipewarden::report::siem::deliver(&sink, &r))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("401") && e.contains("<redacted>"), "{e}");
+    assert!(
+        !e.contains("bearer-secret") && !e.contains("hunter2"),
+        "{e}"
+    );
+}
