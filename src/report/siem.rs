@@ -158,6 +158,19 @@ pub enum SinkError {
     Config(String),
 }
 
+/// The first `max` bytes of a response's body, as text: an error body is read no further, so a
+/// huge or endless one costs neither memory nor time.
+async fn capped_text(mut resp: reqwest::Response, max: usize) -> String {
+    let mut body: Vec<u8> = vec![];
+    while body.len() < max {
+        match resp.chunk().await {
+            Ok(Some(c)) => body.extend_from_slice(&c[..c.len().min(max - body.len())]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
+
 /// A URL without its userinfo (`https://user:password@host/` → `https://host/`).
 pub fn shown_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -254,7 +267,7 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let text = sink.redact(&resp.text().await.unwrap_or_default());
+                    let text = sink.redact(&capped_text(resp, 4096).await);
                     let text: String = crate::sanitize::for_terminal(&text)
                         .chars()
                         .take(300)

@@ -414,7 +414,7 @@ async fn list_s3_flat(
 /// Sends a page's objects on; breaks when the receiver is gone.
 async fn send_listed(
     bucket: &str,
-    objects: &[aws_sdk_s3::types::Object],
+    objects: &[listing::ListedObject],
     range: DateRange,
     tx: &mpsc::Sender<Listed>,
 ) -> std::ops::ControlFlow<()> {
@@ -428,8 +428,8 @@ async fn send_listed(
     std::ops::ControlFlow::Continue(())
 }
 
-fn s3_listed(bucket: &str, o: &aws_sdk_s3::types::Object, range: DateRange) -> Option<Listed> {
-    let key = o.key()?;
+fn s3_listed(bucket: &str, o: &listing::ListedObject, range: DateRange) -> Option<Listed> {
+    let key = o.key.as_str();
     if key.ends_with('/') {
         return None;
     }
@@ -444,8 +444,8 @@ fn s3_listed(bucket: &str, o: &aws_sdk_s3::types::Object, range: DateRange) -> O
     Some(Listed::Object(ObjectRef {
         uri: format!("s3://{bucket}/{key}"),
         key: key.to_string(),
-        size: o.size().unwrap_or(0).max(0) as u64,
-        etag: o.e_tag().map(unquote).unwrap_or_default(),
+        size: o.size.max(0) as u64,
+        etag: o.e_tag.as_deref().map(unquote).unwrap_or_default(),
         layout: lay,
     }))
 }

@@ -244,7 +244,7 @@ async fn keys_in(
     for p in prefixes {
         listing::for_each_page(client, bucket, &p, false, |page| {
             for o in &page.objects {
-                let Some(k) = o.key() else { continue };
+                let k = o.key.as_str();
                 let d = layout::parse(k).date();
                 if d.is_some_and(|d| since.is_some_and(|s| d < s) || until.is_some_and(|u| d > u)) {
                     continue;

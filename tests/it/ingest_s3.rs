@@ -174,3 +174,39 @@ fn an_object_rewritten_in_s3_is_replaced_not_duplicated() {
         "a2,c"
     );
 }
+
+/// Regression: one S3 key with a control character made the listing's XML unparseable, so the
+/// whole ingest exited 2. Listings ask for `encoding-type=url` and decode the keys.
+#[test]
+fn a_key_with_a_control_character_does_not_block_the_listing() {
+    let (rt, client, bucket) = bucket("ctlkey");
+    let good = delivery_key("111122223333", "eu-west-1", "2024-06-01", 1);
+    let odd = good.replace(".json.gz", "\u{1}odd +name.json.gz");
+    put(
+        &rt,
+        &client,
+        &bucket,
+        &good,
+        delivery(&[record("a", "2024-06-01T01:00:00Z", "GetObject")]),
+    );
+    put(
+        &rt,
+        &client,
+        &bucket,
+        &odd,
+        delivery(&[record("b", "2024-06-01T02:00:00Z", "GetObject")]),
+    );
+    let d = tempfile::tempdir().unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    let mut p = plan(format!("s3://{bucket}/AWSLogs/"), &lake);
+    p.s3 = s3_options();
+    let s = ingest(&p);
+    assert_eq!((s.objects, s.events), (2, 2), "{}", s.line());
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT count(*) FROM manifest WHERE object LIKE '%odd +name%'"
+        ),
+        "1"
+    );
+}
