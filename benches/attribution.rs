@@ -29,7 +29,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(&lake.parse().unwrap(), None).unwrap();
+        let lake = pipewarden::lake::Lake::open(&lake.parse().unwrap(), None, pipewarden::lake::Access::Create).unwrap();
         let ctx = pipewarden::engine::base_session(&lake, &Default::default()).await.unwrap();
         let t = Instant::now();
         let n: i64 = {

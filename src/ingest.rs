@@ -24,7 +24,7 @@ use crate::aws::{AwsContext, S3Options};
 use crate::lake::manifest::{Decision, ManifestEntry, STATUS_UNREADABLE, SeenObjects};
 use crate::lake::transaction::{Committed, Transaction};
 use crate::lake::writer::WriterConfig;
-use crate::lake::{Dataset, Lake, LakeError, LakeLocation};
+use crate::lake::{Access, Dataset, Lake, LakeError, LakeLocation};
 use crate::parse::builds::BuildsBuilder;
 use crate::parse::cloudtrail::CloudTrailBuilder;
 use crate::parse::{Limits, ObjectStatus, RecordSink, RejectedRecord, parse_object_with};
@@ -252,7 +252,7 @@ pub fn run_on(
             root: plan.from.clone().into(),
         },
     };
-    let lake = Lake::open(&plan.lake, aws.as_ref())?;
+    let lake = Lake::open(&plan.lake, aws.as_ref(), Access::Create)?;
     lake.lock()?;
     let recovery = rt.block_on(lake.recover())?;
     let seen = rt.block_on(SeenObjects::load(&lake, plan.dataset.name()))?;

@@ -8,7 +8,7 @@ use crate::attribute::config::Config;
 use crate::aws::{AwsContext, S3Options};
 use crate::detect::{DetectPlan, Report, Severity};
 use crate::engine::Engine;
-use crate::lake::{Lake, LakeLocation};
+use crate::lake::{Access, Lake, LakeLocation};
 use crate::sanitize::for_terminal;
 
 /// What `detect` (and the detect step of `scan`) needs: the lake, where plans run, the
@@ -56,7 +56,7 @@ pub struct Judged {
 /// Runs every detector, saves the findings table, warns about expired suppressions. `aws_anyway`
 /// loads AWS for a local lake too (reports written to S3).
 pub async fn judge(job: &DetectJob, aws_anyway: bool) -> anyhow::Result<Judged> {
-    let (lake, aws) = Lake::connect(&job.lake, &job.s3, aws_anyway).await?;
+    let (lake, aws) = Lake::connect(&job.lake, &job.s3, aws_anyway, Access::Existing).await?;
     let ctx = crate::engine::session_with(&lake, &job.config, &job.engine).await?;
     let report = crate::detect::detect(&ctx, &job.plan).await?;
     // A lake that cannot be written to (a read-only role, say) costs analysts that table, not

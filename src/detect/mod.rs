@@ -98,20 +98,46 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
     out
 }
 
+/// The newest CloudTrail delivery's key date (days since the epoch), when every object read
+/// had one (a folder of exports or arrays has none, and leaves the clock alone to bound time).
+async fn newest_key_day(ctx: &SessionContext) -> Result<Option<i32>, DetectError> {
+    use arrow::array::AsArray;
+    let b = run_sql(
+        ctx,
+        "newest delivery",
+        "SELECT max(key_date) AS d, count(*) FILTER (WHERE key_date IS NULL) AS undated \
+         FROM manifest WHERE dataset = 'cloudtrail' AND events > 0",
+    )
+    .await?;
+    let Some(b) = b.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(None);
+    };
+    let undated = b
+        .column(1)
+        .as_primitive::<arrow::datatypes::Int64Type>()
+        .value(0);
+    let d = b.column(0).as_primitive::<arrow::datatypes::Date32Type>();
+    Ok((undated == 0 && !d.is_null(0)).then(|| d.value(0)))
+}
+
 /// Runs every detector over a session that has attribution registered.
 pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, DetectError> {
     let rules = rules::rules()?;
+    let trusted_end = Window::trusted_end(plan, newest_key_day(ctx).await?);
     let last = run_sql(
         ctx,
         "last event",
-        "SELECT max(event_time) AS t FROM cloudtrail",
+        &format!(
+            "SELECT max(event_time) AS t FROM cloudtrail WHERE event_time < TIMESTAMP '{}'",
+            crate::findings::Time::from_micros(trusted_end).sql_timestamp()
+        ),
     )
     .await?;
     let last = last
         .first()
         .filter(|b| b.num_rows() > 0 && !b.column(0).is_null(0))
         .map(|b| times(b, "t")[0]);
-    let w = Window::of(plan, last);
+    let w = Window::of(plan, last, trusted_end);
     let mut thin: Vec<Thin> = vec![];
     let mut features = Features::default();
     let mut findings: Vec<Finding> = vec![];
@@ -463,7 +489,11 @@ mod tests {
     /// rewritten inside the evidence SQL's quoted literal.
     #[test]
     fn placeholders_in_log_text_stay_in_their_literal() {
-        let w = Window::of(&DetectPlan::default(), Some(1_790_000_000_000_000));
+        let w = Window::of(
+            &DetectPlan::default(),
+            Some(1_790_000_000_000_000),
+            i64::MAX,
+        );
         let q = evidence_sql(&w, "p${window_end}", "aws_region", "x${window_start}'y", "");
         assert!(q.contains("'p${window_end}'"), "{q}");
         assert!(q.contains("'x${window_start}''y'"), "{q}");

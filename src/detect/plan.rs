@@ -13,7 +13,8 @@ pub struct DetectPlan {
     pub baseline_days: i64,
     /// Days judged.
     pub window_days: i64,
-    /// End of the window (exclusive): midnight after the last event when not given.
+    /// End of the window (exclusive): when not given, the midnight after the last event that is
+    /// not later than the trusted end ([`Window::trusted_end`]).
     pub until: Option<NaiveDate>,
     /// Lowest score reported.
     pub min_score: u32,
@@ -21,6 +22,8 @@ pub struct DetectPlan {
     pub suppressions: Suppressions,
     /// Today, for suppression expiry.
     pub today: NaiveDate,
+    /// The clock (µs), which bounds the trusted end of the trail.
+    pub now: i64,
 }
 
 impl Default for DetectPlan {
@@ -32,6 +35,7 @@ impl Default for DetectPlan {
             min_score: 50,
             suppressions: Suppressions::default(),
             today: Utc::now().date_naive(),
+            now: Utc::now().timestamp_micros(),
         }
     }
 }
@@ -44,7 +48,12 @@ pub const WINDOW_PLACEHOLDERS: &[&str] = &[
     "window_start_date",
     "window_end_date",
     "baseline_start_date",
+    "trusted_end",
+    "trusted_end_date",
 ];
+
+/// Clock skew allowed between CloudTrail, the delivery's key and this machine.
+pub const SKEW_US: i64 = 15 * 60 * 1_000_000;
 
 /// The window and history of a plan over a lake whose last event is `last_event` (µs).
 pub struct Window {
@@ -54,13 +63,18 @@ pub struct Window {
     pub start: i64,
     /// Window end, exclusive (µs).
     pub end: i64,
+    /// No event is trusted at or after this time (µs): the clock plus [`SKEW_US`], or earlier,
+    /// the midnight after the newest delivery's key date plus the skew. A forged `eventTime`
+    /// cannot move the window; events beyond it are reported (`future_event_time`).
+    pub trusted_end: i64,
 }
 
 const DAY_US: i64 = 86_400_000_000;
 
 impl Window {
-    /// The window of `plan` ending at `until` (or at the midnight after `last_event`).
-    pub fn of(plan: &DetectPlan, last_event: Option<i64>) -> Window {
+    /// The window of `plan` ending at `until` (or at the midnight after `last_event`, the last
+    /// event before `trusted_end`).
+    pub fn of(plan: &DetectPlan, last_event: Option<i64>, trusted_end: i64) -> Window {
         let end = match plan.until {
             Some(d) => d
                 .and_hms_opt(0, 0, 0)
@@ -68,7 +82,7 @@ impl Window {
                 .and_utc()
                 .timestamp_micros(),
             None => {
-                let last = last_event.unwrap_or_else(|| Utc::now().timestamp_micros());
+                let last = last_event.unwrap_or(plan.now).min(trusted_end);
                 (last.div_euclid(DAY_US) + 1) * DAY_US
             }
         };
@@ -77,6 +91,18 @@ impl Window {
             baseline_start: start - plan.baseline_days * DAY_US,
             start,
             end,
+            trusted_end,
+        }
+    }
+
+    /// The trusted end of a trail whose newest delivery key date is `newest_key_day` (days since
+    /// the epoch; `None` when some object has no key date, as exports and arrays do), on the
+    /// plan's clock.
+    pub fn trusted_end(plan: &DetectPlan, newest_key_day: Option<i32>) -> i64 {
+        let clock = plan.now.saturating_add(SKEW_US);
+        match newest_key_day {
+            Some(d) => clock.min((i64::from(d) + 1) * DAY_US + SKEW_US),
+            None => clock,
         }
     }
 
@@ -108,6 +134,8 @@ impl Window {
             "window_start_date" => date(self.start),
             "window_end_date" => date(self.end),
             "baseline_start_date" => date(self.baseline_start),
+            "trusted_end" => ts(self.trusted_end),
+            "trusted_end_date" => date(self.trusted_end),
             _ => return None,
         })
     }

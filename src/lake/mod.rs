@@ -73,9 +73,22 @@ impl Dataset {
 /// Folder of pipewarden's own bookkeeping.
 pub const META_DIR: &str = "_pipewarden";
 
+/// What a command may do with a lake that is not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Create it: `ingest`, `generate`, and `scan` (which ingests first).
+    Create,
+    /// It must exist and hold CloudTrail data, or the command stops with exit 2: a mistyped
+    /// `--lake` is an error, never an empty lake and a clean report.
+    Existing,
+}
+
 /// Errors of the lake.
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
+    /// A command that only reads found no lake, or a lake without CloudTrail data.
+    #[error("lake {url}: {reason}")]
+    Missing { url: String, reason: String },
     /// The lake location is not usable.
     #[error("lake {url}: {reason}")]
     Open { url: String, reason: String },
@@ -116,8 +129,14 @@ pub struct Lake {
 }
 
 impl Lake {
-    /// Opens (creating if needed) the lake at `loc`; an S3 lake needs `aws`.
-    pub fn open(loc: &LakeLocation, aws: Option<&AwsContext>) -> Result<Lake, LakeError> {
+    /// Opens the lake at `loc` (a local one is created when `access` allows it, and must be a
+    /// folder otherwise); an S3 lake needs `aws`. [`Lake::connect`] also checks that an
+    /// [`Access::Existing`] lake holds data.
+    pub fn open(
+        loc: &LakeLocation,
+        aws: Option<&AwsContext>,
+        access: Access,
+    ) -> Result<Lake, LakeError> {
         let path = match loc {
             LakeLocation::Local(path) => path,
             LakeLocation::S3 { bucket, prefix } => {
@@ -150,6 +169,12 @@ impl Lake {
                 });
             }
         };
+        if access == Access::Existing && !path.is_dir() {
+            return Err(LakeError::Missing {
+                url: loc.to_string(),
+                reason: "no such folder (`pipewarden ingest` creates a lake)".into(),
+            });
+        }
         std::fs::create_dir_all(path).map_err(|e| LakeError::Io {
             path: path.display().to_string(),
             source: e,
@@ -177,19 +202,43 @@ impl Lake {
     }
 
     /// The one way commands reach a lake: loads the AWS chain when the lake is on S3 (or when
-    /// `aws_anyway`, for a command that also writes reports to S3), then opens the lake.
+    /// `aws_anyway`, for a command that also writes reports to S3), then opens the lake; an
+    /// [`Access::Existing`] lake must hold CloudTrail data.
     pub async fn connect(
         loc: &LakeLocation,
         s3: &crate::aws::S3Options,
         aws_anyway: bool,
+        access: Access,
     ) -> Result<(Lake, Option<AwsContext>), LakeError> {
         let aws = if loc.is_s3() || aws_anyway {
             Some(AwsContext::load(s3).await)
         } else {
             None
         };
-        let lake = Lake::open(loc, aws.as_ref())?;
+        let lake = Lake::open(loc, aws.as_ref(), access)?;
+        if access == Access::Existing {
+            lake.require_data().await?;
+        }
         Ok((lake, aws))
+    }
+
+    /// An error unless the `cloudtrail` table has at least one file (one listing request).
+    pub async fn require_data(&self) -> Result<(), LakeError> {
+        use futures::StreamExt;
+        let dir = Path::from(catalog::CLOUDTRAIL.dir);
+        let mut files = self.store.list(Some(&dir));
+        match files.next().await {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(object_store::Error::NotFound { .. })) | None => Err(LakeError::Missing {
+                url: self.url.clone(),
+                reason: format!(
+                    "holds no {} data: a mistyped --lake or prefix? (`pipewarden ingest` fills \
+                     a lake)",
+                    catalog::CLOUDTRAIL.name
+                ),
+            }),
+            Some(Err(source)) => Err(store_err(&dir, source)),
+        }
     }
 
     /// Takes the single-writer lock of a local lake (released when the process ends, even by

@@ -36,7 +36,7 @@ pub fn queries(queries_dir: Option<&Path>, failures: &mut Vec<String>) -> Vec<(S
         ),
     ];
     let plan = crate::detect::DetectPlan::default();
-    let w = crate::detect::Window::of(&plan, Some(1_790_000_000_000_000));
+    let w = crate::detect::Window::of(&plan, Some(1_790_000_000_000_000), 1_790_000_000_000_000);
     out.extend(crate::detect::filled_queries(&w, failures));
     let (hunts, errors) = catalog::load(queries_dir);
     failures.extend(errors.into_iter().map(|e| e.to_string()));
@@ -124,12 +124,15 @@ pub struct LintPlan {
 pub fn run(plan: &LintPlan, rt: &tokio::runtime::Handle) -> anyhow::Result<LintReport> {
     rt.block_on(async {
         let scratch = std::env::temp_dir().join(format!("pipewarden-lint-{}", std::process::id()));
-        let loc = match &plan.lake {
-            Some(l) => l.clone(),
-            None => crate::lake::LakeLocation::Local(scratch.clone()),
+        let (loc, access) = match &plan.lake {
+            Some(l) => (l.clone(), crate::lake::Access::Existing),
+            None => (
+                crate::lake::LakeLocation::Local(scratch.clone()),
+                crate::lake::Access::Create,
+            ),
         };
         let result = async {
-            let (lake, _) = crate::lake::Lake::connect(&loc, &plan.s3, false).await?;
+            let (lake, _) = crate::lake::Lake::connect(&loc, &plan.s3, false, access).await?;
             let ctx = crate::engine::session(&lake).await?;
             anyhow::Ok(lint(&ctx, plan.queries_dir.as_deref()).await)
         }

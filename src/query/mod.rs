@@ -366,7 +366,8 @@ pub async fn open(
     s3: &crate::aws::S3Options,
     config: Option<&std::path::Path>,
 ) -> anyhow::Result<(crate::lake::Lake, crate::attribute::config::Config)> {
-    let (lake, _) = crate::lake::Lake::connect(loc, s3, false).await?;
+    let (lake, _) =
+        crate::lake::Lake::connect(loc, s3, false, crate::lake::Access::Existing).await?;
     let cfg = match config {
         Some(p) => crate::attribute::config::Config::load(p)?,
         None => crate::attribute::config::Config::default(),

@@ -240,8 +240,9 @@ pub fn complete_statement(buf: &str) -> bool {
     matches!(last, Some((';', false)))
 }
 
-/// `pipewarden shell`.
-pub fn run(plan: &ShellPlan, rt: &tokio::runtime::Handle) -> anyhow::Result<()> {
+/// `pipewarden shell`: returns how many statements and commands failed (each was reported on
+/// stderr; a script fed on stdin then exits 2, as `psql -f` does).
+pub fn run(plan: &ShellPlan, rt: &tokio::runtime::Handle) -> anyhow::Result<usize> {
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let (ctx, helper, hunts) = rt.block_on(async {
         let (lake, cfg) = super::open(&plan.lake, &plan.s3, plan.config.as_deref()).await?;
@@ -267,6 +268,7 @@ pub fn run(plan: &ShellPlan, rt: &tokio::runtime::Handle) -> anyhow::Result<()> 
     }
     let mut format = OutputFormat::Table;
     let mut buf = String::new();
+    let mut failed = 0;
     loop {
         let prompt = if buf.is_empty() {
             "pipewarden> "
@@ -287,6 +289,10 @@ pub fn run(plan: &ShellPlan, rt: &tokio::runtime::Handle) -> anyhow::Result<()> 
             match command(line.trim(), &ctx, &hunts, &mut format, plan, rt) {
                 Flow::Quit => break,
                 Flow::Continue => continue,
+                Flow::Failed => {
+                    failed += 1;
+                    continue;
+                }
             }
         }
         if buf.is_empty() && line.trim().is_empty() {
@@ -299,11 +305,11 @@ pub fn run(plan: &ShellPlan, rt: &tokio::runtime::Handle) -> anyhow::Result<()> 
         }
         let sql = std::mem::take(&mut buf);
         let _ = rl.add_history_entry(sql.trim_end());
-        rt.block_on(run_one(&ctx, "<shell>", &sql, format, plan));
+        failed += usize::from(!rt.block_on(run_one(&ctx, "<shell>", &sql, format, plan)));
     }
     if !buf.trim().is_empty() {
         // A script's last statement may lack its `;`.
-        rt.block_on(run_one(&ctx, "<shell>", &buf, format, plan));
+        failed += usize::from(!rt.block_on(run_one(&ctx, "<shell>", &buf, format, plan)));
     }
     if let Some(h) = &history {
         if let Some(d) = h.parent() {
@@ -311,12 +317,13 @@ pub fn run(plan: &ShellPlan, rt: &tokio::runtime::Handle) -> anyhow::Result<()> 
         }
         let _ = rl.save_history(h);
     }
-    Ok(())
+    Ok(failed)
 }
 
 enum Flow {
     Quit,
     Continue,
+    Failed,
 }
 
 async fn run_one(
@@ -325,7 +332,7 @@ async fn run_one(
     sql: &str,
     format: OutputFormat,
     plan: &ShellPlan,
-) {
+) -> bool {
     let started = std::time::Instant::now();
     let r = async {
         let parsed = super::parse(name, sql)?;
@@ -345,8 +352,14 @@ async fn run_one(
     }
     .await;
     match r {
-        Ok(n) => eprintln!("{n} row(s) in {:.3}s", started.elapsed().as_secs_f64()),
-        Err(e) => eprintln!("{}", crate::sanitize::for_terminal(&e.to_string())),
+        Ok(n) => {
+            eprintln!("{n} row(s) in {:.3}s", started.elapsed().as_secs_f64());
+            true
+        }
+        Err(e) => {
+            eprintln!("{}", crate::sanitize::for_terminal(&e.to_string()));
+            false
+        }
     }
 }
 
@@ -377,10 +390,13 @@ fn command(
                             println!("{c}\t{ty}");
                         }
                     }
-                    None => eprintln!(
-                        "no table {}; \\d lists them",
-                        crate::sanitize::for_terminal(name)
-                    ),
+                    None => {
+                        eprintln!(
+                            "no table {}; \\d lists them",
+                            crate::sanitize::for_terminal(name)
+                        );
+                        return Flow::Failed;
+                    }
                 },
             }
         }
@@ -392,14 +408,14 @@ fn command(
         "\\hunt" => {
             let Some(name) = args.first() else {
                 eprintln!("usage: \\hunt NAME [param=value ...]");
-                return Flow::Continue;
+                return Flow::Failed;
             };
             let Some(h) = hunts.iter().find(|h| &h.name == name) else {
                 eprintln!(
                     "no hunt {}; \\hunts lists them",
                     crate::sanitize::for_terminal(name)
                 );
-                return Flow::Continue;
+                return Flow::Failed;
             };
             let mut params = vec![];
             for a in &args[1..] {
@@ -410,28 +426,40 @@ fn command(
                             "parameters are name=value, not {}",
                             crate::sanitize::for_terminal(a)
                         );
-                        return Flow::Continue;
+                        return Flow::Failed;
                     }
                 }
             }
-            match h.bind(&params) {
+            let ran = match h.bind(&params) {
                 Ok(sql) => rt.block_on(run_one(ctx, &h.file, &sql, *format, plan)),
-                Err(e) => eprintln!("{}", crate::sanitize::for_terminal(&e)),
+                Err(e) => {
+                    eprintln!("{}", crate::sanitize::for_terminal(&e));
+                    false
+                }
+            };
+            if !ran {
+                return Flow::Failed;
             }
         }
         "\\format" => match args.first().map(|f| f.to_ascii_lowercase()).as_deref() {
             Some("table") => *format = OutputFormat::Table,
             Some("csv") => *format = OutputFormat::Csv,
             Some("json") => *format = OutputFormat::Json,
-            _ => eprintln!("\\format table | csv | json"),
+            _ => {
+                eprintln!("\\format table | csv | json");
+                return Flow::Failed;
+            }
         },
         "\\help" | "\\?" => eprintln!(
             "SQL statements end with ;\n\\d [NAME]      tables, or one table's columns\n\\hunts         saved hunts\n\\hunt NAME k=v run a hunt\n\\format FMT    table | csv | json\n\\q             quit"
         ),
-        other => eprintln!(
-            "unknown command {}; \\help lists them",
-            crate::sanitize::for_terminal(other)
-        ),
+        other => {
+            eprintln!(
+                "unknown command {}; \\help lists them",
+                crate::sanitize::for_terminal(other)
+            );
+            return Flow::Failed;
+        }
     }
     Flow::Continue
 }

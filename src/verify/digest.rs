@@ -230,6 +230,25 @@ pub struct ChainBreak {
     pub detail: String,
 }
 
+/// The chain a digest belongs to: one per trail, account and region (an organization trail
+/// has one per member account). Its bucket, the prefix before `AWSLogs/`, the folders up to the
+/// region and the file name without its timestamp
+/// (`<account>_CloudTrail-Digest_<region>_<trail>_<region>`).
+pub fn chain_id(bucket: &str, key: &str) -> String {
+    let (dir, file) = key.rsplit_once('/').unwrap_or(("", key));
+    let l = crate::source::layout::parse(key);
+    let root = key.find("AWSLogs/").map_or("", |i| &key[..i]);
+    let stem = file.rsplit_once('_').map_or(file, |(s, _)| s);
+    match (l.account, l.region) {
+        (Some(a), Some(r)) => format!(
+            "s3://{bucket}/{root}{}{a}/{r}/{stem}",
+            l.org_id.map(|o| o + "/").unwrap_or_default()
+        ),
+        // Outside the layout: the folder is the chain.
+        _ => format!("s3://{bucket}/{dir}/{stem}"),
+    }
+}
+
 /// Follows each valid digest back to its predecessor. `checked` holds every digest listed (any
 /// order); `in_range(bucket, key)` says whether a digest would have been listed, so that a
 /// predecessor from before the range is not called missing.
@@ -245,8 +264,12 @@ pub fn chain(checked: &[Checked], in_range: &dyn Fn(&str, &str) -> bool) -> Vec<
         .filter_map(|c| c.file.as_ref().map(|f| (c, f)))
         .collect();
     valid.sort_by(|a, b| a.1.digest_end_time.cmp(&b.1.digest_end_time));
+    // The newest digest seen so far of each chain: a restart is a gap only against its own
+    // chain's past, never against another account's, region's or trail's.
+    let mut last_of: BTreeMap<String, &DigestFile> = BTreeMap::new();
     let mut out = vec![];
-    for (i, (c, f)) in valid.iter().enumerate() {
+    for (c, f) in &valid {
+        let older = last_of.insert(chain_id(&c.bucket, &c.key), f);
         let here = format!("s3://{}/{}", c.bucket, c.key);
         match (&f.previous_digest_s3_bucket, &f.previous_digest_s3_object) {
             (Some(pb), Some(pk)) => match by_key.get(&(pb.as_str(), pk.as_str())) {
@@ -278,7 +301,7 @@ pub fn chain(checked: &[Checked], in_range: &dyn Fn(&str, &str) -> bool) -> Vec<
             },
             _ => {
                 // The chain restarts: logging was off, or the trail was re-created.
-                if let Some((_, older)) = i.checked_sub(1).map(|j| valid[j]) {
+                if let Some(older) = older {
                     out.push(ChainBreak {
                         kind: "gap",
                         after: here.clone(),

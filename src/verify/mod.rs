@@ -73,7 +73,7 @@ pub struct Scope {
     pub logs_modified: u64,
     /// Log files a digest lists that are gone.
     pub logs_deleted: u64,
-    /// Log files present that no digest lists.
+    /// Log files present that no digest lists (in the chain's hours, or after its last digest).
     pub logs_not_in_digest: u64,
     /// Log files a valid digest lists that could not be read (access, throttling).
     pub logs_unreadable: u64,
@@ -97,13 +97,19 @@ pub enum ProblemKind {
     LogDeleted,
     /// A delivered log file no digest lists.
     LogNotInDigest,
+    /// A log file newer than its account and region's last digest, whose digest was due:
+    /// the newest digests were deleted, or validation was turned off.
+    LogAfterLastDigest,
+    /// An account and region with log files in the range and no digest at all.
+    DigestsAbsent,
     /// A listed log file that could not be read to check it.
     LogUnreadable,
 }
 
 impl ProblemKind {
     /// `digest_invalid`, `digest_missing`, `digest_replaced`, `gap`, `log_modified`,
-    /// `log_deleted`, `log_not_in_digest` or `log_unreadable`.
+    /// `log_deleted`, `log_not_in_digest`, `log_after_last_digest`, `digests_absent` or
+    /// `log_unreadable`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProblemKind::DigestInvalid => "digest_invalid",
@@ -113,6 +119,8 @@ impl ProblemKind {
             ProblemKind::LogModified => "log_modified",
             ProblemKind::LogDeleted => "log_deleted",
             ProblemKind::LogNotInDigest => "log_not_in_digest",
+            ProblemKind::LogAfterLastDigest => "log_after_last_digest",
+            ProblemKind::DigestsAbsent => "digests_absent",
             ProblemKind::LogUnreadable => "log_unreadable",
         }
     }
@@ -499,7 +507,10 @@ pub async fn verify(plan: &VerifyPlan) -> anyhow::Result<Report> {
         }
     }
     t.logs(hash_logs(&client, &listed, conc).await);
-    t.unlisted_logs(&bucket, &log_keys, &listed, &newest_end);
+    let with_digests: BTreeSet<(String, String)> =
+        checked.iter().map(|c| digest_scope(&c.key)).collect();
+    t.unlisted_logs(&bucket, &log_keys, &listed, &newest_end, chrono::Utc::now());
+    t.absent_digests(&bucket, &prefix, &log_keys, &with_digests);
     let Tally {
         scopes,
         mut problems,
@@ -694,16 +705,22 @@ impl Tally {
         }
     }
 
-    /// Log files no digest lists, older than the last digest's hour (newer ones await theirs),
-    /// outside the hours of missing or invalid digests (those cannot be verified, and are not
-    /// forged).
+    /// Log files no digest lists, outside the hours of missing or invalid digests (those cannot
+    /// be verified, and are not forged): older than the last digest's hour, forged and slipped
+    /// in; newer than the last digest and delivered more than [`DIGEST_DUE_HOURS`] before
+    /// `now`, so their digest is overdue: the newest digests were deleted, or validation was
+    /// turned off (newer ones await theirs).
     fn unlisted_logs(
         &mut self,
         bucket: &str,
         log_keys: &[String],
         listed: &BTreeMap<(String, String), String>,
         newest_end: &BTreeMap<(String, String), String>,
+        now: chrono::DateTime<chrono::Utc>,
     ) {
+        let due_before = (now - Duration::hours(DIGEST_DUE_HOURS))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
         let hour_before = |end: &str| {
             chrono::DateTime::parse_from_rfc3339(end).ok().map(|e| {
                 (e - Duration::hours(1))
@@ -735,18 +752,67 @@ impl Tally {
             if missing_hours.iter().any(|(a, b)| &t >= a && &t < b) {
                 continue;
             }
-            if t < end_minus_hour {
-                scope_of(&mut self.scopes, k).logs_not_in_digest += 1;
-                self.problem(
+            let (kind, detail) = if t < end_minus_hour {
+                (
                     ProblemKind::LogNotInDigest,
-                    k,
-                    format!("s3://{bucket}/{k}"),
                     format!("delivered at {t} but no digest lists it"),
-                );
+                )
+            } else if &t >= end && t < due_before {
+                (
+                    ProblemKind::LogAfterLastDigest,
+                    format!(
+                        "delivered at {t}, after the last digest (which ends at {end}), and its \
+                         digest was due within {DIGEST_DUE_HOURS} hours: the newest digests were \
+                         deleted, or log file validation was turned off"
+                    ),
+                )
+            } else {
+                continue;
+            };
+            scope_of(&mut self.scopes, k).logs_not_in_digest += 1;
+            self.problem(kind, k, format!("s3://{bucket}/{k}"), detail);
+        }
+    }
+
+    /// Accounts and regions with log files in the range and not one digest: every digest was
+    /// deleted, or validation is off. The strongest sign of tampering verify can see.
+    fn absent_digests(
+        &mut self,
+        bucket: &str,
+        prefix: &str,
+        log_keys: &[String],
+        with_digests: &BTreeSet<(String, String)>,
+    ) {
+        let mut logs: BTreeMap<(String, String), (u64, &str)> = BTreeMap::new();
+        for k in log_keys {
+            let e = logs.entry(digest_scope(k)).or_insert((0, k));
+            e.0 += 1;
+        }
+        for (scope, (n, example)) in logs {
+            if with_digests.contains(&scope) {
+                continue;
             }
+            let folder = example
+                .find("/CloudTrail/")
+                .map(|i| format!("{}/CloudTrail-Digest/{}/", &example[..i], scope.1))
+                .unwrap_or_else(|| prefix.to_string());
+            scope_of(&mut self.scopes, example).digests_missing += 1;
+            self.problem(
+                ProblemKind::DigestsAbsent,
+                example,
+                format!("s3://{bucket}/{folder}"),
+                format!(
+                    "{n} log file(s) in the range and no digest: every digest was deleted, or \
+                     log file validation is off"
+                ),
+            );
         }
     }
 }
+
+/// Hours after a log file's delivery by which a digest lists it (CloudTrail delivers a digest
+/// for each hour, normally within the next hour).
+pub const DIGEST_DUE_HOURS: i64 = 3;
 
 /// The time an object's name carries (log delivery minute, or digest hour end), in µs.
 fn object_time(object: &str) -> Option<i64> {
@@ -803,7 +869,7 @@ pub async fn refused_objects(
     let batches = ctx
         .sql(
             "SELECT object, kind || ': ' || detail AS why FROM integrity \
-             WHERE kind IN ('log_modified', 'log_not_in_digest')",
+             WHERE kind IN ('log_modified', 'log_not_in_digest', 'log_after_last_digest')",
         )
         .await?
         .collect()
@@ -843,7 +909,7 @@ pub fn render(r: &Report) -> String {
         );
     }
     if r.scopes.is_empty() {
-        let _ = writeln!(s, "no digest files found under {}", r.from);
+        let _ = writeln!(s, "no digest or log files found under {}", r.from);
     }
     for p in &r.problems {
         let _ = writeln!(

@@ -220,7 +220,12 @@ fn every_hunt_and_detect_give_the_same_rows_on_a_ballista_cluster() {
     assert!(hunts.len() >= 12);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let aws = rt.block_on(pipewarden::aws::AwsContext::load(&s3_options()));
-    let lake_handle = pipewarden::lake::Lake::open(&lake.parse().unwrap(), Some(&aws)).unwrap();
+    let lake_handle = pipewarden::lake::Lake::open(
+        &lake.parse().unwrap(),
+        Some(&aws),
+        pipewarden::lake::Access::Create,
+    )
+    .unwrap();
     let cfg = pipewarden::attribute::config::Config::default();
     let session = |engine: pipewarden::engine::Engine| {
         rt.block_on(pipewarden::engine::session_with(

@@ -126,9 +126,12 @@ fn a_second_ingest_on_the_same_lake_is_refused_while_one_runs() {
     let src = d.path().join("src");
     write_corpus(&src, &["2024-05-01"], 1, 1);
     let lake = d.path().join("lake");
-    let l =
-        pipewarden::lake::Lake::open(&pipewarden::lake::LakeLocation::Local(lake.clone()), None)
-            .unwrap();
+    let l = pipewarden::lake::Lake::open(
+        &pipewarden::lake::LakeLocation::Local(lake.clone()),
+        None,
+        pipewarden::lake::Access::Create,
+    )
+    .unwrap();
     l.lock().unwrap();
     let out = ingest_cmd(&src, &lake, 10).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

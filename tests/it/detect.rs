@@ -13,7 +13,12 @@ use crate::helpers::*;
 fn detect(lake: &str, plan: &DetectPlan) -> Report {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(&lake.parse().unwrap(), None).unwrap();
+        let lake = pipewarden::lake::Lake::open(
+            &lake.parse().unwrap(),
+            None,
+            pipewarden::lake::Access::Create,
+        )
+        .unwrap();
         let ctx = pipewarden::engine::session(&lake).await.unwrap();
         pipewarden::detect::detect(&ctx, plan).await.unwrap()
     })
@@ -401,7 +406,12 @@ allowed_environments = ["dev"]
     .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let r = rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(&lake.parse().unwrap(), None).unwrap();
+        let lake = pipewarden::lake::Lake::open(
+            &lake.parse().unwrap(),
+            None,
+            pipewarden::lake::Access::Create,
+        )
+        .unwrap();
         let ctx = pipewarden::engine::session_with(&lake, &cfg, &Default::default())
             .await
             .unwrap();
@@ -421,4 +431,100 @@ allowed_environments = ["dev"]
     assert_eq!(f.pipeline_id.as_deref(), Some("mobile-release"));
     assert_eq!(f.value, "prod");
     assert!(f.score >= 90 && matches(&l05, f), "{f:?}");
+}
+
+/// Regression (hardening, item 3): the default `--until` was the midnight after the latest
+/// event, so one record dated 2099 made detect judge 2099 and report nothing, and one dated 9999
+/// stopped every later detect. The window now ends at the last event before the trusted end
+/// (the newest delivery's key date, or the clock, plus skew), and the forged events are the
+/// `future_event_time` finding, with their objects.
+#[test]
+fn a_forged_event_time_cannot_move_the_window() {
+    let d = tempfile::tempdir().unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs/cloudtrail");
+    ingest(&plan(sample.display().to_string(), &lake));
+    let detect = || {
+        let json = d.path().join("f.json");
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_pipewarden"))
+            .args(["detect", "--lake", &lake, "--window", "12d", "--json"])
+            .arg(&json)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let future: Vec<serde_json::Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["detector"] == "future_event_time")
+            .cloned()
+            .collect();
+        (v["window_end"].as_str().unwrap().to_string(), future)
+    };
+    // Quiet: the bundled trail has no event after its deliveries.
+    let (end, future) = detect();
+    assert_eq!(end, "2026-10-06T00:00:00Z");
+    assert!(future.is_empty(), "{future:?}");
+
+    let record = |id: &str, t: &str| {
+        serde_json::json!({"eventVersion": "1.08", "eventTime": t, "eventID": id,
+            "eventName": "GetCallerIdentity", "eventSource": "sts.amazonaws.com",
+            "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "IAMUser", "accountId": "111122223333",
+                "arn": "arn:aws:iam::111122223333:user/x", "userName": "x"}})
+    };
+    let forged = d.path().join("forged");
+    let day = forged.join("AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/05");
+    std::fs::create_dir_all(&day).unwrap();
+    let recs = vec![
+        record("f-2099", "2099-01-01T00:00:00Z"),
+        record("f-9999", "9999-12-31T23:59:59Z"),
+    ];
+    std::fs::write(
+        day.join("111122223333_CloudTrail_us-east-1_20261005T1200Z_x.json.gz"),
+        gz(&serde_json::to_vec(&serde_json::json!({ "Records": recs })).unwrap()),
+    )
+    .unwrap();
+    ingest(&plan(forged.display().to_string(), &lake));
+    let (end, future) = detect();
+    assert_eq!(
+        end, "2026-10-06T00:00:00Z",
+        "the window stays where the trail is"
+    );
+    assert_eq!(future.len(), 1);
+    assert_eq!(future[0]["count"], 2);
+    assert_eq!(future[0]["severity"], "high");
+    let ids: Vec<&str> = future[0]["event_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["f-2099", "f-9999"]);
+    assert!(
+        future[0]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("_x.json.gz")
+    );
+
+    // An export outside the delivery layout has no key date: the clock bounds time alone.
+    let flat = d.path().join("flat");
+    std::fs::create_dir_all(&flat).unwrap();
+    std::fs::write(
+        flat.join("export.json"),
+        serde_json::to_vec(&vec![record("f-2100", "2100-06-01T00:00:00Z")]).unwrap(),
+    )
+    .unwrap();
+    ingest(&plan(flat.display().to_string(), &lake));
+    let (end, future) = detect();
+    assert_eq!(end, "2026-10-06T00:00:00Z");
+    assert_eq!(future[0]["count"], 3);
 }

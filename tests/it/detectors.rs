@@ -114,7 +114,12 @@ fn judge(lake: &str) -> Report {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(&lake.parse().unwrap(), None).unwrap();
+        let lake = pipewarden::lake::Lake::open(
+            &lake.parse().unwrap(),
+            None,
+            pipewarden::lake::Access::Create,
+        )
+        .unwrap();
         let ctx = pipewarden::engine::session_with(&lake, &cfg, &Default::default())
             .await
             .unwrap();

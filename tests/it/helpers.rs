@@ -54,7 +54,12 @@ pub fn sql(lake: &str, query: &str) -> Vec<RecordBatch> {
         } else {
             None
         };
-        let lake = Lake::open(&lake.parse().unwrap(), aws.as_ref()).unwrap();
+        let lake = Lake::open(
+            &lake.parse().unwrap(),
+            aws.as_ref(),
+            pipewarden::lake::Access::Create,
+        )
+        .unwrap();
         let ctx = pipewarden::engine::session(&lake).await.unwrap();
         ctx.sql(query)
             .await

@@ -537,9 +537,11 @@ fn shell_runs_statements_over_lines_and_survives_errors() {
         )
         .unwrap();
     let o = child.wait_with_output().unwrap();
-    assert!(o.status.success());
+    // Regression (hardening, stray exits): a script whose statement failed exited 0.
+    assert_eq!(o.status.code(), Some(2));
     let out = String::from_utf8(o.stdout.clone()).unwrap();
     let err = stderr(&o);
+    assert!(err.contains("1 statement(s) or command(s) failed"), "{err}");
     let n = scalar(lake, "SELECT count(*) FROM cloudtrail");
     assert!(out.contains(&format!(" {n} |")), "{out}");
     assert!(err.contains("<shell>:1:8: planning error"), "{err}");
@@ -607,7 +609,12 @@ fn lint_plans_every_query_and_reports_every_failure() {
 fn files_read(lake: &str, sql: &str) -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(&lake.parse().unwrap(), None).unwrap();
+        let lake = pipewarden::lake::Lake::open(
+            &lake.parse().unwrap(),
+            None,
+            pipewarden::lake::Access::Create,
+        )
+        .unwrap();
         let ctx = pipewarden::engine::session(&lake).await.unwrap();
         let plan = ctx
             .sql(sql)
@@ -730,6 +737,59 @@ fn queries_and_findings_on_an_s3_lake() {
         "{}",
         stderr(&o)
     );
+    // Regression (hardening, item 13): a wrong prefix was an empty lake and a clean exit.
+    for cmd in [
+        vec!["detect", "--lake"],
+        vec!["query", "SELECT 1", "--lake"],
+    ] {
+        let o = bin()
+            .args(&cmd)
+            .arg(format!("s3://{bucket}/lak"))
+            .args(s3)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("holds no cloudtrail data"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+/// Regression (hardening, item 13): `detect --lake typo`, `query --lake /nonexistent`, `shell`
+/// and `lint --lake` on a missing or empty lake created it, reported nothing and exited 0. Only
+/// ingest and generate create a lake; every other command names the lake and exits 2.
+#[test]
+fn a_mistyped_or_missing_lake_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("typo");
+    let empty = d.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for lake in [&missing, &empty] {
+        let l = lake.to_str().unwrap();
+        for args in [
+            vec!["detect", "--lake", l],
+            vec!["query", "--lake", l, "SELECT 1"],
+            vec!["lint", "--lake", l],
+            vec!["shell", "--lake", l],
+        ] {
+            let o = bin()
+                .args(&args)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+            let why = if lake == &missing {
+                "no such folder"
+            } else {
+                "holds no cloudtrail data"
+            };
+            assert!(stderr(&o).contains(why), "{args:?}: {}", stderr(&o));
+        }
+    }
+    assert!(!missing.exists(), "a reading command created the lake");
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
 }
 
 /// Regression: `query --list-hunts | head -1` panicked on the closed pipe (exit 101). Every

@@ -39,18 +39,58 @@ struct Chain {
     logs: Vec<String>,
 }
 
+/// Whose trail, and its hours on 2026-10-01: where one hour does not follow the last, logging
+/// was stopped and started again, and the chain restarts (no predecessor), as CloudTrail does.
+struct Spec {
+    org: Option<&'static str>,
+    account: &'static str,
+    region: &'static str,
+    hours: Vec<u32>,
+}
+
+fn one_trail() -> Spec {
+    Spec {
+        org: None,
+        account: ACCOUNT,
+        region: REGION,
+        hours: (10..14).collect(),
+    }
+}
+
+impl Spec {
+    fn root(&self, prefix: &str, service: &str) -> String {
+        let org = self.org.map(|o| format!("{o}/")).unwrap_or_default();
+        format!(
+            "{prefix}AWSLogs/{org}{}/{service}/{}/2026/10/01/{}",
+            self.account, self.region, self.account
+        )
+    }
+
+    fn log_key(&self, prefix: &str, hour: u32, n: u32) -> String {
+        format!(
+            "{}_CloudTrail_{}_20261001T{hour:02}{:02}Z_log{n}.json.gz",
+            self.root(prefix, "CloudTrail"),
+            self.region,
+            5 + n * 10
+        )
+    }
+
+    fn digest_key(&self, prefix: &str, hour: u32) -> String {
+        format!(
+            "{}_CloudTrail-Digest_{r}_trail_{r}_20261001T{:02}0000Z.json.gz",
+            self.root(prefix, "CloudTrail-Digest"),
+            hour + 1,
+            r = self.region
+        )
+    }
+}
+
 fn log_key(prefix: &str, hour: u32, n: u32) -> String {
-    format!(
-        "{prefix}AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2026/10/01/{ACCOUNT}_CloudTrail_{REGION}_20261001T{hour:02}{:02}Z_log{n}.json.gz",
-        5 + n * 10
-    )
+    one_trail().log_key(prefix, hour, n)
 }
 
 fn digest_key(prefix: &str, hour: u32) -> String {
-    format!(
-        "{prefix}AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/10/01/{ACCOUNT}_CloudTrail-Digest_{REGION}_trail_{REGION}_20261001T{:02}0000Z.json.gz",
-        hour + 1
-    )
+    one_trail().digest_key(prefix, hour)
 }
 
 fn build(
@@ -58,6 +98,16 @@ fn build(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,
+) -> Chain {
+    build_trail(rt, client, bucket, prefix, &one_trail())
+}
+
+fn build_trail(
+    rt: &tokio::runtime::Runtime,
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    spec: &Spec,
 ) -> Chain {
     let (private, _) = key_pair();
     let signer = SigningKey::<Sha256>::new(private);
@@ -68,10 +118,13 @@ fn build(
         logs: vec![],
     };
     let mut previous: Option<(String, String)> = None;
-    for hour in 10..14u32 {
+    for (i, &hour) in spec.hours.iter().enumerate() {
+        if i > 0 && spec.hours[i - 1] + 1 != hour {
+            previous = None;
+        }
         let mut files = vec![];
         for n in 0..2 {
-            let key = log_key(prefix, hour, n);
+            let key = spec.log_key(prefix, hour, n);
             let recs = vec![record(
                 &format!("ev-{hour}-{n}"),
                 &format!("2026-10-01T{hour:02}:0{n}:00Z"),
@@ -83,10 +136,10 @@ fn build(
             put(rt, client, bucket, &key, gz(&plain));
             chain.logs.push(key);
         }
-        let key = digest_key(prefix, hour);
+        let key = spec.digest_key(prefix, hour);
         let end = format!("2026-10-01T{:02}:00:00Z", hour + 1);
         let mut d = json!({
-            "awsAccountId": ACCOUNT,
+            "awsAccountId": spec.account,
             "digestStartTime": format!("2026-10-01T{hour:02}:00:00Z"),
             "digestEndTime": end,
             "digestS3Bucket": bucket,
@@ -321,6 +374,120 @@ fn every_kind_of_tampering_is_reported_as_itself() {
         Some(4),
         "the others still verify"
     );
+}
+
+/// Regression (hardening, item 10): the first digest of one chain was called a gap, measured
+/// against another account's or region's newest digest. Chains are per trail, account and
+/// region: fresh chains in two accounts, two regions and an organization trail's member are
+/// whole; a restart after StopLogging is one gap, in its own chain.
+#[test]
+fn chains_are_per_trail_account_and_region() {
+    let (rt, client, bucket) = bucket("verify-chains");
+    let d = tempfile::tempdir().unwrap();
+    let (_, public) = key_pair();
+    let keys = key_folder(d.path(), &public, "keys");
+    let trails = [
+        Spec {
+            hours: (10..14).collect(),
+            ..one_trail()
+        },
+        Spec {
+            account: "444455556666",
+            hours: (12..15).collect(),
+            ..one_trail()
+        },
+        Spec {
+            region: "eu-west-1",
+            hours: (11..13).collect(),
+            ..one_trail()
+        },
+        Spec {
+            org: Some("o-exampleorg"),
+            account: "777788889999",
+            hours: (13..16).collect(),
+            ..one_trail()
+        },
+    ];
+    let mut chains = vec![];
+    for t in &trails {
+        chains.push(build_trail(&rt, &client, &bucket, "many/", t));
+    }
+    let (o, r) = verify(&chains[0], &keys);
+    assert_eq!(
+        problems(&r),
+        vec![],
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(r["scopes"].as_array().unwrap().len(), 4);
+
+    // Logging stopped after 11:00 and started again at 15:00, beside a fresh chain elsewhere.
+    let restarted = Spec {
+        hours: vec![10, 11, 15, 16],
+        ..one_trail()
+    };
+    let c = build_trail(&rt, &client, &bucket, "restart/", &restarted);
+    build_trail(&rt, &client, &bucket, "restart/", &trails[1]);
+    let (_, r) = verify(&c, &keys);
+    assert_eq!(problems(&r), vec![("gap".into(), uri(&c, &c.digests[2]))]);
+    assert!(
+        r["problems"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no digest covers 2026-10-01T12:00:00Z to 2026-10-01T15:00:00Z"),
+        "{}",
+        r["problems"][0]
+    );
+}
+
+/// Regression (hardening, item 9): with every digest of the range deleted, verify printed "no
+/// digest files found" and exited 0; with the newest digests deleted, the log files of their
+/// hours passed as awaiting their digest. Both are named now, and an empty range is an error.
+#[test]
+fn deleted_digests_are_named_and_an_empty_range_is_an_error() {
+    let (rt, client, bucket) = bucket("verify-gone");
+    let d = tempfile::tempdir().unwrap();
+    let (_, public) = key_pair();
+    let keys = key_folder(d.path(), &public, "keys");
+    let delete = |key: &str| {
+        rt.block_on(client.delete_object().bucket(&bucket).key(key).send())
+            .unwrap();
+    };
+
+    let c = build(&rt, &client, &bucket, "all-gone/");
+    c.digests.iter().for_each(|k| delete(k));
+    let (o, r) = verify(&c, &keys);
+    assert_eq!(o.status.code(), Some(1));
+    let folder = format!("s3://{bucket}/all-gone/AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/");
+    assert_eq!(problems(&r), vec![("digests_absent".into(), folder)]);
+    assert!(
+        r["problems"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("8 log file(s) in the range and no digest")
+    );
+
+    let c = build(&rt, &client, &bucket, "newest-gone/");
+    delete(&c.digests[2]);
+    delete(&c.digests[3]);
+    let (o, r) = verify(&c, &keys);
+    assert_eq!(o.status.code(), Some(1));
+    let want: Vec<(String, String)> = c.logs[4..]
+        .iter()
+        .map(|k| ("log_after_last_digest".into(), uri(&c, k)))
+        .collect();
+    assert_eq!(problems(&r), want);
+    assert_eq!(r["scopes"][0]["logs_valid"].as_u64(), Some(4));
+
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_pipewarden"))
+        .args(["verify", "--from", &format!("s3://{bucket}/nothing-here/")])
+        .args(["--public-keys", &keys, "--since", "2026-10-01"])
+        .args(["--endpoint-url", &s3_endpoint(), "--path-style"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to verify"));
 }
 
 #[test]
