@@ -453,6 +453,9 @@ fn parse_worker(
             &mut scratch,
         );
         objects.push(entry);
+        if scratch.capacity() > crate::parse::KEEP_SCRATCH {
+            scratch = Vec::new();
+        }
         if (builder.len() >= batch_rows || objects.len() >= 4096)
             && flush(&mut builder, &mut objects, &mut rejects).is_err()
         {

@@ -199,6 +199,15 @@ fn decode<'a>(
     } else {
         0
     };
+    // A large claim (or none) is checked by inflating into nothing first: a bomb is refused
+    // without its bytes ever being held, on every worker at once.
+    let large = isize_hint == 0 || isize_hint > CHECK_FIRST_ABOVE;
+    if large && inflated_len(bytes, limits.max_decompressed) > limits.max_decompressed {
+        return Err(format!(
+            "decompressed size exceeds the {} byte limit",
+            limits.max_decompressed
+        ));
+    }
     if isize_hint > 0 && isize_hint <= limits.max_decompressed {
         // The buffer only grows, so it is zeroed once, not per object.
         if scratch.len() < isize_hint {
@@ -238,6 +247,27 @@ fn decode<'a>(
         return Err(e);
     }
     Ok((Cow::Owned(out), err))
+}
+
+/// Gzip streams claiming more than this are measured before any buffer is sized for them.
+const CHECK_FIRST_ABOVE: usize = 64 << 20;
+
+/// Bytes a worker keeps in its decompression buffer between objects; a larger one is freed.
+pub const KEEP_SCRATCH: usize = 64 << 20;
+
+/// How many bytes `gz` inflates to (every member), counting up to `limit + 1`, in 64 KiB
+/// pieces; a damaged stream counts what decoded before the damage.
+fn inflated_len(gz: &[u8], limit: usize) -> usize {
+    let mut dec = flate2::read::MultiGzDecoder::new(gz);
+    let mut buf = vec![0u8; 64 << 10];
+    let mut n = 0usize;
+    while n <= limit {
+        match dec.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    n
 }
 
 /// Calls `each` with the text and position of every record; returns the shape error, if any.
@@ -601,6 +631,36 @@ mod tests {
             (o.status, o.events, o.warnings.count),
             (ObjectStatus::Ok, 1, 1)
         );
+    }
+
+    /// Regression (hardening, item 6): a bomb was inflated up to the limit before it was
+    /// refused, on every worker at once (four 2 MB bombs: 8.4 GB). It is now measured into
+    /// nothing first, and a large buffer is not kept between objects.
+    #[test]
+    fn gzip_bombs_are_measured_before_a_buffer_is_sized() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..96 {
+            enc.write_all(&zeros).unwrap();
+        }
+        let bomb = enc.finish().unwrap();
+        assert!(inflated_len(&bomb, 200 << 20) == 96 << 20);
+        assert!(inflated_len(&bomb, 10 << 20) > 10 << 20);
+        let mut scratch = vec![];
+        let limits = Limits {
+            max_decompressed: 80 << 20,
+        };
+        let o = parse_object_with(
+            &bomb,
+            "k",
+            &mut CloudTrailBuilder::new(),
+            limits,
+            &mut scratch,
+        );
+        assert_eq!(o.status, ObjectStatus::Failed);
+        assert!(o.error.unwrap().contains("exceeds the 83886080 byte limit"));
+        assert_eq!(scratch.capacity(), 0, "no buffer was sized for the bomb");
     }
 
     #[test]

@@ -245,7 +245,7 @@ pub fn chain_id(bucket: &str, key: &str) -> String {
             l.org_id.map(|o| o + "/").unwrap_or_default()
         ),
         // Outside the layout: the folder is the chain.
-        _ => format!("s3://{bucket}/{dir}/{stem}"),
+        _ => format!("s3://{bucket}/{dir}/"),
     }
 }
 
@@ -394,6 +394,34 @@ mod tests {
             }),
             signature: Some(format!("sig{hour}")),
             invalid: None,
+        }
+    }
+
+    #[test]
+    fn chains_are_per_trail_account_and_region() {
+        let k = |p: &str, a: &str, r: &str, trail: &str, t: &str| {
+            format!(
+                "{p}AWSLogs/{a}/CloudTrail-Digest/{r}/2026/10/01/{a}_CloudTrail-Digest_{r}_{trail}_{r}_{t}.json.gz"
+            )
+        };
+        let one = chain_id("b", &k("", "1", "us-east-1", "main", "20261001T110000Z"));
+        assert_eq!(
+            one,
+            chain_id("b", &k("", "1", "us-east-1", "main", "20261002T000000Z"))
+        );
+        for other in [
+            chain_id("b", &k("", "2", "us-east-1", "main", "20261001T110000Z")),
+            chain_id("b", &k("", "1", "eu-west-1", "main", "20261001T110000Z")),
+            chain_id("b", &k("", "1", "us-east-1", "audit_2", "20261001T110000Z")),
+            chain_id("b", &k("x/", "1", "us-east-1", "main", "20261001T110000Z")),
+            chain_id(
+                "b",
+                &k("o-abc/", "1", "us-east-1", "main", "20261001T110000Z")
+                    .replace("o-abc/AWSLogs/", "AWSLogs/o-abc/"),
+            ),
+            chain_id("c", &k("", "1", "us-east-1", "main", "20261001T110000Z")),
+        ] {
+            assert_ne!(one, other);
         }
     }
 

@@ -268,12 +268,20 @@ async fn keys_in(
     Ok(out)
 }
 
-/// An object's bytes, uncompressed when gzip, and its user metadata; `Ok(None)` when absent.
-async fn get(
+/// The most a digest may inflate to. A digest lists one hour's log files (a few hundred bytes
+/// each): real ones are kilobytes, a busy organization trail's a few megabytes.
+pub const MAX_DIGEST_BYTES: u64 = 16 << 20;
+
+/// An object's bytes turned by `read` (in a blocking task) into what the check needs, and its
+/// user metadata; `Ok(None)` when absent. Digests are inflated up to [`MAX_DIGEST_BYTES`] and
+/// log files streamed through SHA-256, so memory stays bounded by the compressed object
+/// whatever it inflates to.
+async fn get<T: Send + 'static>(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-) -> Result<Option<(Vec<u8>, std::collections::HashMap<String, String>)>, String> {
+    read: fn(&[u8]) -> Result<T, String>,
+) -> Result<Option<(T, std::collections::HashMap<String, String>)>, String> {
     let r = match client.get_object().bucket(bucket).key(key).send().await {
         Ok(r) => r,
         Err(e) => {
@@ -290,22 +298,55 @@ async fn get(
         .await
         .map_err(|e| e.to_string())?
         .into_bytes();
-    let inflated = tokio::task::spawn_blocking(move || inflate(&body))
+    let got = tokio::task::spawn_blocking(move || read(&body))
         .await
         .map_err(|e| e.to_string())??;
-    Ok(Some((inflated, meta)))
+    Ok(Some((got, meta)))
 }
 
-fn inflate(body: &[u8]) -> Result<Vec<u8>, String> {
-    if body.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(body.len() * 8);
-        flate2::read::MultiGzDecoder::new(body)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("not valid gzip: {e}"))?;
-        Ok(out)
+/// A digest's bytes, gunzipped when gzip; an error past [`MAX_DIGEST_BYTES`].
+fn inflate_digest(body: &[u8]) -> Result<Vec<u8>, String> {
+    inflate(body, MAX_DIGEST_BYTES)
+}
+
+/// The bytes of `body`, gunzipped when gzip; an error past `limit` bytes.
+fn inflate(body: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity((body.len() * 8).min(limit as usize));
+    let gzip = body.starts_with(&[0x1f, 0x8b]);
+    let r: Box<dyn std::io::Read + '_> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(body))
     } else {
-        Ok(body.to_vec())
+        Box::new(body)
+    };
+    r.take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("not valid gzip: {e}"))?;
+    if out.len() as u64 > limit {
+        return Err(format!(
+            "inflates past {limit} bytes, more than any digest holds"
+        ));
     }
+    Ok(out)
+}
+
+/// The SHA-256 (hex) of `body`'s bytes, gunzipped when gzip, streamed in 64 KiB pieces.
+fn hash_inflated(body: &[u8]) -> Result<String, String> {
+    use sha2::Digest as _;
+    if !body.starts_with(&[0x1f, 0x8b]) {
+        return Ok(digest::sha256_hex(body));
+    }
+    let mut h = sha2::Sha256::new();
+    let mut dec = flate2::read::MultiGzDecoder::new(body);
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match dec.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("not valid gzip: {e}")),
+        }
+    }
+    Ok(hex::encode(h.finalize()))
 }
 
 /// Bucket and key.
@@ -566,7 +607,7 @@ async fn check_digests(
             let client = client.clone();
             let bucket = bucket.to_string();
             async move {
-                let (inflated, meta) = match get(&client, &bucket, &key).await {
+                let (inflated, meta) = match get(&client, &bucket, &key, inflate_digest).await {
                     Ok(Some((b, m))) => (Ok(b), m),
                     Ok(None) => (
                         Err("deleted while being read".to_string()),
@@ -599,9 +640,9 @@ async fn hash_logs(
         .map(|((b, k), want)| {
             let client = client.clone();
             async move {
-                let got = get(&client, &b, &k)
+                let got = get(&client, &b, &k, hash_inflated)
                     .await
-                    .map(|o| o.map(|(bytes, _)| digest::sha256_hex(&bytes)));
+                    .map(|o| o.map(|(hash, _)| hash));
                 ((b, k), want, got)
             }
         })
@@ -928,6 +969,29 @@ pub fn render(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (hardening, item 7): a 2 MB digest that inflated to 2 GiB was read whole
+    /// (5.3 GB of memory). A digest is refused past its limit; a log file is hashed as a stream,
+    /// to the same hash as reading it whole.
+    #[test]
+    fn digests_are_inflated_within_a_limit_and_logs_hashed_as_a_stream() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..(MAX_DIGEST_BYTES >> 20) + 1 {
+            gz.write_all(&zeros).unwrap();
+        }
+        let bomb = gz.finish().unwrap();
+        let e = inflate_digest(&bomb).unwrap_err();
+        assert!(e.contains("inflates past 16777216 bytes"), "{e}");
+        let mut whole = vec![];
+        flate2::read::MultiGzDecoder::new(&bomb[..])
+            .read_to_end(&mut whole)
+            .unwrap();
+        assert_eq!(hash_inflated(&bomb).unwrap(), digest::sha256_hex(&whole));
+        assert_eq!(inflate_digest(b"{}").unwrap(), b"{}");
+        assert!(hash_inflated(b"\x1f\x8bjunk").is_err());
+    }
 
     /// Regression: a multi-byte character in a key's date part panicked (cut inside it).
     #[test]
