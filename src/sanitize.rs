@@ -40,7 +40,9 @@ pub fn inert_text(s: &str) -> String {
     out
 }
 
-fn is_bidi_control(c: char) -> bool {
+/// The Unicode bidirectional controls (embeddings, overrides, isolates, marks), which reorder
+/// the text shown around them.
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 

@@ -21,6 +21,11 @@ pub use record::{FieldWarnings, Position, RecordError, RecordSink};
 /// The largest record text kept in `rejects`; longer ones are cut (the object can be re-read).
 pub const MAX_REJECT_RAW: usize = 1 << 20;
 
+/// The largest record parsed into a row: more than any CloudTrail event, and than GitHub's
+/// 25 MB webhook payload cap. A larger one is rejected (its head kept in `rejects`), so one
+/// huge field does not become several copies of itself in the row, the raw column and Parquet.
+pub const MAX_RECORD: usize = 32 << 20;
+
 /// Limits that protect memory from hostile objects.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -148,7 +153,15 @@ pub fn parse_object_with<B: RecordSink + ?Sized>(
     };
     let text = text.trim_start_matches('\u{feff}');
     let shape_error = split_records(text, |rec_text, pos| {
-        match builder.push(rec_text, source_object, pos, &mut out.warnings) {
+        let pushed = if rec_text.len() > MAX_RECORD {
+            Err(RecordError(format!(
+                "record is {} bytes, more than the {MAX_RECORD}-byte limit of one record",
+                rec_text.len()
+            )))
+        } else {
+            builder.push(rec_text, source_object, pos, &mut out.warnings)
+        };
+        match pushed {
             Ok(()) => out.events += 1,
             Err(e) => out.rejects.push(RejectedRecord {
                 index: pos.index,
@@ -661,6 +674,32 @@ mod tests {
         assert_eq!(o.status, ObjectStatus::Failed);
         assert!(o.error.unwrap().contains("exceeds the 83886080 byte limit"));
         assert_eq!(scratch.capacity(), 0, "no buffer was sized for the bomb");
+    }
+
+    /// Regression (hardening, item 6): one record with a 300 MB field took ingest to 2.5 GB
+    /// (the text, the field, the raw column and Parquet each held a copy). A record past
+    /// [`MAX_RECORD`] is rejected with its size; the records around it land.
+    #[test]
+    fn a_huge_record_is_rejected_and_its_neighbours_kept() {
+        let big = format!(
+            r#"{{"eventTime":"2026-10-01T00:00:00Z","userAgent":"{}"}}"#,
+            "a".repeat(MAX_RECORD)
+        );
+        let ok = r#"{"eventTime":"2026-10-01T00:00:00Z","eventID":"x"}"#;
+        let text = format!(r#"{{"Records":[{ok},{big},{ok}]}}"#);
+        let mut b = CloudTrailBuilder::new();
+        let o = parse_object(text.as_bytes(), "k", &mut b, Limits::default());
+        assert_eq!(
+            (o.status, o.events, o.rejects.len()),
+            (ObjectStatus::Ok, 2, 1)
+        );
+        assert!(
+            o.rejects[0].reason.contains("-byte limit of one record"),
+            "{}",
+            o.rejects[0].reason
+        );
+        assert_eq!(o.rejects[0].index, 1);
+        assert!(o.rejects[0].raw.len() <= MAX_REJECT_RAW);
     }
 
     #[test]

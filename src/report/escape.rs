@@ -14,22 +14,29 @@ pub fn html(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             '`' => out.push_str("&#96;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {
-                out.push_str(&format!("&#x{:x};", c as u32));
-            }
+            // An entity would be decoded back into the character: a bidi override would still
+            // reorder the text around it. Shown as its escape, as text.
+            c if shown_escaped(c) => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
     }
     out
 }
 
-/// A CSV field: quoted when needed, and a leading `=`, `+`, `-`, `@`, tab or carriage return
-/// (which spreadsheets run as a formula) neutralised with a leading `'`.
+/// Control characters (but line breaks and tabs) and bidi controls: shown as `\u{..}`.
+fn shown_escaped(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || crate::sanitize::is_bidi_control(c)
+}
+
+/// A CSV field: terminal controls, NUL and bidi marks shown as `\u{..}`
+/// ([`crate::sanitize::inert_text`]), quoted when needed, and a leading `=`, `+`, `-`, `@`, tab
+/// or carriage return (which spreadsheets run as a formula) neutralised with a leading `'`.
 pub fn csv(s: &str) -> String {
+    let s = crate::sanitize::inert_text(s);
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
-        s.to_string()
+        s
     };
     if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -38,17 +45,23 @@ pub fn csv(s: &str) -> String {
     }
 }
 
-/// Text safe in a Markdown table cell: HTML-escaped (Markdown renders inline HTML), its own
-/// punctuation escaped, line breaks folded.
+/// Text safe in a Markdown table cell: the characters that open HTML as entities (Markdown
+/// renders inline HTML), its own punctuation backslash-escaped (each character once: an
+/// apostrophe stays an apostrophe), line breaks folded, controls and bidi marks shown as
+/// `\u{..}`.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in html(s).chars() {
+    for c in s.chars() {
         match c {
-            '\\' | '|' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' => {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '|' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '`' => {
                 out.push('\\');
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            c if shown_escaped(c) => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
     }
@@ -66,7 +79,31 @@ mod tests {
             "&lt;script&gt;alert(1)&lt;/script&gt;"
         );
         assert_eq!(html("a\"b'c"), "a&quot;b&#39;c");
-        assert_eq!(html("x\u{1b}[31m"), "x&#x1b;[31m");
+        assert_eq!(html("x\u{1b}[31m"), "x\\u{1b}[31m");
+        // Regression (hardening, also weak): bidi marks passed raw into CSV, Markdown and HTML,
+        // terminal controls and NUL into detect's CSV, and Markdown escaped `'` and a backtick
+        // twice (`&\#39;`).
+        for hostile in [
+            "ab\u{202e}cd",
+            "x\u{1b}]8;;http://e\u{7}y",
+            "n\u{0}ul",
+            "\u{2066}i",
+        ] {
+            for (name, shown) in [
+                ("html", html(hostile)),
+                ("csv", csv(hostile)),
+                ("markdown", markdown(hostile)),
+            ] {
+                assert!(
+                    !shown
+                        .chars()
+                        .any(|c| c.is_control() || crate::sanitize::is_bidi_control(c)),
+                    "{name}: {shown:?}"
+                );
+                assert!(shown.contains("\\u{"), "{name}: {shown:?}");
+            }
+        }
+        assert_eq!(markdown("it's `x`"), "it's \\`x\\`");
         assert_eq!(csv("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
         assert_eq!(csv("+1"), "'+1");
         assert_eq!(csv("-2+3"), "'-2+3");

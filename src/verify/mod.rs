@@ -936,8 +936,8 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             s,
             "{} {}: digests {} valid, {} invalid, {} missing, {} gaps; log files {} valid, {} modified, {} deleted, {} in no digest, {} unreadable",
-            sc.account,
-            sc.region,
+            crate::sanitize::for_terminal(&sc.account),
+            crate::sanitize::for_terminal(&sc.region),
             sc.digests_valid,
             sc.digests_invalid,
             sc.digests_missing,
@@ -957,8 +957,8 @@ pub fn render(r: &Report) -> String {
             s,
             "{:18} {} {} {}: {}",
             p.kind,
-            p.account,
-            p.region,
+            crate::sanitize::for_terminal(&p.account),
+            crate::sanitize::for_terminal(&p.region),
             crate::sanitize::for_terminal(&p.object),
             crate::sanitize::for_terminal(&p.detail)
         );
