@@ -152,7 +152,9 @@ pub fn parse_object_with<B: RecordSink + ?Sized>(
         decoded_bytes: decoded.len() as u64,
     };
     let text = text.trim_start_matches('\u{feff}');
+    let mut objects = 0u64;
     let shape_error = split_records(text, |rec_text, pos| {
+        objects += u64::from(rec_text.trim_start().starts_with('{'));
         let pushed = if rec_text.len() > MAX_RECORD {
             Err(RecordError(format!(
                 "record is {} bytes, more than the {MAX_RECORD}-byte limit of one record",
@@ -176,6 +178,17 @@ pub fn parse_object_with<B: RecordSink + ?Sized>(
         (None, Some(s)) => Some(s),
         (None, None) => None,
     };
+    // Numbers, strings or arrays and not one object (`123 456`, a CSV whose first cell is a
+    // number): not a log file, rather than an `ok` object whose every record "is a number".
+    if error.is_none() && objects == 0 && !out.rejects.is_empty() {
+        let n = out.rejects.len();
+        out.rejects.clear();
+        out.status = ObjectStatus::Failed;
+        out.error = Some(format!(
+            "not a log file: none of its {n} JSON value(s) is an object (a record)"
+        ));
+        return out;
+    }
     if let Some(e) = error {
         let salvaged = out.events > 0 || !out.rejects.is_empty();
         out.status = if salvaged {
@@ -619,6 +632,27 @@ mod tests {
         assert_eq!(part.status, ObjectStatus::Partial);
         assert!(part.events > 100 && part.events < 2000, "{}", part.events);
         assert!(part.error.unwrap().contains("gzip"));
+    }
+
+    /// Regression (hardening, wrong reasons): a file of bare numbers was an `ok` object with
+    /// every record rejected as "record is a number".
+    #[test]
+    fn json_values_that_are_no_records_are_not_a_log_file() {
+        let mut b = CloudTrailBuilder::new();
+        let o = parse_object(b"123 456\n789\n", "k", &mut b, Limits::default());
+        assert_eq!((o.status, o.rejects.len()), (ObjectStatus::Failed, 0));
+        assert!(o.error.unwrap().starts_with("not a log file"));
+        // One object among them: a log file with bad records.
+        let o = parse_object(
+            b"1\n{\"eventTime\":\"2024-01-01T00:00:00Z\"}\n",
+            "k",
+            &mut b,
+            Limits::default(),
+        );
+        assert_eq!(
+            (o.status, o.events, o.rejects.len()),
+            (ObjectStatus::Ok, 1, 1)
+        );
     }
 
     #[test]

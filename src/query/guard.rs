@@ -28,6 +28,18 @@ pub fn refusal(plan: &LogicalPlan, allow_write: bool) -> Option<String> {
             )),
             LogicalPlan::Dml(d) => Some(format!("{} writes to table {}", d.op, d.table_name)),
             LogicalPlan::Copy(c) => Some(format!("COPY writes files ({})", c.output_url)),
+            // The runtime's settings (the spill folder, say) reach outside the session: a
+            // read-only query may tune execution, not choose where files are written.
+            LogicalPlan::Statement(Statement::SetVariable(v))
+                if v.variable
+                    .to_ascii_lowercase()
+                    .starts_with("datafusion.runtime.") =>
+            {
+                Some(format!(
+                    "SET {} changes the runtime (where files are written, how much memory)",
+                    v.variable
+                ))
+            }
             LogicalPlan::Statement(Statement::SetVariable(_) | Statement::ResetVariable(_)) => None,
             LogicalPlan::Statement(s) => Some(format!("{} is not a query", s.name())),
             _ => None,

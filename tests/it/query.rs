@@ -423,6 +423,11 @@ fn errors_say_what_and_where_and_the_lake_stays_read_only() {
         ),
         ("DROP TABLE cloudtrail".to_string(), "DROP TABLE"),
         ("CREATE VIEW v AS SELECT 1".to_string(), "CREATE VIEW"),
+        // Regression (hardening, stray files): the spill folder could be pointed anywhere.
+        (
+            format!("SET datafusion.runtime.temp_directory = '{t}'; SELECT 1"),
+            "changes the runtime",
+        ),
     ] {
         let o = run(&["query", "--lake", lake, &sql]);
         let e = stderr(&o);
