@@ -105,14 +105,31 @@ async fn detect_and_deliver(plan: &ScanPlan) -> anyhow::Result<Exit> {
         let bytes = report::render(&j.report, o.format, &cx);
         report::write_to(&o.dest, bytes, j.aws.as_ref()).await?;
     }
-    for s in &d.sinks {
-        let sent = report::siem::deliver(s, &j.report).await?;
-        eprintln!(
-            "pipewarden: sent {} finding(s) in {} batch(es) to {} ({} retries)",
-            sent.findings,
-            sent.batches,
-            for_terminal(&s.shown_url()),
-            sent.retries
+    // Every endpoint gets its try; the run fails after, naming each that failed.
+    let mut failed = 0;
+    for (s, sent) in d
+        .sinks
+        .iter()
+        .zip(report::siem::deliver_all(&d.sinks, &j.report).await)
+    {
+        match sent {
+            Ok(sent) => eprintln!(
+                "pipewarden: sent {} finding(s) in {} batch(es) to {} ({} retries)",
+                sent.findings,
+                sent.batches,
+                for_terminal(&s.shown_url()),
+                sent.retries
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("pipewarden: error: {}", for_terminal(&e.to_string()));
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} SIEM endpoint(s) did not take the findings (each is named above)",
+            d.sinks.len()
         );
     }
     Ok(plan.detect.exit(&j.report))

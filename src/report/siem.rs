@@ -1,8 +1,11 @@
 //! HTTP delivery to SIEMs: Splunk HTTP Event Collector and a generic JSON webhook.
 //!
 //! Findings go in batches. A batch that fails with a timeout, a connection error, 429 or a 5xx
-//! is sent again, unchanged, after an exponential backoff (0.2 s, 0.4 s, 0.8 s, ...), up to
-//! `attempts` times. Every request carries an `Idempotency-Key` (a hash of the batch's finding
+//! is sent again, unchanged, after an exponential backoff (0.2 s, 0.4 s, 0.8 s, ...) or the
+//! `Retry-After` the endpoint asks for (seconds or an HTTP date, at most [`MAX_RETRY_AFTER`]),
+//! whichever is longer, up to `attempts` times. A delivery that stops says how many findings
+//! went before it, and one endpoint's failure does not keep the others from theirs
+//! ([`deliver_all`]). Every request carries an `Idempotency-Key` (a hash of the batch's finding
 //! ids) and every finding its stable id, so a receiver that saw a batch whose answer was lost can
 //! drop the repeat: nothing is lost, nothing need count twice. Any other refusal (401, 403, 400)
 //! stops with the endpoint's status and the start of its answer. Tokens come from the
@@ -134,7 +137,9 @@ pub struct Delivered {
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// The endpoint said no.
-    #[error("{url} refused the findings: HTTP {status}: {body}")]
+    #[error(
+        "{url} refused the findings: HTTP {status}: {body} ({delivered} of {total} finding(s) were delivered before)"
+    )]
     Refused {
         /// Endpoint.
         url: String,
@@ -142,9 +147,15 @@ pub enum SinkError {
         status: u16,
         /// Start of the answer.
         body: String,
+        /// Findings accepted before this batch.
+        delivered: usize,
+        /// Findings in the report.
+        total: usize,
     },
     /// Retries ran out.
-    #[error("{url}: gave up after {attempts} tries: {last}")]
+    #[error(
+        "{url}: gave up after {attempts} tries: {last} ({delivered} of {total} finding(s) were delivered before)"
+    )]
     GaveUp {
         /// Endpoint.
         url: String,
@@ -152,6 +163,10 @@ pub enum SinkError {
         attempts: u32,
         /// The last failure.
         last: String,
+        /// Findings accepted before this batch.
+        delivered: usize,
+        /// Findings in the report.
+        total: usize,
     },
     /// Configuration (a missing token).
     #[error("{0}")]
@@ -214,6 +229,35 @@ fn body(kind: SinkKind, r: &Report, batch: &[Finding]) -> Vec<u8> {
     }
 }
 
+/// The longest `Retry-After` honoured: a longer one is waited for this long (the run's time
+/// stays bounded by `attempts` times this).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The wait a 429 or 503 asks for: `Retry-After` in seconds or as an HTTP date.
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let v = resp.headers().get("retry-after")?.to_str().ok()?.trim();
+    let d = match v.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+            (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .to_std()
+                .unwrap_or_default()
+        }
+    };
+    Some(d.min(MAX_RETRY_AFTER))
+}
+
+/// Sends every finding of `r` to each sink in turn; one that fails does not stop the others.
+/// Returns each sink's outcome, in order.
+pub async fn deliver_all(sinks: &[Sink], r: &Report) -> Vec<Result<Delivered, SinkError>> {
+    let mut out = Vec::with_capacity(sinks.len());
+    for s in sinks {
+        out.push(deliver(s, r).await);
+    }
+    out
+}
+
 /// Sends every finding of `r`.
 pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
     if sink.kind == SinkKind::SplunkHec && sink.token.is_none() {
@@ -237,6 +281,7 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let mut asked = None;
             let mut req = client
                 .post(&sink.url)
                 .header("Content-Type", "application/json")
@@ -263,10 +308,13 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
                         body: format!(
                             "redirect to {to} not followed: findings are never re-sent elsewhere; give the final URL"
                         ),
+                        delivered: done.findings,
+                        total: r.findings.len(),
                     });
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
+                    asked = retry_after(&resp);
                     let text = sink.redact(&capped_text(resp, 4096).await);
                     let text: String = crate::sanitize::for_terminal(&text)
                         .chars()
@@ -277,6 +325,8 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
                             url: sink.shown_url(),
                             status,
                             body: text,
+                            delivered: done.findings,
+                            total: r.findings.len(),
                         });
                     }
                     format!("HTTP {status}: {text}")
@@ -289,10 +339,12 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
                     url: sink.shown_url(),
                     attempts: attempt,
                     last: failure,
+                    delivered: done.findings,
+                    total: r.findings.len(),
                 });
             }
             done.retries += 1;
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep(asked.map_or(wait, |a| a.max(wait))).await;
             wait *= 2;
         }
         done.batches += 1;

@@ -580,3 +580,94 @@ fn siem_redirects_are_refused_and_secrets_never_printed() {
         "{e}"
     );
 }
+
+/// A loopback server that answers its first request with 429 and `Retry-After: 1`, then 200s;
+/// it records when each request came.
+fn busy_then_ok_server() -> (String, Arc<Mutex<Vec<std::time::Instant>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(vec![]));
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim_end().is_empty() {
+                    break;
+                }
+                let low = line.trim_end().to_ascii_lowercase();
+                if let Some(v) = low.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = r.read_exact(&mut body);
+            let n = {
+                let mut g = s.lock().unwrap();
+                g.push(std::time::Instant::now());
+                g.len()
+            };
+            let head = if n == 1 {
+                "429 Too Many Requests\r\nRetry-After: 1"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {head}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            );
+        }
+    });
+    (url, seen)
+}
+
+/// Regressions (hardening, SIEM delivery): `Retry-After` was ignored (a 429 gave up after
+/// 3 s of backoff); a failing first `--siem` stopped the others; a delivery that stopped part
+/// way did not say what had gone before it.
+#[test]
+fn siem_honours_retry_after_reports_partial_delivery_and_tries_every_sink() {
+    let r = report_with(25);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (url, seen) = busy_then_ok_server();
+    let mut sink = pipewarden::report::siem::Sink::parse(&format!("webhook={url}")).unwrap();
+    sink.backoff = std::time::Duration::from_millis(10);
+    sink.attempts = 2;
+    let d = rt
+        .block_on(pipewarden::report::siem::deliver(&sink, &r))
+        .unwrap();
+    assert_eq!((d.findings, d.retries), (25, 1));
+    let t = seen.lock().unwrap().clone();
+    assert!(
+        t[1] - t[0] >= std::time::Duration::from_millis(950),
+        "retried after {:?}, not the 1 s asked",
+        t[1] - t[0]
+    );
+
+    // The second batch refused: the error says the first one went.
+    let (url, _, _) = flaky_server(vec![2], 400);
+    let mut refusing = pipewarden::report::siem::Sink::parse(&format!("splunk-hec={url}")).unwrap();
+    refusing.token = Some("test-token".into());
+    refusing.batch = 7;
+    let e = rt
+        .block_on(pipewarden::report::siem::deliver(&refusing, &r))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("400") && e.contains("7 of 25 finding(s) were delivered before"),
+        "{e}"
+    );
+
+    // A refusing endpoint first, a working one second: the second still gets every finding.
+    let (ok_url, got, _) = flaky_server(vec![], 503);
+    let mut ok = pipewarden::report::siem::Sink::parse(&format!("splunk-hec={ok_url}")).unwrap();
+    ok.token = Some("test-token".into());
+    let (bad_url, _) = echo_server(401, "");
+    let bad = pipewarden::report::siem::Sink::parse(&format!("webhook={bad_url}")).unwrap();
+    let outcomes = rt.block_on(pipewarden::report::siem::deliver_all(&[bad, ok], &r));
+    assert!(outcomes[0].is_err());
+    assert_eq!(outcomes[1].as_ref().unwrap().findings, 25);
+    assert!(!got.lock().unwrap().is_empty());
+}
