@@ -435,7 +435,7 @@ fn top_level_value(
             }
             let records = json_scan::object_key(b, i, "Records").map_err(|e| scan_msg(&e))?;
             match records {
-                Some(sp) if b[sp.start] == b'[' => {
+                Some(sp) if b.get(sp.start) == Some(&b'[') => {
                     let r = json_scan::array_elements(b, sp.start, |el: Span| {
                         each(
                             &text[el.start..el.end],
@@ -452,11 +452,12 @@ fn top_level_value(
                 }
                 Some(sp) => Err(format!(
                     "Records is {}, not an array",
-                    match b[sp.start] {
-                        b'{' => "an object",
-                        b'"' => "a string",
-                        b'n' => "null",
-                        _ => "a scalar",
+                    match b.get(sp.start) {
+                        Some(b'{') => "an object",
+                        Some(b'"') => "a string",
+                        Some(b'n') => "null",
+                        Some(_) => "a scalar",
+                        None => "missing (the object ends after its key)",
                     }
                 )),
                 None => {
@@ -653,6 +654,22 @@ mod tests {
             (o.status, o.events, o.rejects.len()),
             (ObjectStatus::Ok, 1, 1)
         );
+    }
+
+    /// Found by the fuzzer (`tests/it/fuzz.rs`): `{"Records":` with nothing after the key
+    /// indexed past the end of the text and panicked.
+    #[test]
+    fn records_key_at_the_end_of_the_text_is_an_error() {
+        let mut b = CloudTrailBuilder::new();
+        for text in [&b"{\"Records\":"[..], b"{\"Records\":   ", b"{\"Records\""] {
+            let o = parse_object(text, "k", &mut b, Limits::default());
+            assert_eq!(
+                o.status,
+                ObjectStatus::Failed,
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod cluster;
 mod crash;
 mod detect;
 mod detectors;
+mod fuzz;
 mod generate;
 mod helpers;
 mod ingest_local;
