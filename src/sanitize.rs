@@ -23,21 +23,24 @@ pub fn for_terminal(s: &str) -> String {
 /// Log text for a text file that may be shown in a terminal (CSV): as [`for_terminal`], but
 /// line breaks and tabs, which a CSV reader needs and a terminal shows harmlessly, are kept.
 pub fn inert_text(s: &str) -> String {
-    if !s
-        .chars()
-        .any(|c| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c))
-    {
+    if !s.chars().any(shown_escaped) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c) {
+        if shown_escaped(c) {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// What text files show as `\u{..}`: control characters but line breaks and tabs, and bidi
+/// controls (CSV, HTML and Markdown reports alike).
+pub fn shown_escaped(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)
 }
 
 /// The Unicode bidirectional controls (embeddings, overrides, isolates, marks), which reorder

@@ -16,16 +16,11 @@ pub fn html(s: &str) -> String {
             '`' => out.push_str("&#96;"),
             // An entity would be decoded back into the character: a bidi override would still
             // reorder the text around it. Shown as its escape, as text.
-            c if shown_escaped(c) => out.push_str(&c.escape_unicode().to_string()),
+            c if crate::sanitize::shown_escaped(c) => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
     }
     out
-}
-
-/// Control characters (but line breaks and tabs) and bidi controls: shown as `\u{..}`.
-fn shown_escaped(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || crate::sanitize::is_bidi_control(c)
 }
 
 /// A CSV field: terminal controls, NUL and bidi marks shown as `\u{..}`
@@ -61,7 +56,7 @@ pub fn markdown(s: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
-            c if shown_escaped(c) => out.push_str(&c.escape_unicode().to_string()),
+            c if crate::sanitize::shown_escaped(c) => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
     }

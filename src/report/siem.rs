@@ -91,14 +91,24 @@ impl Sink {
         shown_url(&self.url)
     }
 
-    /// `text` with every secret of this sink (the token, a password in the URL) replaced by
-    /// `<redacted>`: an endpoint may echo the Authorization header in its error body.
+    /// `text` with every secret of this sink (the token, a password in the URL, and the Basic
+    /// credential the client sends for it, `base64(user:password)`) replaced by `<redacted>`:
+    /// an endpoint may echo the Authorization header in its error body.
     pub fn redact(&self, text: &str) -> String {
+        use base64::Engine as _;
         let mut out = text.to_string();
-        let password = url::Url::parse(&self.url)
-            .ok()
-            .and_then(|u| u.password().map(str::to_string));
-        for secret in self.token.iter().chain(password.iter()) {
+        let mut secrets: Vec<String> = self.token.iter().cloned().collect();
+        if let Ok(u) = url::Url::parse(&self.url)
+            && let Some(p) = u.password()
+        {
+            let user = percent_decode(u.username());
+            let pass = percent_decode(p);
+            secrets
+                .push(base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")));
+            secrets.push(pass);
+            secrets.push(p.to_string());
+        }
+        for secret in &secrets {
             if !secret.is_empty() {
                 out = out.replace(secret.as_str(), "<redacted>");
             }
@@ -120,6 +130,13 @@ impl Sink {
         };
         Ok(self)
     }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
 }
 
 /// What a delivery did.
@@ -369,6 +386,9 @@ mod tests {
             !echoed.contains("tok-123") && !echoed.contains("s3cret"),
             "{echoed}"
         );
+        // The Basic credential the client builds from the URL, echoed back base64-encoded.
+        let basic = s.redact("you sent authorization: Basic Y2k6czNjcmV0");
+        assert!(!basic.contains("Y2k6czNjcmV0"), "{basic}");
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("tok-123") && !dbg.contains("s3cret"), "{dbg}");
         assert_eq!(shown_url("https://h/p"), "https://h/p");

@@ -236,6 +236,11 @@ fn problems(r: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The detail of problem `i`.
+fn detail(r: &Value, i: usize) -> &str {
+    r["problems"][i]["detail"].as_str().unwrap()
+}
+
 fn uri(c: &Chain, key: &str) -> String {
     format!("s3://{}/{key}", c.bucket)
 }
@@ -333,12 +338,7 @@ fn every_kind_of_tampering_is_reported_as_itself() {
         problems(&r),
         vec![("digest_invalid".into(), uri(&c, &c.digests[2]))]
     );
-    assert!(
-        r["problems"][0]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("signature does not verify")
-    );
+    assert!(detail(&r, 0).contains("signature does not verify"));
 
     // The wrong key: no digest verifies, and nothing is said about logs it cannot vouch for.
     let c = build(&rt, &client, &bucket, "wrong-key/");
@@ -432,10 +432,7 @@ fn chains_are_per_trail_account_and_region() {
     let (_, r) = verify(&c, &keys);
     assert_eq!(problems(&r), vec![("gap".into(), uri(&c, &c.digests[2]))]);
     assert!(
-        r["problems"][0]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no digest covers 2026-10-01T12:00:00Z to 2026-10-01T15:00:00Z"),
+        detail(&r, 0).contains("no digest covers 2026-10-01T12:00:00Z to 2026-10-01T15:00:00Z"),
         "{}",
         r["problems"][0]
     );
@@ -461,12 +458,7 @@ fn deleted_digests_are_named_and_an_empty_range_is_an_error() {
     assert_eq!(o.status.code(), Some(1));
     let folder = format!("s3://{bucket}/all-gone/AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/");
     assert_eq!(problems(&r), vec![("digests_absent".into(), folder)]);
-    assert!(
-        r["problems"][0]["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("8 log file(s) in the range and no digest")
-    );
+    assert!(detail(&r, 0).starts_with("8 log file(s) in the range and no digest"));
 
     let c = build(&rt, &client, &bucket, "newest-gone/");
     delete(&c.digests[2]);
