@@ -11,6 +11,7 @@
 //! objects and records are reported, counted, recorded in the manifest (and `rejects`), and the
 //! run goes on.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
@@ -21,13 +22,15 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::aws::{AwsContext, S3Options};
-use crate::lake::manifest::{Decision, ManifestEntry, STATUS_UNREADABLE, SeenObjects};
+use crate::lake::manifest::{Decision, ManifestEntry, STATUS_OPEN, STATUS_UNREADABLE, SeenObjects};
 use crate::lake::transaction::{Committed, Transaction};
 use crate::lake::writer::WriterConfig;
 use crate::lake::{Access, Dataset, Lake, LakeError, LakeLocation};
 use crate::parse::builds::BuildsBuilder;
 use crate::parse::cloudtrail::CloudTrailBuilder;
-use crate::parse::{Limits, ObjectStatus, RecordSink, RejectedRecord, parse_object_with};
+use crate::parse::{
+    Flush, Limits, ObjectOutcome, ObjectStatus, RecordSink, RejectedRecord, parse_object_with,
+};
 pub use crate::progress::Counters;
 use crate::progress::Reporter;
 use crate::source::layout::KeyKind;
@@ -199,10 +202,17 @@ struct Work {
     changed: bool,
 }
 
+/// What a parse worker hands the writer: rows, the objects they came from, their rejects.
 struct Chunk {
+    /// The worker that sent it.
+    worker: usize,
     batch: Option<RecordBatch>,
+    /// Objects read to their end.
     objects: Vec<ManifestEntry>,
     rejects: Vec<(String, RejectedRecord)>,
+    /// The object the worker is still reading (its counts so far, status `open`): part of its
+    /// rows are in this chunk or earlier ones.
+    open: Option<ManifestEntry>,
 }
 
 #[derive(Default)]
@@ -288,7 +298,7 @@ pub fn run_on(
         let dataset = plan.dataset;
         let h = std::thread::Builder::new()
             .name(format!("parse-{i}"))
-            .spawn(move || parse_worker(rx, tx, counters, limits, batch_rows, dataset))
+            .spawn(move || parse_worker(i, rx, tx, counters, limits, batch_rows, dataset))
             .map_err(|e| IngestError::Other(format!("cannot start a parse thread: {e}")))?;
         workers.push(h);
     }
@@ -413,7 +423,39 @@ fn tokio_stream_from<T: Send + 'static>(
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
+/// A parse worker: its builder fills with the rows of several objects, handed to the writer
+/// every `batch_rows` rows, between objects or inside a large one.
+struct Worker {
+    id: usize,
+    tx: mpsc::SyncSender<Chunk>,
+    builder: Box<dyn RecordSink>,
+    /// Objects read whole whose rows (some of them) are still in the builder.
+    objects: Vec<ManifestEntry>,
+    rejects: Vec<(String, RejectedRecord)>,
+}
+
+impl Worker {
+    /// Hands the pending rows on; false once the writer has gone.
+    fn send(&mut self, open: Option<ManifestEntry>) -> bool {
+        let batch = if self.builder.is_empty() {
+            None
+        } else {
+            Some(self.builder.finish())
+        };
+        self.tx
+            .send(Chunk {
+                worker: self.id,
+                batch,
+                objects: std::mem::take(&mut self.objects),
+                rejects: std::mem::take(&mut self.rejects),
+                open,
+            })
+            .is_ok()
+    }
+}
+
 fn parse_worker(
+    id: usize,
     rx: async_channel::Receiver<Work>,
     tx: mpsc::SyncSender<Chunk>,
     counters: Arc<Counters>,
@@ -421,61 +463,53 @@ fn parse_worker(
     batch_rows: usize,
     dataset: Dataset,
 ) {
-    let mut builder: Box<dyn RecordSink> = match dataset {
+    let builder: Box<dyn RecordSink> = match dataset {
         Dataset::CloudTrail => Box::new(CloudTrailBuilder::new()),
         Dataset::Builds => Box::new(BuildsBuilder::new()),
     };
-    let mut scratch = Vec::new();
-    let mut objects = vec![];
-    let mut rejects = vec![];
-    let flush = |builder: &mut Box<dyn RecordSink>,
-                 objects: &mut Vec<ManifestEntry>,
-                 rejects: &mut Vec<(String, RejectedRecord)>| {
-        let batch = if builder.is_empty() {
-            None
-        } else {
-            Some(builder.finish())
-        };
-        tx.send(Chunk {
-            batch,
-            objects: std::mem::take(objects),
-            rejects: std::mem::take(rejects),
-        })
+    let mut w = Worker {
+        id,
+        tx,
+        builder,
+        objects: vec![],
+        rejects: vec![],
     };
+    let mut scratch = Vec::new();
     while let Ok(work) = rx.recv_blocking() {
-        let entry = parse_one(
+        let Some(entry) = parse_one(
             work,
             dataset,
-            builder.as_mut(),
-            &mut rejects,
+            &mut w,
             &counters,
             limits,
+            batch_rows,
             &mut scratch,
-        );
-        objects.push(entry);
+        ) else {
+            return;
+        };
+        w.objects.push(entry);
         if scratch.capacity() > crate::parse::KEEP_SCRATCH {
             scratch = Vec::new();
         }
-        if (builder.len() >= batch_rows || objects.len() >= 4096)
-            && flush(&mut builder, &mut objects, &mut rejects).is_err()
-        {
+        if (w.builder.len() >= batch_rows || w.objects.len() >= 4096) && !w.send(None) {
             return;
         }
     }
-    if !objects.is_empty() {
-        let _ = flush(&mut builder, &mut objects, &mut rejects);
+    if !w.objects.is_empty() {
+        w.send(None);
     }
 }
 
+/// Reads one object into the worker's builder; None when the writer has gone.
 fn parse_one(
     work: Work,
     dataset: Dataset,
-    builder: &mut dyn RecordSink,
-    rejects: &mut Vec<(String, RejectedRecord)>,
+    w: &mut Worker,
     counters: &Counters,
     limits: Limits,
+    batch_rows: usize,
     scratch: &mut Vec<u8>,
-) -> ManifestEntry {
+) -> Option<ManifestEntry> {
     let obj = work.obj;
     let mut entry = ManifestEntry {
         dataset: dataset.name(),
@@ -497,28 +531,80 @@ fn parse_one(
         rejected: 0,
         warnings: 0,
         warning: None,
-        replaced: false,
+        replaced: work.changed,
     };
-    let bytes: Bytes = match work.payload {
-        Payload::Bytes(b) => b,
-        Payload::File => match std::fs::read(&obj.uri) {
-            Ok(b) => Bytes::from(b),
-            Err(e) => {
-                entry.error = Some(format!("cannot read: {e}"));
-                return entry;
+    // Inside a large object, rows and rejects go to the writer every `batch_rows`, with the
+    // object's counts so far (status `open`), so memory follows the chunk, not the object.
+    let mut gone = false;
+    let uri = obj.uri.clone();
+    let open_entry = entry.clone();
+    let Worker {
+        id,
+        tx,
+        builder,
+        objects,
+        rejects,
+    } = w;
+    let mut hand = |b: &mut (dyn RecordSink + 'static), so_far: &mut ObjectOutcome| {
+        let mut open = open_entry.clone();
+        open.status = STATUS_OPEN;
+        open.events = so_far.events as i64;
+        open.rejected = so_far.rejected as i64;
+        open.warnings = so_far.warnings.count as i64;
+        open.warning = so_far.warnings.first.clone();
+        rejects.extend(so_far.rejects.drain(..).map(|r| (uri.clone(), r)));
+        let batch = if b.is_empty() { None } else { Some(b.finish()) };
+        let sent = tx.send(Chunk {
+            worker: *id,
+            batch,
+            objects: std::mem::take(objects),
+            rejects: std::mem::take(rejects),
+            open: Some(open),
+        });
+        gone = sent.is_err();
+        !gone
+    };
+    let flush = Some(Flush {
+        rows: batch_rows,
+        f: &mut hand,
+    });
+    let out = match work.payload {
+        Payload::Bytes(bytes) => {
+            entry.size = bytes.len() as i64;
+            parse_object_with(&bytes, &obj.uri, builder.as_mut(), limits, scratch, flush)
+        }
+        Payload::File => {
+            match crate::parse::parse_file(
+                std::path::Path::new(&obj.uri),
+                &obj.uri,
+                builder.as_mut(),
+                limits,
+                scratch,
+                flush,
+            ) {
+                Ok((out, size)) => {
+                    entry.size = size as i64;
+                    out
+                }
+                Err(e) => {
+                    entry.error = Some(format!("cannot read: {e}"));
+                    entry.replaced = false;
+                    return Some(entry);
+                }
             }
-        },
+        }
         Payload::Unreadable(reason) => {
             entry.error = Some(reason);
-            return entry;
+            entry.replaced = false;
+            return Some(entry);
         }
     };
-    entry.size = bytes.len() as i64;
-    entry.replaced = work.changed;
+    if gone {
+        return None;
+    }
     counters
         .bytes_in
-        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    let out = parse_object_with(&bytes, &obj.uri, builder, limits, scratch);
+        .fetch_add(entry.size as u64, Ordering::Relaxed);
     counters.objects.fetch_add(1, Ordering::Relaxed);
     counters.events.fetch_add(out.events, Ordering::Relaxed);
     counters
@@ -527,14 +613,17 @@ fn parse_one(
     entry.status = out.status.as_str();
     entry.error = out.error;
     entry.events = out.events as i64;
-    entry.rejected = out.rejects.len() as i64;
+    entry.rejected = out.rejected as i64;
     entry.warnings = out.warnings.count as i64;
     entry.warning = out.warnings.first;
     for r in out.rejects {
         rejects.push((obj.uri.clone(), r));
     }
-    entry
+    Some(entry)
 }
+
+/// Rejects' text the writer holds before it commits, at most.
+const REJECT_BYTES_PER_COMMIT: usize = 64 << 20;
 
 fn write_loop(
     lake: &Lake,
@@ -547,6 +636,11 @@ fn write_loop(
     let mut tx = Transaction::begin(lake, rt, plan.dataset, plan.writer);
     let mut entries: Vec<ManifestEntry> = vec![];
     let mut rejects: Vec<(String, RejectedRecord)> = vec![];
+    let mut reject_bytes = 0usize;
+    // Objects that workers are still reading, and those committed in part already: a part
+    // commit replaces an earlier version's rows once, never the rows of this run's parts.
+    let mut open: HashMap<usize, ManifestEntry> = HashMap::new();
+    let mut in_part: HashSet<String> = HashSet::new();
     for chunk in rx {
         if let Some(b) = &chunk.batch {
             tx.write(b)?;
@@ -560,15 +654,39 @@ fn write_loop(
                 None => format!("record {}", r.index),
             };
             reporter.bad_input(&format!("{obj}: {at}: {}", r.reason));
+            reject_bytes += r.raw.len();
         }
-        entries.extend(chunk.objects);
+        entries.extend(chunk.objects.into_iter().map(|mut e| {
+            if in_part.remove(&e.object) {
+                e.replaced = false;
+            }
+            e
+        }));
         rejects.extend(chunk.rejects);
-        if tx.events() >= plan.commit_every {
+        match chunk.open {
+            Some(e) => open.insert(chunk.worker, e),
+            None => open.remove(&chunk.worker),
+        };
+        if tx.events() >= plan.commit_every
+            || rejects.len() as u64 >= plan.commit_every
+            || reject_bytes >= REJECT_BYTES_PER_COMMIT
+        {
+            for e in open.values() {
+                let mut e = e.clone();
+                if !in_part.insert(e.object.clone()) {
+                    e.replaced = false;
+                }
+                entries.push(e);
+            }
             let next = Transaction::begin(lake, rt, plan.dataset, plan.writer);
             let done = std::mem::replace(&mut tx, next).commit(&entries, &rejects)?;
             summary.add_commit(done);
             entries.clear();
             rejects.clear();
+            reject_bytes = 0;
+            if !open.is_empty() {
+                crate::lake::commit::failpoint("after-part-commit");
+            }
         }
     }
     if !entries.is_empty() {

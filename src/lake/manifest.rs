@@ -26,6 +26,11 @@ use crate::parse::record::UTC;
 /// Status of an object whose read failed; it is retried on the next run.
 pub const STATUS_UNREADABLE: &str = "unreadable";
 
+/// Status of an object committed in part, while it was still being read (a large object meets
+/// `--commit-every`). A later row of the same object says how it ended; an `open` row that is
+/// the last one (the run stopped) makes the next run read the object again, replacing its rows.
+pub const STATUS_OPEN: &str = "open";
+
 /// One object's visit.
 #[derive(Debug, Clone)]
 pub struct ManifestEntry {
@@ -43,7 +48,7 @@ pub struct ManifestEntry {
     pub size: i64,
     /// ETag (or size and mtime for files).
     pub etag: String,
-    /// `ok`, `partial`, `failed` or `unreadable`.
+    /// `ok`, `partial`, `failed`, `unreadable` or `open`.
     pub status: &'static str,
     /// Why it is not `ok`.
     pub error: Option<String>,
@@ -167,6 +172,8 @@ pub struct Seen {
     pub etag: u64,
     /// Whether that visit was final (not an unreadable object to retry).
     pub done: bool,
+    /// Whether that visit committed part of the object only ([`STATUS_OPEN`]).
+    pub open: bool,
 }
 
 /// Every object seen, by hash of its name; later commits override earlier ones.
@@ -213,6 +220,7 @@ impl SeenObjects {
             Seen {
                 etag: hash_str(etag),
                 done: status != STATUS_UNREADABLE,
+                open: status == STATUS_OPEN,
             },
         );
     }
@@ -221,6 +229,8 @@ impl SeenObjects {
     pub fn decide(&self, object: &str, etag: &str) -> Decision {
         match self.map.get(&hash_str(object)) {
             None => Decision::New,
+            // Its rows in the lake are a part of it: they are replaced.
+            Some(s) if s.open => Decision::Changed,
             Some(s) if !s.done => Decision::Retry,
             Some(s) if s.etag == hash_str(etag) => Decision::Unchanged,
             Some(_) => Decision::Changed,
@@ -323,5 +333,10 @@ mod tests {
         assert_eq!(s.decide("s3://b/k4", "e4"), Decision::New);
         s.insert("s3://b/k2", "e2", "ok");
         assert_eq!(s.decide("s3://b/k2", "e2"), Decision::Unchanged);
+        // Committed in part, then the run stopped: read again, its rows replaced.
+        s.insert("s3://b/k5", "e5", STATUS_OPEN);
+        assert_eq!(s.decide("s3://b/k5", "e5"), Decision::Changed);
+        s.insert("s3://b/k5", "e5", "ok");
+        assert_eq!(s.decide("s3://b/k5", "e5"), Decision::Unchanged);
     }
 }

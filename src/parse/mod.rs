@@ -10,6 +10,7 @@ pub mod builds;
 pub mod cloudtrail;
 pub mod json_scan;
 pub mod record;
+pub mod stream;
 pub mod time;
 
 use std::borrow::Cow;
@@ -81,7 +82,9 @@ pub struct RejectedRecord {
 pub struct ObjectOutcome {
     /// Rows appended to the builder.
     pub events: u64,
-    /// Records rejected.
+    /// Records rejected, all of them.
+    pub rejected: u64,
+    /// The rejected records not yet handed on (through a [`Flush`]).
     pub rejects: Vec<RejectedRecord>,
     /// Fields kept with a coerced type, and text repairs.
     pub warnings: FieldWarnings,
@@ -97,6 +100,7 @@ impl ObjectOutcome {
     fn failed(reason: String) -> Self {
         ObjectOutcome {
             events: 0,
+            rejected: 0,
             rejects: vec![],
             warnings: FieldWarnings::default(),
             status: ObjectStatus::Failed,
@@ -106,6 +110,119 @@ impl ObjectOutcome {
     }
 }
 
+/// Rejects' text held before they are handed on, at most.
+const REJECT_BYTES_PER_CHUNK: usize = 16 << 20;
+
+/// Hands rows and rejects on while an object is still being read, so that memory follows a
+/// chunk, not the object: after every `rows` rows (or as many rejects, or 16 MiB of their text)
+/// `f` is called with the builder and the outcome so far, and takes what it wants of them
+/// (the builder's rows, `rejects`). It returns false to stop reading the object.
+pub struct Flush<'f, B: ?Sized> {
+    /// Rows (or rejects) after which `f` is called.
+    pub rows: usize,
+    /// The hand-over.
+    pub f: &'f mut dyn FnMut(&mut B, &mut ObjectOutcome) -> bool,
+}
+
+/// Where an object's records go: the builder, the rejects, the counts.
+struct Intake<'a, 'f, B: ?Sized> {
+    builder: &'a mut B,
+    source: &'a str,
+    out: ObjectOutcome,
+    /// Records that were JSON objects (the others are numbers, strings, arrays).
+    objects: u64,
+    reject_bytes: usize,
+    flush: Option<Flush<'f, B>>,
+    stopped: bool,
+}
+
+impl<B: RecordSink + ?Sized> Intake<'_, '_, B> {
+    fn record(&mut self, text: &str, pos: Position) -> bool {
+        if self.stopped {
+            return false;
+        }
+        self.objects += u64::from(text.trim_start().starts_with('{'));
+        let pushed = if text.len() > MAX_RECORD {
+            Err(RecordError(too_large(text.len() as u64)))
+        } else {
+            self.builder
+                .push(text, self.source, pos, &mut self.out.warnings)
+        };
+        match pushed {
+            Ok(()) => self.out.events += 1,
+            Err(e) => self.reject(pos, e.0, crate::sanitize::cut(text, MAX_REJECT_RAW)),
+        }
+        self.maybe_flush()
+    }
+
+    fn too_large(&mut self, head: &str, len: u64, pos: Position) -> bool {
+        if self.stopped {
+            return false;
+        }
+        self.objects += u64::from(head.trim_start().starts_with('{'));
+        self.reject(pos, too_large(len), head);
+        self.maybe_flush()
+    }
+
+    fn reject(&mut self, pos: Position, reason: String, raw: &str) {
+        self.reject_bytes += raw.len();
+        self.out.rejected += 1;
+        self.out.rejects.push(RejectedRecord {
+            index: pos.index,
+            line: pos.line,
+            reason,
+            raw: raw.to_string(),
+        });
+    }
+
+    fn maybe_flush(&mut self) -> bool {
+        if let Some(f) = &mut self.flush
+            && (self.builder.len() >= f.rows
+                || self.out.rejects.len() >= f.rows
+                || self.reject_bytes >= REJECT_BYTES_PER_CHUNK)
+        {
+            self.reject_bytes = 0;
+            if !(f.f)(self.builder, &mut self.out) {
+                self.stopped = true;
+            }
+        }
+        !self.stopped
+    }
+
+    /// The outcome, from what reading and splitting said.
+    fn conclude(self, decode_error: Option<String>, shape_error: Option<String>) -> ObjectOutcome {
+        let mut out = self.out;
+        // Numbers, strings or arrays and not one object (`123 456`, a CSV whose first cell is
+        // a number): not a log file, rather than an `ok` object whose every record "is a
+        // number".
+        let error = decode_error.or(shape_error);
+        if error.is_none() && self.objects == 0 && out.rejected > 0 {
+            let n = out.rejected;
+            out.rejects.clear();
+            out.rejected = 0;
+            out.status = ObjectStatus::Failed;
+            out.error = Some(format!(
+                "not a log file: none of its {n} JSON value(s) is an object (a record)"
+            ));
+            return out;
+        }
+        if let Some(e) = error {
+            let salvaged = out.events > 0 || out.rejected > 0;
+            out.status = if salvaged {
+                ObjectStatus::Partial
+            } else {
+                ObjectStatus::Failed
+            };
+            out.error = Some(e);
+        }
+        out
+    }
+}
+
+fn too_large(len: u64) -> String {
+    format!("record is {len} bytes, more than the {MAX_RECORD}-byte limit of one record")
+}
+
 /// Parses one whole object into `builder`.
 pub fn parse_object<B: RecordSink + ?Sized>(
     bytes: &[u8],
@@ -113,102 +230,177 @@ pub fn parse_object<B: RecordSink + ?Sized>(
     builder: &mut B,
     limits: Limits,
 ) -> ObjectOutcome {
-    parse_object_with(bytes, source_object, builder, limits, &mut Vec::new())
+    parse_object_with(bytes, source_object, builder, limits, &mut Vec::new(), None)
 }
 
-/// [`parse_object`] with a reusable decompression buffer (one per worker thread).
+/// [`parse_object`] with a reusable decompression buffer (one per worker thread) and,
+/// optionally, a [`Flush`] that takes rows and rejects while the object is read.
 pub fn parse_object_with<B: RecordSink + ?Sized>(
     bytes: &[u8],
     source_object: &str,
     builder: &mut B,
     limits: Limits,
     scratch: &mut Vec<u8>,
+    flush: Option<Flush<'_, B>>,
 ) -> ObjectOutcome {
     if bytes.is_empty() {
         return ObjectOutcome::failed("object is empty".into());
     }
-    let (decoded, decode_error) = match decode(bytes, limits, scratch) {
-        Ok(d) => d,
-        Err(e) => return ObjectOutcome::failed(e),
-    };
-    let mut warnings = FieldWarnings::default();
-    let text: Cow<str> = match std::str::from_utf8(&decoded) {
-        Ok(t) => Cow::Borrowed(t),
-        Err(e) => {
-            warnings.count += 1;
-            warnings.first = Some(format!(
-                "invalid UTF-8 at byte {} replaced with U+FFFD",
-                e.valid_up_to()
-            ));
-            Cow::Owned(String::from_utf8_lossy(&decoded).into_owned())
+    let intake = Intake::new(builder, source_object, flush);
+    match decode(bytes, limits, scratch) {
+        Err(e) => ObjectOutcome::failed(e),
+        Ok(Decoded::Whole(decoded, decode_error)) => intake.whole(&decoded, decode_error),
+        Ok(Decoded::Stream { gzip: true }) => intake.stream(
+            &mut flate2::read::MultiGzDecoder::new(bytes),
+            "gzip stream is damaged",
+            limits,
+        ),
+        Ok(Decoded::Stream { gzip: false }) => {
+            intake.stream(&mut &bytes[..], "cannot read the object", limits)
         }
-    };
-    let mut out = ObjectOutcome {
-        events: 0,
-        rejects: vec![],
-        warnings,
-        status: ObjectStatus::Ok,
-        error: None,
-        decoded_bytes: decoded.len() as u64,
-    };
-    let text = text.trim_start_matches('\u{feff}');
-    let mut objects = 0u64;
-    let shape_error = split_records(text, |rec_text, pos| {
-        objects += u64::from(rec_text.trim_start().starts_with('{'));
-        let pushed = if rec_text.len() > MAX_RECORD {
-            Err(RecordError(format!(
-                "record is {} bytes, more than the {MAX_RECORD}-byte limit of one record",
-                rec_text.len()
-            )))
-        } else {
-            builder.push(rec_text, source_object, pos, &mut out.warnings)
-        };
-        match pushed {
-            Ok(()) => out.events += 1,
-            Err(e) => out.rejects.push(RejectedRecord {
-                index: pos.index,
-                line: pos.line,
-                reason: e.0,
-                raw: crate::sanitize::cut(rec_text, MAX_REJECT_RAW).to_string(),
-            }),
-        }
-    });
-    let error = match (decode_error, shape_error) {
-        (Some(d), _) => Some(d),
-        (None, Some(s)) => Some(s),
-        (None, None) => None,
-    };
-    // Numbers, strings or arrays and not one object (`123 456`, a CSV whose first cell is a
-    // number): not a log file, rather than an `ok` object whose every record "is a number".
-    if error.is_none() && objects == 0 && !out.rejects.is_empty() {
-        let n = out.rejects.len();
-        out.rejects.clear();
-        out.status = ObjectStatus::Failed;
-        out.error = Some(format!(
-            "not a log file: none of its {n} JSON value(s) is an object (a record)"
-        ));
-        return out;
     }
-    if let Some(e) = error {
-        let salvaged = out.events > 0 || !out.rejects.is_empty();
-        out.status = if salvaged {
-            ObjectStatus::Partial
-        } else {
-            ObjectStatus::Failed
-        };
-        out.error = Some(e);
-    }
-    out
 }
 
-/// Decompresses gzip (detected by its magic bytes) or passes plain bytes through.
-///
-/// Returns the bytes and, for a damaged gzip stream, the error after the bytes that could be read.
+/// Parses the file at `path` into `builder`; one larger than [`stream::STREAM_ABOVE`] is read
+/// in pieces, never whole. An error is one of reading the file (the object is unreadable).
+pub fn parse_file<B: RecordSink + ?Sized>(
+    path: &std::path::Path,
+    source_object: &str,
+    builder: &mut B,
+    limits: Limits,
+    scratch: &mut Vec<u8>,
+    flush: Option<Flush<'_, B>>,
+) -> std::io::Result<(ObjectOutcome, u64)> {
+    let mut f = std::fs::File::open(path)?;
+    let size = f.metadata()?.len();
+    if size <= stream::STREAM_ABOVE as u64 {
+        let mut bytes = Vec::with_capacity(size as usize);
+        f.read_to_end(&mut bytes)?;
+        let out = parse_object_with(&bytes, source_object, builder, limits, scratch, flush);
+        return Ok((out, bytes.len() as u64));
+    }
+    let mut magic = [0u8; 2];
+    f.read_exact(&mut magic)?;
+    let reopen = || -> std::io::Result<std::io::BufReader<std::fs::File>> {
+        Ok(std::io::BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(path)?,
+        ))
+    };
+    let intake = Intake::new(builder, source_object, flush);
+    let out = if magic == [0x1f, 0x8b] {
+        let n = inflated_len(reopen()?, limits.max_decompressed);
+        if n > limits.max_decompressed {
+            ObjectOutcome::failed(over_limit(limits))
+        } else {
+            intake.stream(
+                &mut flate2::read::MultiGzDecoder::new(reopen()?),
+                "gzip stream is damaged",
+                limits,
+            )
+        }
+    } else if size > limits.max_decompressed as u64 {
+        ObjectOutcome::failed(format!(
+            "object is larger than the {} byte limit",
+            limits.max_decompressed
+        ))
+    } else {
+        intake.stream(&mut reopen()?, "cannot read the object", limits)
+    };
+    Ok((out, size))
+}
+
+impl<'a, 'f, B: RecordSink + ?Sized> Intake<'a, 'f, B> {
+    fn new(builder: &'a mut B, source: &'a str, flush: Option<Flush<'f, B>>) -> Self {
+        Intake {
+            builder,
+            source,
+            out: ObjectOutcome {
+                events: 0,
+                rejected: 0,
+                rejects: vec![],
+                warnings: FieldWarnings::default(),
+                status: ObjectStatus::Ok,
+                error: None,
+                decoded_bytes: 0,
+            },
+            objects: 0,
+            reject_bytes: 0,
+            flush,
+            stopped: false,
+        }
+    }
+
+    /// An object held whole, decompressed.
+    fn whole(mut self, decoded: &[u8], decode_error: Option<String>) -> ObjectOutcome {
+        let text: Cow<str> = match std::str::from_utf8(decoded) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(e) => {
+                self.out.warnings.note(|| {
+                    format!(
+                        "invalid UTF-8 at byte {} replaced with U+FFFD",
+                        e.valid_up_to()
+                    )
+                });
+                Cow::Owned(String::from_utf8_lossy(decoded).into_owned())
+            }
+        };
+        self.out.decoded_bytes = decoded.len() as u64;
+        let text = text.trim_start_matches('\u{feff}');
+        let shape_error = split_records(text, |rec_text, pos| {
+            self.record(rec_text, pos);
+        });
+        self.conclude(decode_error, shape_error)
+    }
+
+    /// An object read in pieces ([`stream`]).
+    fn stream(mut self, r: &mut dyn Read, what: &'static str, limits: Limits) -> ObjectOutcome {
+        let mut warnings = std::mem::take(&mut self.out.warnings);
+        let s =
+            stream::split_reader(
+                r,
+                what,
+                limits.max_decompressed,
+                &mut warnings,
+                &mut |p| match p {
+                    stream::Piece::Record(text, pos) => self.record(text, pos),
+                    stream::Piece::TooLarge { head, len, pos } => self.too_large(head, len, pos),
+                },
+            );
+        // Warnings noted while splitting (text repairs) come first, as in a whole object.
+        let mut w = warnings;
+        w.count += self.out.warnings.count;
+        if w.first.is_none() {
+            w.first = self.out.warnings.first.take();
+        }
+        self.out.warnings = w;
+        self.out.decoded_bytes = s.decoded;
+        self.conclude(s.read_error, s.shape_error)
+    }
+}
+
+fn over_limit(limits: Limits) -> String {
+    format!(
+        "decompressed size exceeds the {} byte limit",
+        limits.max_decompressed
+    )
+}
+
+/// What [`decode`] makes of an object's bytes.
+enum Decoded<'a> {
+    /// The whole text, and for a damaged gzip stream the error after what could be read.
+    Whole(Cow<'a, [u8]>, Option<String>),
+    /// Too large to hold decompressed: to be read in pieces.
+    Stream { gzip: bool },
+}
+
+/// Decompresses gzip (detected by its magic bytes) or passes plain bytes through; text larger
+/// than [`stream::STREAM_ABOVE`] is left to be streamed.
 fn decode<'a>(
     bytes: &'a [u8],
     limits: Limits,
     scratch: &'a mut Vec<u8>,
-) -> Result<(Cow<'a, [u8]>, Option<String>), String> {
+) -> Result<Decoded<'a>, String> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         if bytes.len() > limits.max_decompressed {
             return Err(format!(
@@ -216,7 +408,10 @@ fn decode<'a>(
                 limits.max_decompressed
             ));
         }
-        return Ok((Cow::Borrowed(bytes), None));
+        if bytes.len() > stream::STREAM_ABOVE {
+            return Ok(Decoded::Stream { gzip: false });
+        }
+        return Ok(Decoded::Whole(Cow::Borrowed(bytes), None));
     }
     // Fast path: libdeflate into a buffer sized from the gzip trailer (ISIZE, size mod 2^32).
     let n = bytes.len();
@@ -225,16 +420,7 @@ fn decode<'a>(
     } else {
         0
     };
-    // A large claim (or none) is checked by inflating into nothing first: a bomb is refused
-    // without its bytes ever being held, on every worker at once.
-    let large = isize_hint == 0 || isize_hint > CHECK_FIRST_ABOVE;
-    if large && inflated_len(bytes, limits.max_decompressed) > limits.max_decompressed {
-        return Err(format!(
-            "decompressed size exceeds the {} byte limit",
-            limits.max_decompressed
-        ));
-    }
-    if isize_hint > 0 && isize_hint <= limits.max_decompressed {
+    if isize_hint > 0 && isize_hint <= limits.max_decompressed.min(stream::STREAM_ABOVE) {
         // The buffer only grows, so it is zeroed once, not per object.
         if scratch.len() < isize_hint {
             scratch.resize(isize_hint, 0);
@@ -248,19 +434,22 @@ fn decode<'a>(
             && written == isize_hint
             && libdeflater::crc32(&scratch[..written]) == crc
         {
-            return Ok((Cow::Borrowed(&scratch[..written]), None));
+            return Ok(Decoded::Whole(Cow::Borrowed(&scratch[..written]), None));
         }
     }
-    // Multi-member, damaged or oversized streams: stream with flate2, keeping what decodes.
-    let mut out = Vec::with_capacity((n * 4).max(isize_hint).min(limits.max_decompressed));
-    let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(limits.max_decompressed as u64 + 1);
+    // Multi-member, damaged, large or unsized streams are measured by inflating into nothing
+    // first: a bomb is refused without its bytes ever being held, on every worker at once.
+    let inflated = inflated_len(bytes, limits.max_decompressed);
+    if inflated > limits.max_decompressed {
+        return Err(over_limit(limits));
+    }
+    if inflated > stream::STREAM_ABOVE {
+        return Ok(Decoded::Stream { gzip: true });
+    }
+    let mut out = Vec::with_capacity(inflated);
+    // The measure read to the end (or the damage): the same stream, read again, fits.
+    let mut dec = flate2::read::MultiGzDecoder::new(bytes);
     let err = match dec.read_to_end(&mut out) {
-        Ok(_) if out.len() > limits.max_decompressed => {
-            return Err(format!(
-                "decompressed size exceeds the {} byte limit",
-                limits.max_decompressed
-            ));
-        }
         Ok(_) => None,
         Err(e) => Some(format!(
             "gzip stream is damaged after {} decompressed bytes: {e}",
@@ -272,18 +461,15 @@ fn decode<'a>(
     {
         return Err(e);
     }
-    Ok((Cow::Owned(out), err))
+    Ok(Decoded::Whole(Cow::Owned(out), err))
 }
-
-/// Gzip streams claiming more than this are measured before any buffer is sized for them.
-const CHECK_FIRST_ABOVE: usize = 64 << 20;
 
 /// Bytes a worker keeps in its decompression buffer between objects; a larger one is freed.
 pub const KEEP_SCRATCH: usize = 64 << 20;
 
 /// How many bytes `gz` inflates to (every member), counting up to `limit + 1`, in 64 KiB
 /// pieces; a damaged stream counts what decoded before the damage.
-fn inflated_len(gz: &[u8], limit: usize) -> usize {
+fn inflated_len(gz: impl Read, limit: usize) -> usize {
     let mut dec = flate2::read::MultiGzDecoder::new(gz);
     let mut buf = vec![0u8; 64 << 10];
     let mut n = 0usize;
@@ -348,45 +534,49 @@ fn split_lines(
 ) -> Option<String> {
     let mut first_error = None;
     for (n, line) in text.split('\n').enumerate() {
-        let line = line.trim_end_matches('\r');
-        let b = line.as_bytes();
-        let s = json_scan::skip_ws(b, 0);
-        if s == b.len() {
-            continue;
-        }
-        let line_no = Some(n as i64 + 1);
-        // The common case, one event per line: straight to the record parser, which rejects a
-        // damaged line with its reason; the next line starts afresh.
-        if b[s] == b'{' && memchr::memmem::find(&b[s..], b"\"Records\"").is_none() {
-            each(
-                line[s..].trim_end(),
-                Position {
-                    index: *index,
-                    line: line_no,
-                },
-            );
-            *index += 1;
-            continue;
-        }
-        match json_scan::value_end(b, s) {
-            Ok(e) if json_scan::skip_ws(b, e) == b.len() && matches!(b[s], b'{' | b'[') => {
-                if let Err(err) = top_level_value(line, s, line_no, index, each) {
-                    first_error.get_or_insert(format!("line {}: {err}", n + 1));
-                }
-            }
-            _ => {
-                each(
-                    line,
-                    Position {
-                        index: *index,
-                        line: line_no,
-                    },
-                );
-                *index += 1;
-            }
+        if let Some(e) = one_line(line, n as i64 + 1, index, each) {
+            first_error.get_or_insert(e);
         }
     }
     first_error
+}
+
+/// One line (1-based `line_no`) of a line-delimited object; returns its shape error.
+fn one_line(
+    line: &str,
+    line_no: i64,
+    index: &mut i64,
+    each: &mut impl FnMut(&str, Position),
+) -> Option<String> {
+    let line = line.trim_end_matches('\r');
+    let b = line.as_bytes();
+    let s = json_scan::skip_ws(b, 0);
+    if s == b.len() {
+        return None;
+    }
+    let pos = Position {
+        index: *index,
+        line: Some(line_no),
+    };
+    // The common case, one event per line: straight to the record parser, which rejects a
+    // damaged line with its reason; the next line starts afresh.
+    if b[s] == b'{' && memchr::memmem::find(&b[s..], b"\"Records\"").is_none() {
+        each(line[s..].trim_end(), pos);
+        *index += 1;
+        return None;
+    }
+    match json_scan::value_end(b, s) {
+        Ok(e) if json_scan::skip_ws(b, e) == b.len() && matches!(b[s], b'{' | b'[') => {
+            top_level_value(line, s, Some(line_no), index, each)
+                .err()
+                .map(|err| format!("line {line_no}: {err}"))
+        }
+        _ => {
+            each(line, pos);
+            *index += 1;
+            None
+        }
+    }
 }
 
 /// Handles one top-level value at `i`; returns the index past it.
@@ -709,8 +899,8 @@ mod tests {
             enc.write_all(&zeros).unwrap();
         }
         let bomb = enc.finish().unwrap();
-        assert!(inflated_len(&bomb, 200 << 20) == 96 << 20);
-        assert!(inflated_len(&bomb, 10 << 20) > 10 << 20);
+        assert!(inflated_len(&bomb[..], 200 << 20) == 96 << 20);
+        assert!(inflated_len(&bomb[..], 10 << 20) > 10 << 20);
         let mut scratch = vec![];
         let limits = Limits {
             max_decompressed: 80 << 20,
@@ -721,6 +911,7 @@ mod tests {
             &mut CloudTrailBuilder::new(),
             limits,
             &mut scratch,
+            None,
         );
         assert_eq!(o.status, ObjectStatus::Failed);
         assert!(o.error.unwrap().contains("exceeds the 83886080 byte limit"));
