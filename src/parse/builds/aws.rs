@@ -8,7 +8,8 @@
 use serde_json::{Map, Value};
 
 use super::row::{
-    BuildRow, Context, ato, env_from_pairs, first_time, int, level, set_status, set_trigger, text,
+    BuildRow, Context, ato, env_from_pairs, first_time, int_at, level, set_status, set_trigger,
+    text, text_at,
 };
 use crate::parse::record::RecordError;
 
@@ -22,19 +23,19 @@ pub fn is_aws(o: &Map<String, Value>) -> bool {
 
 /// Parses an EventBridge event from CodeBuild, CodePipeline or CodeDeploy.
 pub(crate) fn parse(o: &Map<String, Value>, _cx: &mut Context) -> Result<BuildRow, RecordError> {
-    let source = text(ato(o, "source")).unwrap_or_default();
-    let detail_type = text(ato(o, "detail-type")).unwrap_or_default();
+    let source = text_at(o, "source").unwrap_or_default();
+    let detail_type = text_at(o, "detail-type").unwrap_or_default();
     let d = ato(o, "detail")
         .and_then(Value::as_object)
         .expect("checked by is_aws");
-    let account = text(ato(o, "account"));
-    let region = text(ato(o, "region"));
+    let account = text_at(o, "account");
+    let region = text_at(o, "region");
     let time = first_time(o, &["time"])
         .ok_or_else(|| RecordError(format!("EventBridge event from {source} has no valid time")))?;
     let mut row = BuildRow {
         event_time: time,
         format: "aws.eventbridge",
-        event_id: text(ato(o, "id")),
+        event_id: text_at(o, "id"),
         account_id: account.clone(),
         region: region.clone(),
         ..Default::default()
@@ -75,28 +76,28 @@ fn codebuild(
     reg: &str,
 ) {
     row.system = "codebuild".into();
-    let project = text(ato(d, "project-name"));
+    let project = text_at(d, "project-name");
     row.pipeline_id = project
         .as_ref()
         .map(|p| format!("codebuild:{acct}:{reg}:{p}"));
     row.pipeline_name = project;
-    row.run_id = text(ato(d, "build-id")).map(|id| {
+    row.run_id = text_at(d, "build-id").map(|id| {
         id.rsplit_once("build/")
             .map(|(_, b)| b.to_string())
             .unwrap_or(id)
     });
     let ai = ato(d, "additional-information").and_then(Value::as_object);
     if let Some(ai) = ai {
-        row.run_number = int(ato(ai, "build-number"));
-        let initiator = text(ato(ai, "initiator"));
+        row.run_number = int_at(ai, "build-number");
+        let initiator = text_at(ai, "initiator");
         row.actor = initiator.clone();
         row.trigger = initiator
             .as_deref()
             .map(|i| codebuild_trigger(i).to_string());
         row.trigger_raw = initiator;
         row.started_at = first_time(ai, &["build-start-time"]);
-        let version = text(ato(ai, "source-version"));
-        row.branch = text(ato(ai, "initiator-branch")).or_else(|| {
+        let version = text_at(ai, "source-version");
+        row.branch = text_at(ai, "initiator-branch").or_else(|| {
             version
                 .as_deref()
                 .and_then(|v| v.strip_prefix("refs/heads/"))
@@ -104,9 +105,9 @@ fn codebuild(
         });
         row.commit_sha = version
             .filter(|v| v.len() >= 7 && v.chars().all(|c| c.is_ascii_hexdigit()))
-            .or_else(|| text(ato(ai, "resolved-source-version")));
+            .or_else(|| text_at(ai, "resolved-source-version"));
         row.environment = env_from_pairs(ato(ai, "environment/environment-variables"), "name");
-        row.runner_name = text(ato(ai, "environment/image"));
+        row.runner_name = text_at(ai, "environment/image");
         row.runner_labels = Some(
             ["environment/compute-type", "environment/type"]
                 .iter()
@@ -114,13 +115,13 @@ fn codebuild(
                 .collect(),
         );
         row.runner_kind = Some("hosted".into());
-        row.url = text(ato(ai, "logs/deep-link"));
+        row.url = text_at(ai, "logs/deep-link");
     }
     if detail_type.contains("Phase") {
         row.event_type = "build_phase".into();
         row.level = level::PHASE;
-        row.stage = text(ato(d, "completed-phase"));
-        set_status(row, text(ato(d, "completed-phase-status")), None);
+        row.stage = text_at(d, "completed-phase");
+        set_status(row, text_at(d, "completed-phase-status"), None);
         row.started_at = first_time(d, &["completed-phase-start"]);
         row.finished_at = first_time(d, &["completed-phase-end"]);
         row.duration_ms = ato(d, "completed-phase-duration-seconds")
@@ -129,8 +130,8 @@ fn codebuild(
     } else {
         row.event_type = "build_state".into();
         row.level = level::RUN;
-        row.stage = text(ato(d, "current-phase"));
-        set_status(row, text(ato(d, "build-status")), None);
+        row.stage = text_at(d, "current-phase");
+        set_status(row, text_at(d, "build-status"), None);
         if row.status.as_deref() == Some("completed") {
             row.finished_at = Some(time);
         }
@@ -147,18 +148,18 @@ fn codepipeline(
     reg: &str,
 ) {
     row.system = "codepipeline".into();
-    let name = text(ato(d, "pipeline"));
+    let name = text_at(d, "pipeline");
     row.pipeline_id = name
         .as_ref()
         .map(|p| format!("codepipeline:{acct}:{reg}:{p}"));
     row.pipeline_name = name;
-    row.run_id = text(ato(d, "execution-id"));
-    row.stage = text(ato(d, "stage"));
-    row.job_name = text(ato(d, "action"));
-    set_status(row, text(ato(d, "state")), None);
-    let trig = text(ato(d, "execution-trigger/trigger-type"));
+    row.run_id = text_at(d, "execution-id");
+    row.stage = text_at(d, "stage");
+    row.job_name = text_at(d, "action");
+    set_status(row, text_at(d, "state"), None);
+    let trig = text_at(d, "execution-trigger/trigger-type");
     set_trigger(row, trig);
-    row.actor = text(ato(d, "execution-trigger/trigger-detail"));
+    row.actor = text_at(d, "execution-trigger/trigger-detail");
     (row.event_type, row.level) = if detail_type.contains("Action") {
         ("action_execution".into(), level::ACTION)
     } else if detail_type.contains("Stage") {
@@ -183,8 +184,8 @@ fn codedeploy(
     reg: &str,
 ) {
     row.system = "codedeploy".into();
-    let app = text(ato(d, "application"));
-    let group = text(ato(d, "deploymentGroup"));
+    let app = text_at(d, "application");
+    let group = text_at(d, "deploymentGroup");
     row.pipeline_id = app.as_ref().map(|a| {
         format!(
             "codedeploy:{acct}:{reg}:{a}/{}",
@@ -192,7 +193,7 @@ fn codedeploy(
         )
     });
     row.pipeline_name = app;
-    row.run_id = text(ato(d, "deploymentId"));
+    row.run_id = text_at(d, "deploymentId");
     row.stage = group;
     row.event_type = if detail_type.contains("Instance") {
         "instance_state"
@@ -201,7 +202,7 @@ fn codedeploy(
     }
     .into();
     row.level = level::DEPLOYMENT;
-    set_status(row, text(ato(d, "state")), None);
+    set_status(row, text_at(d, "state"), None);
 }
 
 /// A CodeBuild `initiator`: `rule/<name>` (an EventBridge rule: scheduled builds),

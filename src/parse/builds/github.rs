@@ -10,8 +10,8 @@
 use serde_json::{Map, Value};
 
 use super::row::{
-    BuildRow, Context, Envelope, ato, branch_of, first_time, int, level, runner_kind_from_labels,
-    set_status, set_trigger, strings, text, time_of,
+    BuildRow, Context, Envelope, ato, branch_of, first_time, int_at, level,
+    runner_kind_from_labels, set_status, set_trigger, strings_at, text, text_at, time_of,
 };
 use crate::parse::record::RecordError;
 
@@ -90,13 +90,13 @@ pub(crate) fn parse(
     env: &Envelope,
     cx: &mut Context,
 ) -> Result<BuildRow, RecordError> {
-    let repo = text(ato(o, "repository/full_name"))
-        .or_else(|| text(ato(o, "repo")))
-        .or_else(|| text(ato(o, "repository")));
+    let repo = text_at(o, "repository/full_name")
+        .or_else(|| text_at(o, "repo"))
+        .or_else(|| text_at(o, "repository"));
     let mut row = BuildRow {
         system: "github".into(),
         format: "github.webhook",
-        action: text(ato(o, "action")),
+        action: text_at(o, "action"),
         repository: repo.clone(),
         actor: login(ato(o, "sender")),
         ..Default::default()
@@ -120,8 +120,8 @@ pub(crate) fn parse(
         "push" => push(o, &mut row),
         "workflow_dispatch" => {
             row.level = level::SOURCE;
-            row.git_ref = text(ato(o, "ref"));
-            let path = text(ato(o, "workflow"));
+            row.git_ref = text_at(o, "ref");
+            let path = text_at(o, "workflow");
             row.pipeline_id = pipeline_id(repo.as_deref(), path.as_deref());
             row.pipeline_name = path.as_deref().map(|p| workflow_file(p).to_string());
             set_trigger(&mut row, Some("workflow_dispatch".into()));
@@ -132,13 +132,13 @@ pub(crate) fn parse(
             row.level = level::OTHER;
             let c = c.and_then(Value::as_object);
             if let Some(c) = c {
-                set_status(&mut row, text(ato(c, "status")), text(ato(c, "conclusion")));
-                row.commit_sha = text(ato(c, "head_sha"));
+                set_status(&mut row, text_at(c, "status"), text_at(c, "conclusion"));
+                row.commit_sha = text_at(c, "head_sha");
                 row.branch =
-                    text(ato(c, "head_branch")).or_else(|| text(ato(c, "check_suite/head_branch")));
-                row.job_name = text(ato(c, "name"));
-                row.pipeline_name = text(ato(c, "app/slug"));
-                row.url = text(ato(c, "html_url"));
+                    text_at(c, "head_branch").or_else(|| text_at(c, "check_suite/head_branch"));
+                row.job_name = text_at(c, "name");
+                row.pipeline_name = text_at(c, "app/slug");
+                row.url = text_at(c, "html_url");
                 first_time(
                     c,
                     &["completed_at", "updated_at", "started_at", "created_at"],
@@ -233,37 +233,37 @@ fn workflow_run(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
 
 /// The run fields of a `workflow_run` object (also found inside deployment payloads).
 fn fill_run(w: &Map<String, Value>, o: &Map<String, Value>, row: &mut BuildRow) {
-    row.run_id = text(ato(w, "id"));
-    row.run_number = int(ato(w, "run_number"));
-    row.run_attempt = int(ato(w, "run_attempt"));
-    let path = text(ato(w, "path")).or_else(|| text(ato(o, "workflow/path")));
+    row.run_id = text_at(w, "id");
+    row.run_number = int_at(w, "run_number");
+    row.run_attempt = int_at(w, "run_attempt");
+    let path = text_at(w, "path").or_else(|| text_at(o, "workflow/path"));
     row.pipeline_id = pipeline_id(row.repository.as_deref(), path.as_deref());
-    row.pipeline_name = text(ato(w, "name")).or_else(|| text(ato(o, "workflow/name")));
-    set_status(row, text(ato(w, "status")), text(ato(w, "conclusion")));
-    set_trigger(row, text(ato(w, "event")));
+    row.pipeline_name = text_at(w, "name").or_else(|| text_at(o, "workflow/name"));
+    set_status(row, text_at(w, "status"), text_at(w, "conclusion"));
+    set_trigger(row, text_at(w, "event"));
     row.actor = login(ato(w, "triggering_actor"))
         .or_else(|| login(ato(w, "actor")))
         .or(row.actor.take());
-    row.commit_sha = text(ato(w, "head_sha"));
-    row.branch = text(ato(w, "head_branch"));
+    row.commit_sha = text_at(w, "head_sha");
+    row.branch = text_at(w, "head_branch");
     row.started_at = first_time(w, &["run_started_at", "created_at"]);
-    row.url = text(ato(w, "html_url"));
+    row.url = text_at(w, "html_url");
 }
 
 fn workflow_job(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
     row.level = level::JOB;
     let j = ato(o, "workflow_job")?.as_object()?;
-    row.run_id = text(ato(j, "run_id"));
-    row.run_attempt = int(ato(j, "run_attempt"));
-    row.job_id = text(ato(j, "id"));
-    row.job_name = text(ato(j, "name"));
-    row.pipeline_name = text(ato(j, "workflow_name"));
-    set_status(row, text(ato(j, "status")), text(ato(j, "conclusion")));
-    row.commit_sha = text(ato(j, "head_sha"));
-    row.branch = text(ato(j, "head_branch"));
-    row.runner_name = text(ato(j, "runner_name"));
-    let labels = strings(ato(j, "labels"));
-    row.runner_group = text(ato(j, "runner_group_name"));
+    row.run_id = text_at(j, "run_id");
+    row.run_attempt = int_at(j, "run_attempt");
+    row.job_id = text_at(j, "id");
+    row.job_name = text_at(j, "name");
+    row.pipeline_name = text_at(j, "workflow_name");
+    set_status(row, text_at(j, "status"), text_at(j, "conclusion"));
+    row.commit_sha = text_at(j, "head_sha");
+    row.branch = text_at(j, "head_branch");
+    row.runner_name = text_at(j, "runner_name");
+    let labels = strings_at(j, "labels");
+    row.runner_group = text_at(j, "runner_group_name");
     if let Some(ls) = &labels {
         row.runner_kind =
             runner_kind_from_labels(ls, row.runner_group.as_deref()).map(str::to_string);
@@ -271,8 +271,8 @@ fn workflow_job(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
     row.runner_labels = labels;
     row.started_at = first_time(j, &["started_at"]);
     row.finished_at = first_time(j, &["completed_at"]);
-    row.url = text(ato(j, "html_url"));
-    row.environment = text(ato(o, "deployment/environment"));
+    row.url = text_at(j, "html_url");
+    row.environment = text_at(o, "deployment/environment");
     ["completed_at", "started_at", "created_at"]
         .iter()
         .filter_map(|p| ato(j, p).and_then(time_of))
@@ -280,13 +280,13 @@ fn workflow_job(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
 }
 
 fn deployment_fields(d: &Map<String, Value>, row: &mut BuildRow) {
-    row.environment = text(ato(d, "environment"));
-    row.commit_sha = text(ato(d, "sha"));
-    row.git_ref = text(ato(d, "ref"));
+    row.environment = text_at(d, "environment");
+    row.commit_sha = text_at(d, "sha");
+    row.git_ref = text_at(d, "ref");
     if let Some(c) = login(ato(d, "creator")) {
         row.actor = Some(c);
     }
-    row.job_name = text(ato(d, "task"));
+    row.job_name = text_at(d, "task");
 }
 
 fn deployment(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
@@ -315,8 +315,8 @@ fn deployment_status(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> 
         deployment_fields(d, row);
     }
     let s = ato(o, "deployment_status")?.as_object()?;
-    set_status(row, text(ato(s, "state")), None);
-    if let Some(e) = text(ato(s, "environment")) {
+    set_status(row, text_at(s, "state"), None);
+    if let Some(e) = text_at(s, "environment") {
         row.environment = Some(e);
     }
     if let Some(c) = login(ato(s, "creator")) {
@@ -331,8 +331,8 @@ fn deployment_status(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> 
 
 fn push(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
     row.level = level::SOURCE;
-    row.git_ref = text(ato(o, "ref"));
-    row.commit_sha = text(ato(o, "after")).or_else(|| text(ato(o, "head_commit/id")));
+    row.git_ref = text_at(o, "ref");
+    row.commit_sha = text_at(o, "after").or_else(|| text_at(o, "head_commit/id"));
     if let Some(p) = login(ato(o, "pusher")) {
         row.actor = Some(p);
     }
@@ -344,26 +344,26 @@ fn push(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
 fn audit(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
     row.format = "github.audit";
     row.level = level::AUDIT;
-    row.actor = text(ato(o, "actor"));
-    row.event_id = text(ato(o, "_document_id"));
+    row.actor = text_at(o, "actor");
+    row.event_id = text_at(o, "_document_id");
     let action = row.action.clone().unwrap_or_default();
     if action.starts_with("workflows.") {
-        row.run_id = text(ato(o, "workflow_run_id"));
-        row.run_number = int(ato(o, "run_number"));
-        row.run_attempt = int(ato(o, "run_attempt"));
-        row.pipeline_name = text(ato(o, "name"));
-        set_status(row, None, text(ato(o, "conclusion")));
-        set_trigger(row, text(ato(o, "event")));
-        row.commit_sha = text(ato(o, "head_sha"));
-        row.branch = text(ato(o, "head_branch"));
+        row.run_id = text_at(o, "workflow_run_id");
+        row.run_number = int_at(o, "run_number");
+        row.run_attempt = int_at(o, "run_attempt");
+        row.pipeline_name = text_at(o, "name");
+        set_status(row, None, text_at(o, "conclusion"));
+        set_trigger(row, text_at(o, "event"));
+        row.commit_sha = text_at(o, "head_sha");
+        row.branch = text_at(o, "head_branch");
         row.started_at = first_time(o, &["started_at"]);
         row.finished_at = first_time(o, &["completed_at"]);
     }
     if action.starts_with("environment.") {
-        row.environment = text(ato(o, "environment_name")).or_else(|| text(ato(o, "name")));
+        row.environment = text_at(o, "environment_name").or_else(|| text_at(o, "name"));
     }
     if row.branch.is_none() {
-        row.branch = text(ato(o, "branch")).and_then(|b| branch_of(&b));
+        row.branch = text_at(o, "branch").and_then(|b| branch_of(&b));
     }
     first_time(
         o,
@@ -391,11 +391,11 @@ fn deployment_review(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> 
         .or_else(|| ato(o, "workflow_job_runs/0"))
         .and_then(Value::as_object);
     if let Some(j) = job {
-        row.job_id = text(ato(j, "id"));
-        row.job_name = text(ato(j, "name"));
-        row.environment = text(ato(j, "environment"));
+        row.job_id = text_at(j, "id");
+        row.job_name = text_at(j, "name");
+        row.environment = text_at(j, "environment");
     }
-    if let Some(e) = text(ato(o, "environment")) {
+    if let Some(e) = text_at(o, "environment") {
         row.environment = Some(e);
     }
     // Who acted on the gate: the approver, else who asked for the review.

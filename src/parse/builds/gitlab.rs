@@ -8,8 +8,8 @@
 use serde_json::{Map, Value};
 
 use super::row::{
-    BuildRow, Context, Envelope, ato, first_time, int, level, set_status, set_trigger, strings,
-    text,
+    BuildRow, Context, Envelope, ato, first_time, int_at, level, set_status, set_trigger,
+    strings_at, text, text_at,
 };
 use crate::parse::record::RecordError;
 
@@ -45,20 +45,20 @@ fn path_from_url(u: &str) -> Option<String> {
 }
 
 fn project_path(o: &Map<String, Value>) -> Option<String> {
-    text(ato(o, "project/path_with_namespace"))
-        .or_else(|| text(ato(o, "repository/homepage")).and_then(|u| path_from_url(&u)))
-        .or_else(|| text(ato(o, "project/web_url")).and_then(|u| path_from_url(&u)))
-        .or_else(|| text(ato(o, "project_name")).filter(|n| n.contains('/') && !n.contains(' ')))
-        .or_else(|| text(ato(o, "path_with_namespace")))
+    text_at(o, "project/path_with_namespace")
+        .or_else(|| text_at(o, "repository/homepage").and_then(|u| path_from_url(&u)))
+        .or_else(|| text_at(o, "project/web_url").and_then(|u| path_from_url(&u)))
+        .or_else(|| text_at(o, "project_name").filter(|n| n.contains('/') && !n.contains(' ')))
+        .or_else(|| text_at(o, "path_with_namespace"))
 }
 
 fn runner(r: Option<&Value>, row: &mut BuildRow) {
     let Some(r) = r.and_then(Value::as_object) else {
         return;
     };
-    row.runner_name = text(ato(r, "description"));
-    row.runner_labels = strings(ato(r, "tags"));
-    let kind = text(ato(r, "runner_type"));
+    row.runner_name = text_at(r, "description");
+    row.runner_labels = strings_at(r, "tags");
+    let kind = text_at(r, "runner_type");
     row.runner_kind = match kind.as_deref() {
         Some("instance_type") => Some("shared".into()),
         Some("group_type") | Some("project_type") => Some("self_hosted".into()),
@@ -80,21 +80,21 @@ pub(crate) fn parse(
         format: "gitlab.webhook",
         repository: path.clone(),
         pipeline_id: path.as_ref().map(|p| format!("gitlab:{p}")),
-        pipeline_name: text(ato(o, "project/name")).or_else(|| path.clone()),
-        actor: text(ato(o, "user/username")).or_else(|| text(ato(o, "user_username"))),
+        pipeline_name: text_at(o, "project/name").or_else(|| path.clone()),
+        actor: text_at(o, "user/username").or_else(|| text_at(o, "user_username")),
         ..Default::default()
     };
-    let kind = text(ato(o, "object_kind"));
+    let kind = text_at(o, "object_kind");
     let time = if is_audit(o) {
         row.format = "gitlab.audit";
         row.level = level::AUDIT;
         row.event_type = "audit".into();
-        row.event_id = text(ato(o, "id"));
-        row.action = text(ato(o, "event_type"))
-            .or_else(|| text(ato(o, "event_name")))
-            .or_else(|| text(ato(o, "details/custom_message")));
-        row.actor = text(ato(o, "author_name")).or_else(|| text(ato(o, "details/author_name")));
-        row.repository = text(ato(o, "entity_path"));
+        row.event_id = text_at(o, "id");
+        row.action = text_at(o, "event_type")
+            .or_else(|| text_at(o, "event_name"))
+            .or_else(|| text_at(o, "details/custom_message"));
+        row.actor = text_at(o, "author_name").or_else(|| text_at(o, "details/author_name"));
+        row.repository = text_at(o, "entity_path");
         row.pipeline_id = None;
         row.pipeline_name = None;
         first_time(o, &["created_at"])
@@ -105,16 +105,16 @@ pub(crate) fn parse(
             Some("deployment") => {
                 row.event_type = "deployment".into();
                 row.level = level::DEPLOYMENT;
-                set_status(&mut row, text(ato(o, "status")), None);
-                row.environment = text(ato(o, "environment"));
-                row.job_id = text(ato(o, "deployable_id"));
-                row.git_ref = text(ato(o, "ref"));
-                row.commit_sha = text(ato(o, "commit_url"))
+                set_status(&mut row, text_at(o, "status"), None);
+                row.environment = text_at(o, "environment");
+                row.job_id = text_at(o, "deployable_id");
+                row.git_ref = text_at(o, "ref");
+                row.commit_sha = text_at(o, "commit_url")
                     .and_then(|u| u.rsplit('/').next().map(str::to_string))
                     .filter(|s| s.len() >= 7)
-                    .or_else(|| text(ato(o, "short_sha")));
-                row.url = text(ato(o, "deployable_url"));
-                row.event_id = text(ato(o, "deployment_id")).map(|d| format!("deployment-{d}"));
+                    .or_else(|| text_at(o, "short_sha"));
+                row.url = text_at(o, "deployable_url");
+                row.event_id = text_at(o, "deployment_id").map(|d| format!("deployment-{d}"));
                 let t = first_time(o, &["status_changed_at"]);
                 if row.status.as_deref() == Some("completed") {
                     row.finished_at = t;
@@ -124,15 +124,15 @@ pub(crate) fn parse(
             Some(k @ ("push" | "tag_push")) => {
                 row.event_type = k.into();
                 row.level = level::SOURCE;
-                row.git_ref = text(ato(o, "ref"));
-                row.commit_sha = text(ato(o, "checkout_sha")).or_else(|| text(ato(o, "after")));
+                row.git_ref = text_at(o, "ref");
+                row.commit_sha = text_at(o, "checkout_sha").or_else(|| text_at(o, "after"));
                 set_trigger(&mut row, Some(k.into()));
                 latest_commit_time(o)
             }
             Some(k) => {
                 row.event_type = k.into();
                 row.level = level::OTHER;
-                row.action = text(ato(o, "object_attributes/action"));
+                row.action = text_at(o, "object_attributes/action");
                 first_time(
                     o,
                     &[
@@ -147,11 +147,11 @@ pub(crate) fn parse(
                 row.format = "gitlab.system_hook";
                 row.level = level::AUDIT;
                 row.event_type = "system_hook".into();
-                row.action = text(ato(o, "event_name"));
+                row.action = text_at(o, "event_name");
                 if row.action.as_deref().is_some_and(|a| a.ends_with("push")) {
                     row.level = level::SOURCE;
-                    row.git_ref = text(ato(o, "ref"));
-                    row.commit_sha = text(ato(o, "checkout_sha"));
+                    row.git_ref = text_at(o, "ref");
+                    row.commit_sha = text_at(o, "checkout_sha");
                     latest_commit_time(o)
                 } else {
                     first_time(o, &["updated_at", "created_at"])
@@ -183,18 +183,18 @@ fn pipeline(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
     row.event_type = "pipeline".into();
     row.level = level::RUN;
     let a = ato(o, "object_attributes")?.as_object()?;
-    row.run_id = text(ato(a, "id"));
-    row.run_number = int(ato(a, "iid"));
-    set_status(row, text(ato(a, "status")), None);
-    set_trigger(row, text(ato(a, "source")));
-    row.git_ref = text(ato(a, "ref"));
-    row.commit_sha = text(ato(a, "sha"));
+    row.run_id = text_at(a, "id");
+    row.run_number = int_at(a, "iid");
+    set_status(row, text_at(a, "status"), None);
+    set_trigger(row, text_at(a, "source"));
+    row.git_ref = text_at(a, "ref");
+    row.commit_sha = text_at(a, "sha");
     row.started_at = first_time(a, &["created_at"]);
     row.finished_at = first_time(a, &["finished_at"]);
     row.duration_ms = ato(a, "duration")
         .and_then(Value::as_f64)
         .map(|s| (s * 1000.0) as i64);
-    row.url = text(ato(o, "project/web_url"))
+    row.url = text_at(o, "project/web_url")
         .zip(row.run_id.clone())
         .map(|(u, id)| format!("{u}/-/pipelines/{id}"));
     // The environment a pipeline deploys to is on its deploy jobs.
@@ -211,27 +211,27 @@ fn pipeline(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
 fn job(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
     row.event_type = "job".into();
     row.level = level::JOB;
-    row.run_id = text(ato(o, "pipeline_id"));
-    row.job_id = text(ato(o, "build_id"));
-    row.job_name = text(ato(o, "build_name"));
-    row.stage = text(ato(o, "build_stage"));
-    set_status(row, text(ato(o, "build_status")), None);
-    row.git_ref = text(ato(o, "ref"));
-    row.commit_sha = text(ato(o, "sha"));
+    row.run_id = text_at(o, "pipeline_id");
+    row.job_id = text_at(o, "build_id");
+    row.job_name = text_at(o, "build_name");
+    row.stage = text_at(o, "build_stage");
+    set_status(row, text_at(o, "build_status"), None);
+    row.git_ref = text_at(o, "ref");
+    row.commit_sha = text_at(o, "sha");
     row.started_at = first_time(o, &["build_started_at"]);
     row.finished_at = first_time(o, &["build_finished_at"]);
     row.duration_ms = ato(o, "build_duration")
         .and_then(Value::as_f64)
         .map(|s| (s * 1000.0) as i64);
-    row.environment = text(ato(o, "environment/name"));
+    row.environment = text_at(o, "environment/name");
     runner(ato(o, "runner"), row);
     if row.repository.is_none() {
-        row.repository = text(ato(o, "project_id")).map(|id| format!("project-{id}"));
+        row.repository = text_at(o, "project_id").map(|id| format!("project-{id}"));
     }
     if row.pipeline_id.is_none() {
-        row.pipeline_id = text(ato(o, "project_id")).map(|id| format!("gitlab:project-{id}"));
+        row.pipeline_id = text_at(o, "project_id").map(|id| format!("gitlab:project-{id}"));
     }
-    row.pipeline_name = text(ato(o, "project_name")).or(row.pipeline_name.take());
+    row.pipeline_name = text_at(o, "project_name").or(row.pipeline_name.take());
     first_time(
         o,
         &["build_finished_at", "build_started_at", "build_created_at"],

@@ -7,7 +7,8 @@
 use serde_json::{Map, Value};
 
 use super::row::{
-    BuildRow, Context, ato, env_from_pairs, first_time, int, level, norm_trigger, set_status, text,
+    BuildRow, Context, ato, env_from_pairs, first_time, int_at, level, norm_trigger, set_status,
+    text, text_at,
 };
 use crate::parse::record::RecordError;
 
@@ -161,15 +162,15 @@ pub(crate) fn parse(o: &Map<String, Value>, _cx: &mut Context) -> Result<BuildRo
         format: "jenkins.api",
         ..Default::default()
     };
-    let class = text(ato(o, "_class")).unwrap_or_default();
+    let class = text_at(o, "_class").unwrap_or_default();
     let time = if ato(o, "task").is_some_and(Value::is_object) || class.contains("Queue$") {
         row.event_type = "queue_item".into();
         row.level = level::QUEUE;
-        let task_url = text(ato(o, "task/url"));
-        set_job(&mut row, task_url.as_deref(), text(ato(o, "task/name")));
-        row.job_id = text(ato(o, "id"));
+        let task_url = text_at(o, "task/url");
+        set_job(&mut row, task_url.as_deref(), text_at(o, "task/name"));
+        row.job_id = text_at(o, "id");
         actions(o, &mut row);
-        row.run_number = int(ato(o, "executable/number"));
+        row.run_number = int_at(o, "executable/number");
         row.run_id = row.run_number.map(|n| n.to_string());
         let cancelled = ato(o, "cancelled").and_then(Value::as_bool) == Some(true);
         let status = if cancelled {
@@ -186,21 +187,21 @@ pub(crate) fn parse(o: &Map<String, Value>, _cx: &mut Context) -> Result<BuildRo
     } else if ato(o, "stages").is_some_and(Value::is_array) && o.contains_key("startTimeMillis") {
         row.event_type = "workflow_run".into();
         row.level = level::RUN;
-        let href = text(ato(o, "_links/self/href"));
+        let href = text_at(o, "_links/self/href");
         set_job(&mut row, href.as_deref(), None);
-        let name = text(ato(o, "name")).unwrap_or_default();
+        let name = text_at(o, "name").unwrap_or_default();
         row.run_number = name.trim_start_matches('#').parse().ok();
         row.run_id = row
             .run_number
             .map(|n| n.to_string())
-            .or_else(|| text(ato(o, "id")));
-        set_status(&mut row, text(ato(o, "status")), None);
+            .or_else(|| text_at(o, "id"));
+        set_status(&mut row, text_at(o, "status"), None);
         row.stage = ato(o, "stages")
             .and_then(Value::as_array)
             .and_then(|s| s.last())
             .and_then(|s| text(s.get("name")));
         row.started_at = first_time(o, &["startTimeMillis"]);
-        row.duration_ms = int(ato(o, "durationMillis"));
+        row.duration_ms = int_at(o, "durationMillis");
         if row.status.as_deref() == Some("completed") {
             row.finished_at = first_time(o, &["endTimeMillis"]);
         }
@@ -208,15 +209,15 @@ pub(crate) fn parse(o: &Map<String, Value>, _cx: &mut Context) -> Result<BuildRo
     } else {
         row.event_type = "build".into();
         row.level = level::RUN;
-        let url = text(ato(o, "url"));
-        let display = text(ato(o, "fullDisplayName"))
+        let url = text_at(o, "url");
+        let display = text_at(o, "fullDisplayName")
             .map(|n| n.rsplit_once(" #").map(|(j, _)| j.to_string()).unwrap_or(n));
         set_job(&mut row, url.as_deref(), display);
         row.url = url;
-        row.run_number = int(ato(o, "number"));
-        row.run_id = text(ato(o, "number")).or_else(|| text(ato(o, "id")));
+        row.run_number = int_at(o, "number");
+        row.run_id = text_at(o, "number").or_else(|| text_at(o, "id"));
         let building = ato(o, "building").and_then(Value::as_bool) == Some(true);
-        match text(ato(o, "result")) {
+        match text_at(o, "result") {
             Some(r) if !building => set_status(&mut row, Some(r), None),
             _ => set_status(
                 &mut row,
@@ -231,10 +232,10 @@ pub(crate) fn parse(o: &Map<String, Value>, _cx: &mut Context) -> Result<BuildRo
                 .and_then(|v| text(Some(v)));
         }
         row.runner_name =
-            text(ato(o, "builtOn")).or_else(|| ato(o, "builtOn").map(|_| "built-in".to_string()));
+            text_at(o, "builtOn").or_else(|| ato(o, "builtOn").map(|_| "built-in".to_string()));
         row.runner_kind = Some("self_hosted".into());
         row.started_at = first_time(o, &["timestamp"]);
-        let duration = int(ato(o, "duration")).filter(|d| *d > 0);
+        let duration = int_at(o, "duration").filter(|d| *d > 0);
         row.duration_ms = duration;
         if !building && let (Some(s), Some(d)) = (row.started_at, duration) {
             row.finished_at = Some(s + d * 1000);

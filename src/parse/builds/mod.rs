@@ -104,6 +104,20 @@ pub fn schema() -> SchemaRef {
 
 /// Turns one record into a row, or says why it cannot.
 pub fn parse_record(text: &str, warnings: &mut FieldWarnings) -> Result<BuildRow, RecordError> {
+    row::take_coerced();
+    let parsed = parse_record_inner(text, warnings);
+    // Fields kept with another type, or dropped, count as the object's warnings.
+    let c = row::take_coerced();
+    if c.count > 0 {
+        warnings.count += c.count;
+        if warnings.first.is_none() {
+            warnings.first = c.first;
+        }
+    }
+    parsed
+}
+
+fn parse_record_inner(text: &str, warnings: &mut FieldWarnings) -> Result<BuildRow, RecordError> {
     let v: Value = match text.as_bytes().first() {
         Some(b'{') => {
             serde_json::from_str(text).map_err(|e| RecordError(format!("invalid JSON: {e}")))?
@@ -394,6 +408,42 @@ fn rows_to_batch(rows: &[(BuildRow, Prov)]) -> RecordBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (hardening, wrong reasons): build records with wrong types were coerced or
+    /// dropped with 0 warnings counted. Each is now a warning that names the field.
+    #[test]
+    fn wrong_types_in_build_records_are_counted_and_named() {
+        let good = serde_json::json!({
+            "schema": "pipewarden.build/v1", "time": "2026-10-01T10:00:00Z", "system": "x",
+            "pipeline": "p", "run_number": "7", "actor": "eve", "runner": {"labels": ["a"]}
+        });
+        let mut w = FieldWarnings::default();
+        let row = parse_record(&good.to_string(), &mut w).unwrap();
+        assert_eq!((w.count, row.run_number), (0, Some(7)));
+        let bad = serde_json::json!({
+            "schema": "pipewarden.build/v1", "time": "2026-10-01T10:00:00Z", "system": "x",
+            "pipeline": "p", "run_number": "seven", "actor": true, "commit": ["a"],
+            "runner": {"labels": "a"}
+        });
+        let mut w = FieldWarnings::default();
+        let row = parse_record(&bad.to_string(), &mut w).unwrap();
+        assert_eq!(w.count, 4, "{:?}", w.first);
+        assert_eq!(
+            w.first.as_deref(),
+            Some("field run_number: expected a whole number, found a string, dropped")
+        );
+        assert_eq!((row.run_number, row.actor.as_deref()), (None, Some("true")));
+        assert_eq!((row.commit_sha, row.runner_labels), (None, None));
+        // A rejected record's notes do not leak into the next one.
+        let mut w = FieldWarnings::default();
+        let bad_time = serde_json::json!({
+            "schema": "pipewarden.build/v1", "time": true, "system": "x", "pipeline": "p"
+        });
+        assert!(parse_record(&bad_time.to_string(), &mut w).is_err());
+        let mut w = FieldWarnings::default();
+        parse_record(&good.to_string(), &mut w).unwrap();
+        assert_eq!(w.count, 0);
+    }
 
     #[test]
     fn times() {

@@ -7,8 +7,8 @@
 use serde_json::{Map, Value};
 
 use super::row::{
-    BuildRow, Context, ato, branch_of, first_time, int, level, set_status, set_trigger, strings,
-    text,
+    BuildRow, Context, ato, branch_of, first_time, int_at, level, set_status, set_trigger,
+    strings_at, text, text_at,
 };
 use crate::parse::record::RecordError;
 
@@ -37,7 +37,7 @@ const LEVELS: &[&str] = &[
 
 /// Parses a native record.
 pub(crate) fn parse(o: &Map<String, Value>, _cx: &mut Context) -> Result<BuildRow, RecordError> {
-    let tag = text(ato(o, "schema")).unwrap_or_default();
+    let tag = text_at(o, "schema").unwrap_or_default();
     if tag != SCHEMA {
         return Err(RecordError(format!(
             "native build record has schema {tag:?}; this version reads {SCHEMA:?}"
@@ -55,7 +55,7 @@ pub(crate) fn parse(o: &Map<String, Value>, _cx: &mut Context) -> Result<BuildRo
     let time = first_time(o, &["time"]).ok_or_else(|| {
         RecordError("native build record lacks a valid \"time\" (RFC 3339 or epoch)".into())
     })?;
-    let lvl = text(ato(o, "level")).unwrap_or_else(|| "run".into());
+    let lvl = text_at(o, "level").unwrap_or_else(|| "run".into());
     let level = LEVELS.iter().find(|l| **l == lvl).copied().ok_or_else(|| {
         RecordError(format!(
             "native build record has level {lvl:?}; expected one of {}",
@@ -70,37 +70,37 @@ pub(crate) fn parse(o: &Map<String, Value>, _cx: &mut Context) -> Result<BuildRo
         } else {
             format!("{prefix}{pipeline}")
         }),
-        pipeline_name: text(ato(o, "pipeline_name")).or(Some(pipeline)),
+        pipeline_name: text_at(o, "pipeline_name").or(Some(pipeline)),
         system,
         format: "native",
-        event_type: text(ato(o, "event_type")).unwrap_or_else(|| level.to_string()),
-        action: text(ato(o, "action")),
+        event_type: text_at(o, "event_type").unwrap_or_else(|| level.to_string()),
+        action: text_at(o, "action"),
         level,
-        event_id: text(ato(o, "event_id")),
-        repository: text(ato(o, "repository")),
-        run_id: text(ato(o, "run_id")),
-        run_number: int(ato(o, "run_number")),
-        run_attempt: int(ato(o, "run_attempt")),
-        job_id: text(ato(o, "job_id")),
-        job_name: text(ato(o, "job_name")),
-        stage: text(ato(o, "stage")),
-        actor: text(ato(o, "actor")),
-        commit_sha: text(ato(o, "commit")),
-        git_ref: text(ato(o, "ref")),
-        environment: text(ato(o, "environment")),
-        runner_name: text(ato(o, "runner/name")),
-        runner_labels: strings(ato(o, "runner/labels")),
-        runner_kind: text(ato(o, "runner/kind")),
-        runner_group: text(ato(o, "runner/group")),
+        event_id: text_at(o, "event_id"),
+        repository: text_at(o, "repository"),
+        run_id: text_at(o, "run_id"),
+        run_number: int_at(o, "run_number"),
+        run_attempt: int_at(o, "run_attempt"),
+        job_id: text_at(o, "job_id"),
+        job_name: text_at(o, "job_name"),
+        stage: text_at(o, "stage"),
+        actor: text_at(o, "actor"),
+        commit_sha: text_at(o, "commit"),
+        git_ref: text_at(o, "ref"),
+        environment: text_at(o, "environment"),
+        runner_name: text_at(o, "runner/name"),
+        runner_labels: strings_at(o, "runner/labels"),
+        runner_kind: text_at(o, "runner/kind"),
+        runner_group: text_at(o, "runner/group"),
         started_at: first_time(o, &["started_at"]),
         finished_at: first_time(o, &["finished_at"]),
-        account_id: text(ato(o, "account_id")),
-        region: text(ato(o, "region")),
-        url: text(ato(o, "url")),
+        account_id: text_at(o, "account_id"),
+        region: text_at(o, "region"),
+        url: text_at(o, "url"),
         ..Default::default()
     };
-    set_status(&mut row, text(ato(o, "status")), text(ato(o, "conclusion")));
-    set_trigger(&mut row, text(ato(o, "trigger")));
-    row.branch = text(ato(o, "branch")).or_else(|| row.git_ref.as_deref().and_then(branch_of));
+    set_status(&mut row, text_at(o, "status"), text_at(o, "conclusion"));
+    set_trigger(&mut row, text_at(o, "trigger"));
+    row.branch = text_at(o, "branch").or_else(|| row.git_ref.as_deref().and_then(branch_of));
     Ok(row)
 }

@@ -121,6 +121,73 @@ pub(crate) fn ato<'a>(o: &'a Map<String, Value>, path: &str) -> Option<&'a Value
     }
 }
 
+// ---- wrong types ------------------------------------------------------------------------------
+
+thread_local! {
+    /// Values kept with another type, or dropped, while one record is parsed on this thread
+    /// (the field helpers below note them; [`super::parse_record`] takes them into the object's
+    /// warnings). A thread-local, because the helpers are called from everywhere a system's
+    /// module reads a field.
+    static COERCED: std::cell::RefCell<FieldWarnings> = std::cell::RefCell::new(FieldWarnings::default());
+}
+
+fn coerced(path: &str, expected: &str, v: &Value, what: &str) {
+    COERCED.with(|c| {
+        c.borrow_mut().note(|| {
+            format!(
+                "field {path}: expected {expected}, found {}, {what}",
+                crate::parse::record::json_kind(&v.to_string())
+            )
+        })
+    });
+}
+
+/// The wrong types noted since the last call, on this thread.
+pub(crate) fn take_coerced() -> FieldWarnings {
+    COERCED.with(|c| std::mem::take(&mut *c.borrow_mut()))
+}
+
+/// [`text`] of the value at `path` in `o`; a boolean (kept as `true`/`false`) or an array
+/// (dropped) is noted. An object is not: several fields are objects in one system and strings
+/// in another (`environment`, `actor`, `repository`), and the next form is tried.
+pub(crate) fn text_at(o: &Map<String, Value>, path: &str) -> Option<String> {
+    text_noted(ato(o, path), path)
+}
+
+fn text_noted(v: Option<&Value>, path: &str) -> Option<String> {
+    match v {
+        Some(b @ Value::Bool(_)) => coerced(path, "a string", b, "kept as text"),
+        Some(a @ Value::Array(_)) => coerced(path, "a string", a, "dropped"),
+        _ => {}
+    }
+    text(v)
+}
+
+/// [`int`] of the value at `path`; anything that is not a whole number is noted.
+pub(crate) fn int_at(o: &Map<String, Value>, path: &str) -> Option<i64> {
+    let v = ato(o, path);
+    let n = int(v);
+    if let (None, Some(v)) = (n, v) {
+        coerced(path, "a whole number", v, "dropped");
+    }
+    n
+}
+
+/// [`strings`] of the value at `path`; a value that is no array, or elements that are no
+/// strings, are noted.
+pub(crate) fn strings_at(o: &Map<String, Value>, path: &str) -> Option<Vec<String>> {
+    let v = ato(o, path)?;
+    match v.as_array() {
+        None => coerced(path, "an array of strings", v, "dropped"),
+        Some(a) => {
+            if let Some(x) = a.iter().find(|x| !x.is_string()) {
+                coerced(path, "an array of strings", x, "that element dropped");
+            }
+        }
+    }
+    strings(Some(v))
+}
+
 /// A string or number as text; empty strings count as missing.
 pub(crate) fn text(v: Option<&Value>) -> Option<String> {
     match v? {
@@ -216,7 +283,15 @@ pub fn parse_time_text(s: &str) -> Option<i64> {
 
 /// The first of `paths` that holds a time.
 pub(crate) fn first_time(o: &Map<String, Value>, paths: &[&str]) -> Option<i64> {
-    paths.iter().find_map(|p| ato(o, p).and_then(time_of))
+    paths.iter().find_map(|p| {
+        let v = ato(o, p)?;
+        let t = time_of(v);
+        // An empty string is a time not yet set (a queued job), not a wrong type.
+        if t.is_none() && v.as_str() != Some("") {
+            coerced(p, "a time", v, "dropped");
+        }
+        t
+    })
 }
 
 /// `main` of `refs/heads/main`, `v1` of `refs/tags/v1`, a bare branch name as itself.
