@@ -266,8 +266,61 @@ fn ocsf_finding(r: &Report, f: &Finding) -> Value {
     v
 }
 
-/// AWS Security Hub findings (ASFF), as a JSON array ready for BatchImportFindings.
+/// Security Hub's limits on a finding's fields (ASFF, "Required top-level attributes" and
+/// "Optional top-level attributes"; `Resources` and the `Other` details object). They are stated
+/// in characters; pipewarden cuts at bytes, between characters, which keeps within them however
+/// they are counted. Log text fills most of these fields, so every one is cut.
+pub mod asff_limits {
+    /// `Id`, `GeneratorId`.
+    pub const ID: usize = 512;
+    /// `Title`.
+    pub const TITLE: usize = 256;
+    /// `Description`.
+    pub const DESCRIPTION: usize = 1024;
+    /// `Resources[].Id`: not stated; kept to an ARN's usual bound (the whole value is in
+    /// `Details.Other.pipeline_id`, cut to its own limit).
+    pub const RESOURCE_ID: usize = 512;
+    /// A value of `Resources[].Details.Other` ("fewer than 1,024 characters").
+    pub const OTHER_VALUE: usize = 1023;
+    /// A key of `ProductFields` or `Details.Other` (pipewarden's keys are short and fixed).
+    pub const KEY: usize = 127;
+    /// A value of `ProductFields`.
+    pub const PRODUCT_FIELD_VALUE: usize = 2048;
+    /// Pairs in `ProductFields` or `Details.Other`.
+    pub const PAIRS: usize = 50;
+}
+
+/// `s` cut to `max` bytes between characters; a blank value (Security Hub wants a non-space
+/// character) becomes `blank`.
+fn asff_text(s: &str, max: usize, blank: &str) -> String {
+    let s = crate::sanitize::cut(s, max);
+    if s.trim().is_empty() {
+        blank.to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Space-separated `items`, as many whole ones as fit in `max` bytes.
+fn asff_list(items: &[String], max: usize) -> String {
+    let mut out = String::new();
+    for it in items {
+        let add = it.len() + usize::from(!out.is_empty());
+        if out.len() + add > max {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(it);
+    }
+    out
+}
+
+/// AWS Security Hub findings (ASFF), as a JSON array ready for BatchImportFindings; every field
+/// within [`asff_limits`].
 pub fn asff(r: &Report, account: &str, region: &str) -> Vec<u8> {
+    use asff_limits as lim;
     let product = format!("arn:aws:securityhub:{region}:{account}:product/{account}/default");
     let findings: Vec<Value> = r
         .findings
@@ -280,17 +333,16 @@ pub fn asff(r: &Report, account: &str, region: &str) -> Vec<u8> {
                 Severity::High => "HIGH",
                 Severity::Critical => "CRITICAL",
             };
-            // Security Hub's limits are bytes; log text may put a character across them.
-            let title = format!("pipewarden {}: {}", f.detector, f.value);
-            let title = crate::sanitize::cut(&title, 256);
-            let desc = crate::sanitize::cut(&f.explanation, 1024);
+            let title = asff_text(&format!("pipewarden {}: {}", f.detector, f.value), lim::TITLE, "pipewarden");
+            let desc = asff_text(&f.explanation, lim::DESCRIPTION, "pipewarden finding");
+            let pipeline = f.pipeline_id.clone().unwrap_or_default();
             json!({
                 "SchemaVersion": "2018-10-08",
-                "Id": f.id,
+                "Id": asff_text(&f.id, lim::ID, "pipewarden"),
                 "ProductArn": product,
                 "ProductName": "pipewarden",
                 "CompanyName": "pipewarden",
-                "GeneratorId": format!("pipewarden/{}", f.detector),
+                "GeneratorId": asff_text(&format!("pipewarden/{}", f.detector), lim::ID, "pipewarden"),
                 "AwsAccountId": account,
                 "Types": [format!("TTPs/{}", f.mitre.name.split(':').next().unwrap_or("Unusual Behaviors").trim()), "Unusual Behaviors/Application"],
                 "FirstObservedAt": f.first_seen,
@@ -303,21 +355,21 @@ pub fn asff(r: &Report, account: &str, region: &str) -> Vec<u8> {
                 "Description": desc,
                 "Resources": [{
                     "Type": "Other",
-                    "Id": f.pipeline_id.clone().unwrap_or_else(|| "no-pipeline".into()),
+                    "Id": asff_text(&pipeline, lim::RESOURCE_ID, "no-pipeline"),
                     "Region": region,
                     "Details": {"Other": {
-                        "pipeline_id": f.pipeline_id.clone().unwrap_or_default(),
-                        "value": f.value.chars().take(1024).collect::<String>(),
-                        "runs": f.run_ids.join(" ").chars().take(1024).collect::<String>(),
-                        "environments": f.environments.join(" "),
+                        "pipeline_id": asff_text(&pipeline, lim::OTHER_VALUE, "none"),
+                        "value": asff_text(&f.value, lim::OTHER_VALUE, "none"),
+                        "runs": asff_list(&f.run_ids, lim::OTHER_VALUE),
+                        "environments": asff_list(&f.environments, lim::OTHER_VALUE),
                     }},
                 }],
                 "RecordState": "ACTIVE",
                 "Workflow": {"Status": if f.suppressed.is_some() { "SUPPRESSED" } else { "NEW" }},
                 "ProductFields": {
                     "pipewarden/rank": f.rank.to_string(),
-                    "pipewarden/mitre": f.mitre.id,
-                    "pipewarden/events": f.event_ids.iter().take(20).cloned().collect::<Vec<_>>().join(" "),
+                    "pipewarden/mitre": asff_text(&f.mitre.id, lim::PRODUCT_FIELD_VALUE, "none"),
+                    "pipewarden/events": asff_list(&f.event_ids[..f.event_ids.len().min(20)], lim::PRODUCT_FIELD_VALUE),
                 },
             })
         })
@@ -375,5 +427,65 @@ mod tests {
         assert!(title.len() <= 256 && title.len() > 250, "{}", title.len());
         assert!(desc.len() <= 1024 && desc.len() > 1018, "{}", desc.len());
         assert!(title.starts_with("pipewarden builds:branch: feature/x\u{6f22}"));
+    }
+
+    /// Regression (hardening, also weak): Security Hub's field limits were not applied, so a
+    /// long pipeline id, value, run or event list (log text, all of them) made a finding that
+    /// BatchImportFindings refuses.
+    #[test]
+    fn asff_fields_stay_within_security_hubs_limits() {
+        use asff_limits as lim;
+        let long = |n: usize| "\u{e9}".repeat(n);
+        let f = Finding {
+            id: "pw-2".into(),
+            rank: 1,
+            detector: "network".into(),
+            kind: Kind::Baseline,
+            pipeline_id: Some(format!("github:{}", long(2000))),
+            value: long(3000),
+            environments: (0..400).map(|i| format!("env-{i}")).collect(),
+            run_ids: (0..400).map(|i| format!("run-{i}-{}", long(10))).collect(),
+            first_seen: Time::from_micros(0),
+            last_seen: Time::from_micros(0),
+            count: 1,
+            score: 50,
+            severity: Severity::Medium,
+            mitre: Technique {
+                id: "T1078".into(),
+                name: "Valid Accounts".into(),
+            },
+            event_ids: (0..40).map(|_| long(300)).collect(),
+            explanation: " ".repeat(5000),
+            baseline: None,
+            suppressed: None,
+        };
+        let r = Report {
+            schema: crate::findings::SCHEMA_VERSION,
+            window_start: Time::from_micros(0),
+            window_end: Time::from_micros(0),
+            baseline_start: Time::from_micros(0),
+            findings: vec![f],
+            insufficient_history: vec![],
+            expired_suppressions: vec![],
+        };
+        let v: Value = serde_json::from_slice(&asff(&r, "123456789012", "us-east-1")).unwrap();
+        let f = &v[0];
+        let len = |p: &str| f.pointer(p).and_then(Value::as_str).unwrap().len();
+        assert!(len("/Resources/0/Id") <= lim::RESOURCE_ID);
+        for k in ["pipeline_id", "value", "runs", "environments"] {
+            let n = len(&format!("/Resources/0/Details/Other/{k}"));
+            assert!(n > 0 && n <= lim::OTHER_VALUE, "{k}: {n}");
+        }
+        let events = f
+            .pointer("/ProductFields/pipewarden~1events")
+            .and_then(Value::as_str)
+            .unwrap();
+        assert!(events.len() <= lim::PRODUCT_FIELD_VALUE && !events.is_empty());
+        // Whole items only: a list never ends inside an id.
+        assert!(events.split(' ').all(|e| e.len() == "\u{e9}".len() * 300));
+        // A blank description gets a non-blank placeholder (Security Hub wants a non-space).
+        assert_eq!(f["Description"], "pipewarden finding");
+        assert!(f.as_object().unwrap().len() < 30);
+        assert!(f["ProductFields"].as_object().unwrap().len() <= lim::PAIRS);
     }
 }
