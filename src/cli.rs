@@ -393,6 +393,10 @@ pub struct ReportFlags {
     /// Region for ASFF findings.
     #[arg(long, default_value = "us-east-1", value_name = "REGION")]
     pub asff_region: String,
+    /// OCSF version of the ocsf format: 1.3.0 (what Amazon Security Lake accepts), 1.4.0,
+    /// 1.5.0, 1.6.0 or 1.7.0.
+    #[arg(long, default_value = "1.7.0", value_name = "VERSION")]
+    pub ocsf_version: String,
 }
 
 impl ReportFlags {
@@ -437,6 +441,12 @@ impl ReportFlags {
             sinks,
             asff_account: self.asff_account.clone().unwrap_or_default(),
             asff_region: self.asff_region.clone(),
+            ocsf_version: crate::report::formats::OcsfVersion::parse(&self.ocsf_version).map_err(
+                |e| FlagError {
+                    flag: "ocsf-version",
+                    reason: e,
+                },
+            )?,
         })
     }
 }

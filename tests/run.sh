@@ -2,7 +2,9 @@
 # Runs every test of pipewarden. Installs and starts what the tests need:
 #   - a Python virtualenv with moto[server] (a real S3-compatible server on loopback),
 #     duckdb and pyarrow (to check that other engines read the lake);
-#   - py-ocsf-models (to validate OCSF findings; botocore, from moto, validates ASFF);
+#   - pydantic-ocsf (a model per OCSF version: tests/ocsf_strict.py validates every OCSF event
+#     for the version it declares) and py-ocsf-models (a second check of 1.3); botocore, from
+#     moto, validates ASFF;
 #   - Debian's chromium (to render the HTML report headless), through apt when missing;
 #   - moto_server on a free loopback port, stopped on exit.
 # Then runs `cargo test` with the endpoint in the environment. The build includes the default
@@ -16,11 +18,11 @@ CACHE="${PIPEWARDEN_CACHE:-$HOME/.cache/pipewarden}"
 VENV="${PIPEWARDEN_VENV:-$CACHE/venv}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 
-if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import duckdb, pyarrow, py_ocsf_models' 2>/dev/null; then
-  echo "tests/run.sh: installing moto[server], duckdb, pyarrow, py-ocsf-models into $VENV" >&2
+if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import duckdb, pyarrow, py_ocsf_models, ocsf.v1_3_0.events' 2>/dev/null; then
+  echo "tests/run.sh: installing moto[server], duckdb, pyarrow, pydantic-ocsf, py-ocsf-models into $VENV" >&2
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    'moto[server]>=5,<6' 'duckdb>=1.1' 'pyarrow>=15' 'py-ocsf-models>=0.5'
+    'moto[server]>=5,<6' 'duckdb>=1.1' 'pyarrow>=15' 'pydantic-ocsf>=3,<4' 'py-ocsf-models>=0.5'
 fi
 
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then

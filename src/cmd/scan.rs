@@ -21,6 +21,8 @@ pub struct Delivery {
     pub asff_account: String,
     /// ASFF's region.
     pub asff_region: String,
+    /// The OCSF version of the `ocsf` format.
+    pub ocsf_version: crate::report::formats::OcsfVersion,
 }
 
 /// A validated `scan`.
@@ -100,8 +102,13 @@ async fn detect_and_deliver(plan: &ScanPlan) -> anyhow::Result<Exit> {
         colour: super::stdout_is_terminal(),
         account: d.asff_account.clone(),
         region: d.asff_region.clone(),
+        ocsf_version: d.ocsf_version,
     };
     for o in &d.outputs {
+        let cx = report::RenderContext {
+            ocsf_version: o.ocsf_version.unwrap_or(d.ocsf_version),
+            ..cx.clone()
+        };
         let bytes = report::render(&j.report, o.format, &cx);
         report::write_to(&o.dest, bytes, j.aws.as_ref()).await?;
     }

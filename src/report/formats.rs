@@ -176,21 +176,70 @@ fn ocsf_severity(s: Severity) -> (i64, &'static str) {
     }
 }
 
-/// The OCSF version the Detection Finding events follow.
-pub const OCSF_VERSION: &str = "1.3.0";
+/// The OCSF versions pipewarden writes, each validated in the tests with `pydantic-ocsf`'s
+/// model of that version (and no attribute the version does not define).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum OcsfVersion {
+    /// 1.3.0: what Amazon Security Lake custom sources accept.
+    V1_3,
+    /// 1.4.0.
+    V1_4,
+    /// 1.5.0: the first with `anomaly_analyses`.
+    V1_5,
+    /// 1.6.0.
+    V1_6,
+    /// 1.7.0: the newest the validator covers (the default).
+    #[default]
+    V1_7,
+}
 
-/// One OCSF Detection Finding (class 2004) per finding, NDJSON. Baseline findings carry
-/// `anomaly_analyses` with their baseline; suppressed ones have status Suppressed.
-pub fn ocsf(r: &Report) -> Vec<u8> {
+impl OcsfVersion {
+    /// Every version, oldest first.
+    pub const ALL: [OcsfVersion; 5] = [Self::V1_3, Self::V1_4, Self::V1_5, Self::V1_6, Self::V1_7];
+
+    /// `metadata.version`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V1_3 => "1.3.0",
+            Self::V1_4 => "1.4.0",
+            Self::V1_5 => "1.5.0",
+            Self::V1_6 => "1.6.0",
+            Self::V1_7 => "1.7.0",
+        }
+    }
+
+    /// `1.3.0` or `1.3`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s || v.as_str().strip_suffix(".0") == Some(s))
+            .ok_or_else(|| {
+                format!(
+                    "{s:?}: not an OCSF version pipewarden writes ({})",
+                    Self::ALL.map(Self::as_str).join(", ")
+                )
+            })
+    }
+
+    /// Whether the Detection Finding has `anomaly_analyses` (OCSF 1.5 on).
+    fn has_anomaly_analyses(self) -> bool {
+        self >= Self::V1_5
+    }
+}
+
+/// One OCSF Detection Finding (class 2004) per finding, NDJSON, valid for `version`. Baseline
+/// findings carry their baseline in `anomaly_analyses` (1.5 on) or in `unmapped.baseline`
+/// (1.3, 1.4, which have no room for it elsewhere); suppressed ones have status Suppressed.
+pub fn ocsf(r: &Report, version: OcsfVersion) -> Vec<u8> {
     let mut out = vec![];
     for f in &r.findings {
-        serde_json::to_writer(&mut out, &ocsf_finding(r, f)).expect("serialisable");
+        serde_json::to_writer(&mut out, &ocsf_finding(r, f, version)).expect("serialisable");
         out.push(b'\n');
     }
     out
 }
 
-fn ocsf_finding(r: &Report, f: &Finding) -> Value {
+fn ocsf_finding(r: &Report, f: &Finding, version: OcsfVersion) -> Value {
     let (sev_id, sev) = ocsf_severity(f.severity);
     let (status_id, status) = if f.suppressed.is_some() {
         (3, "Suppressed")
@@ -218,7 +267,7 @@ fn ocsf_finding(r: &Report, f: &Finding) -> Value {
         "count": f.count,
         "message": f.explanation,
         "metadata": {
-            "version": OCSF_VERSION,
+            "version": version.as_str(),
             "product": {"name": "pipewarden", "vendor_name": "pipewarden", "version": env!("CARGO_PKG_VERSION")},
             "uid": f.id,
             "correlation_uid": f.pipeline_id,
@@ -231,7 +280,7 @@ fn ocsf_finding(r: &Report, f: &Finding) -> Value {
             "first_seen_time": first,
             "last_seen_time": last,
             "created_time": r.window_end.millis(),
-            "analytic": {"uid": f.detector, "name": f.detector, "type_id": if f.kind == Kind::Rule { 1 } else { 6 }, "type": if f.kind == Kind::Rule { "Rule" } else { "Statistical" }},
+            "analytic": {"uid": f.detector, "name": f.detector, "type_id": if f.kind == Kind::Rule { 1 } else { 3 }, "type": if f.kind == Kind::Rule { "Rule" } else { "Statistical" }},
             "attacks": [{"technique": {"uid": f.mitre.id, "name": f.mitre.name}, "version": "15"}],
             "related_events": f.event_ids.iter().map(|e| json!({"uid": e})).collect::<Vec<_>>(),
         },
@@ -243,19 +292,32 @@ fn ocsf_finding(r: &Report, f: &Finding) -> Value {
             "rank": f.rank,
         },
     });
-    if let Some(b) = &f.baseline {
+    if let Some(b) = &f.baseline
+        && !version.has_anomaly_analyses()
+    {
+        v["unmapped"]["baseline"] = json!({
+            "observation_parameter": f.detector,
+            "value_units": b.value_units,
+            "units": b.units,
+            "days": b.days,
+            "distinct_values": b.distinct_values,
+            "start_time": r.baseline_start.millis(),
+            "end_time": r.window_start.millis(),
+            "observed_pattern": format!("{} of {} units over {} days, {} distinct values", b.value_units, b.units, b.days, b.distinct_values),
+        });
+    } else if let Some(b) = &f.baseline {
         v["anomaly_analyses"] = json!([{
             "analysis_targets": [{"name": f.pipeline_id, "type": "pipeline"}],
             "anomalies": [{
                 "observation_parameter": f.detector,
                 "observation_type": "value",
-                "observations": [{"value": f.value, "count": f.count, "timeframe": {"start_time": first, "end_time": last}}],
+                "observations": [{"value": f.value, "count": f.count, "timespan": {"start_time": first, "end_time": last}}],
                 "observed_pattern": f.explanation,
             }],
             "baselines": [{
                 "observation_parameter": f.detector,
                 "observation_type": "frequency",
-                "observations": [{"value": f.value, "count": b.value_units, "timeframe": {"start_time": r.baseline_start.millis(), "end_time": r.window_start.millis()}}],
+                "observations": [{"value": f.value, "count": b.value_units, "timespan": {"start_time": r.baseline_start.millis(), "end_time": r.window_start.millis()}}],
                 "observed_pattern": format!("{} of {} units over {} days, {} distinct values", b.value_units, b.units, b.days, b.distinct_values),
             }],
         }]);

@@ -84,12 +84,23 @@ pub struct Output {
     pub format: Format,
     /// Destination.
     pub dest: Destination,
+    /// For `ocsf@VERSION`: this output's OCSF version (else `--ocsf-version`).
+    pub ocsf_version: Option<formats::OcsfVersion>,
 }
 
 impl Output {
-    /// Parses `FORMAT`, `FORMAT=-`, `FORMAT=path` or `FORMAT=s3://bucket/key`.
+    /// Parses `FORMAT`, `FORMAT=-`, `FORMAT=path` or `FORMAT=s3://bucket/key`; FORMAT `ocsf` may
+    /// name its version, `ocsf@1.3.0`.
     pub fn parse(spec: &str) -> Result<Output, String> {
         let (f, d) = spec.split_once('=').unwrap_or((spec, "-"));
+        let (f, ocsf_version) = match f.split_once('@') {
+            Some(("ocsf", v)) => (
+                f.split('@').next().unwrap_or(f),
+                Some(formats::OcsfVersion::parse(v)?),
+            ),
+            Some(_) => return Err(format!("{f:?}: only ocsf takes a version (ocsf@1.3.0)")),
+            None => (f, None),
+        };
         let format = Format::parse(f).ok_or_else(|| {
             format!(
                 "{f:?}: unknown format (terminal, markdown, html, json, ndjson, ocsf, asff, csv)"
@@ -109,7 +120,11 @@ impl Output {
         } else {
             Destination::File(d.into())
         };
-        Ok(Output { format, dest })
+        Ok(Output {
+            format,
+            dest,
+            ocsf_version,
+        })
     }
 }
 
@@ -124,6 +139,8 @@ pub struct RenderContext {
     pub account: String,
     /// Region for ASFF.
     pub region: String,
+    /// The OCSF version of the `ocsf` format.
+    pub ocsf_version: formats::OcsfVersion,
 }
 
 /// Renders one format.
@@ -134,7 +151,7 @@ pub fn render(r: &Report, f: Format, cx: &RenderContext) -> Vec<u8> {
         Format::Html => html::render(r, &cx.activity),
         Format::Json => formats::json(r),
         Format::Ndjson => formats::ndjson(r),
-        Format::Ocsf => formats::ocsf(r),
+        Format::Ocsf => formats::ocsf(r, cx.ocsf_version),
         Format::Asff => formats::asff(r, &cx.account, &cx.region),
         Format::Csv => formats::csv(r),
     }

@@ -156,7 +156,7 @@ reason = "an old exception"
     .unwrap();
     let sup = Suppressions::load(&f).unwrap();
     // A week before any anomaly, judged against the 16 days before it.
-    let r = detect(
+    let quiet = detect(
         lake,
         &DetectPlan {
             baseline_days: 16,
@@ -166,6 +166,7 @@ reason = "an old exception"
             ..Default::default()
         },
     );
+    let r = &quiet;
     let open: Vec<_> = r
         .findings
         .iter()
@@ -205,6 +206,16 @@ reason = "an old exception"
         "{:?}",
         r.expired_suppressions
     );
+    // Every finding kind (rules, baseline findings, suppressed ones) is valid OCSF of every
+    // version pipewarden writes, validated strictly.
+    use pipewarden::report::formats::{OcsfVersion, ocsf};
+    for v in OcsfVersion::ALL {
+        for (name, rep) in [("quiet", &quiet), ("anomalies", &r)] {
+            let p = d.path().join(format!("{name}-{}.ndjson", v.as_str()));
+            std::fs::write(&p, ocsf(rep, v)).unwrap();
+            assert_eq!(assert_ocsf_strict(&p, v.as_str()), rep.findings.len());
+        }
+    }
 }
 
 #[test]

@@ -269,3 +269,35 @@ pub fn sample_lake() -> &'static str {
         })
         .1
 }
+
+/// The test virtualenv's Python (tests/run.sh sets it).
+pub fn test_python() -> String {
+    std::env::var("PIPEWARDEN_TEST_PYTHON")
+        .expect("PIPEWARDEN_TEST_PYTHON is not set: run the tests with tests/run.sh")
+}
+
+/// Validates an OCSF NDJSON file strictly (`tests/ocsf_strict.py`: pydantic-ocsf's model of
+/// `version`, and no attribute that version lacks); returns how many events it held.
+pub fn assert_ocsf_strict(path: &Path, version: &str) -> usize {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ocsf_strict.py");
+    let o = std::process::Command::new(test_python())
+        .arg(script)
+        .arg(path)
+        .arg(version)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success(),
+        "OCSF {version} invalid ({}): {}",
+        out.trim(),
+        crate::helpers::head(&err, 3000)
+    );
+    out.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// At most `n` bytes of `s`, between characters (for assertion messages).
+pub fn head(s: &str, n: usize) -> &str {
+    &s[..s.floor_char_boundary(n.min(s.len()))]
+}

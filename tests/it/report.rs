@@ -90,6 +90,10 @@ fn scan() -> &'static Scan {
             .args(["--format", &format!("markdown={}", f("findings.md"))])
             .args(["--format", &format!("html={}", f("report.html"))])
             .args(["--format", &format!("ocsf={}", f("findings.ocsf.ndjson"))])
+            .args([
+                "--format",
+                &format!("ocsf@1.3.0={}", f("findings.ocsf-1.3.ndjson")),
+            ])
             .args(["--format", &format!("asff={}", f("findings.asff.json"))])
             .args([
                 "--asff-account",
@@ -203,9 +207,25 @@ fn python() -> String {
         .expect("PIPEWARDEN_TEST_PYTHON is not set: run the tests with tests/run.sh")
 }
 
+/// Regression (issue 22, item 1): 28 of 38 OCSF findings were invalid (analytic `type_id` 6 with
+/// `type` Statistical; 6 is Tagging) and OCSF 1.3 events carried `anomaly_analyses`, an
+/// attribute of 1.5, while the lenient validator let both pass.
 #[test]
-fn ocsf_findings_validate_against_the_ocsf_models() {
+fn ocsf_findings_validate_strictly_for_the_version_they_declare() {
     let s = scan();
+    // The default, the newest version pipewarden writes, and 1.3 (what Security Lake takes).
+    let newest = s.out.join("findings.ocsf.ndjson");
+    let n = assert_ocsf_strict(&newest, "1.7.0");
+    assert!(n >= 13, "{n}");
+    let v13 = s.out.join("findings.ocsf-1.3.ndjson");
+    assert_eq!(assert_ocsf_strict(&v13, "1.3.0"), n);
+    let newest = read(s, "findings.ocsf.ndjson");
+    let v13 = read(s, "findings.ocsf-1.3.ndjson");
+    assert!(newest.lines().any(|l| l.contains("\"anomaly_analyses\"")));
+    assert!(!v13.contains("\"anomaly_analyses\""));
+    assert!(v13.lines().any(|l| l.contains("\"baseline\":{")));
+    assert!(!newest.contains("\"type_id\":6"));
+    // py-ocsf-models (Prowler's) checks 1.3 too.
     let script = r#"
 import json, sys
 from py_ocsf_models.events.findings.detection_finding import DetectionFinding
@@ -219,14 +239,10 @@ print(n)
 "#;
     let o = Command::new(python())
         .args(["-c", script])
-        .arg(s.out.join("findings.ocsf.ndjson"))
+        .arg(s.out.join("findings.ocsf-1.3.ndjson"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let n: usize = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
-    assert!(n >= 13);
-    let ocsf = read(s, "findings.ocsf.ndjson");
-    assert!(ocsf.lines().any(|l| l.contains("\"anomaly_analyses\"")));
 }
 
 #[test]
