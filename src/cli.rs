@@ -376,7 +376,8 @@ pub struct ScanArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ReportFlags {
     /// A report: FORMAT or FORMAT=DEST, DEST a file, `-` (stdout) or s3://bucket/key; FORMAT one
-    /// of terminal, markdown, html, json, ndjson, ocsf, asff, csv. Repeat for several.
+    /// of terminal, markdown, html, json, ndjson, ocsf (ocsf@1.3.0 names its version), asff,
+    /// csv, security-lake (DEST a folder or s3://bucket/ext/SOURCE/). Repeat for several.
     #[arg(
         long = "format",
         value_name = "FORMAT[=DEST]",
@@ -397,6 +398,13 @@ pub struct ReportFlags {
     /// 1.5.0, 1.6.0 or 1.7.0.
     #[arg(long, default_value = "1.7.0", value_name = "VERSION")]
     pub ocsf_version: String,
+    /// AWS account of the security-lake format's partitions (accountId=): the account whose
+    /// pipelines the findings are about.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub security_lake_account: Option<String>,
+    /// Region of the security-lake format's partitions (region=).
+    #[arg(long, default_value = "us-east-1", value_name = "REGION")]
+    pub security_lake_region: String,
 }
 
 impl ReportFlags {
@@ -436,7 +444,33 @@ impl ReportFlags {
             }
             .into());
         }
+        let lake_account = self.security_lake_account.clone().unwrap_or_default();
+        if outputs
+            .iter()
+            .any(|o| o.format == crate::report::Format::SecurityLake)
+            && !(lake_account.len() == 12 && lake_account.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(FlagError {
+                flag: "security-lake-account",
+                reason: "the security-lake format needs the 12-digit account of its partitions"
+                    .into(),
+            }
+            .into());
+        }
+        if !self
+            .security_lake_region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(FlagError {
+                flag: "security-lake-region",
+                reason: format!("{:?} is not a region", self.security_lake_region),
+            }
+            .into());
+        }
         Ok(crate::cmd::scan::Delivery {
+            security_lake_account: lake_account,
+            security_lake_region: self.security_lake_region.clone(),
             outputs,
             sinks,
             asff_account: self.asff_account.clone().unwrap_or_default(),

@@ -23,6 +23,10 @@ pub struct Delivery {
     pub asff_region: String,
     /// The OCSF version of the `ocsf` format.
     pub ocsf_version: crate::report::formats::OcsfVersion,
+    /// The account of the Security Lake partitions (`accountId=`).
+    pub security_lake_account: String,
+    /// The region of the Security Lake partitions (`region=`).
+    pub security_lake_region: String,
 }
 
 /// A validated `scan`.
@@ -105,6 +109,18 @@ async fn detect_and_deliver(plan: &ScanPlan) -> anyhow::Result<Exit> {
         ocsf_version: d.ocsf_version,
     };
     for o in &d.outputs {
+        if o.format == Format::SecurityLake {
+            let n = report::write_security_lake(
+                &o.dest,
+                &j.report,
+                &d.security_lake_account,
+                &d.security_lake_region,
+                j.aws.as_ref(),
+            )
+            .await?;
+            eprintln!("pipewarden: wrote {n} Security Lake file(s)");
+            continue;
+        }
         let cx = report::RenderContext {
             ocsf_version: o.ocsf_version.unwrap_or(d.ocsf_version),
             ..cx.clone()

@@ -239,7 +239,7 @@ pub fn ocsf(r: &Report, version: OcsfVersion) -> Vec<u8> {
     out
 }
 
-fn ocsf_finding(r: &Report, f: &Finding, version: OcsfVersion) -> Value {
+pub(crate) fn ocsf_finding(r: &Report, f: &Finding, version: OcsfVersion) -> Value {
     let (sev_id, sev) = ocsf_severity(f.severity);
     let (status_id, status) = if f.suppressed.is_some() {
         (3, "Suppressed")

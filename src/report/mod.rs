@@ -16,6 +16,7 @@ pub mod activity;
 pub mod escape;
 pub mod formats;
 pub mod html;
+pub mod security_lake;
 pub mod siem;
 pub mod table;
 pub mod terminal;
@@ -42,6 +43,9 @@ pub enum Format {
     Asff,
     /// CSV.
     Csv,
+    /// Amazon Security Lake custom source: OCSF 1.3 Parquet files, partitioned, under a folder
+    /// or an S3 prefix ([`security_lake`]).
+    SecurityLake,
 }
 
 impl Format {
@@ -56,6 +60,7 @@ impl Format {
             "ocsf" => Format::Ocsf,
             "asff" | "securityhub" => Format::Asff,
             "csv" => Format::Csv,
+            "security-lake" => Format::SecurityLake,
             _ => return None,
         })
     }
@@ -103,7 +108,7 @@ impl Output {
         };
         let format = Format::parse(f).ok_or_else(|| {
             format!(
-                "{f:?}: unknown format (terminal, markdown, html, json, ndjson, ocsf, asff, csv)"
+                "{f:?}: unknown format (terminal, markdown, html, json, ndjson, ocsf, asff, csv, security-lake)"
             )
         })?;
         let dest = if d == "-" {
@@ -120,6 +125,12 @@ impl Output {
         } else {
             Destination::File(d.into())
         };
+        if format == Format::SecurityLake && dest == Destination::Stdout {
+            return Err(
+                "security-lake writes Parquet files: give a folder or the source's prefix, security-lake=s3://bucket/ext/SOURCE/"
+                    .into(),
+            );
+        }
         Ok(Output {
             format,
             dest,
@@ -154,7 +165,33 @@ pub fn render(r: &Report, f: Format, cx: &RenderContext) -> Vec<u8> {
         Format::Ocsf => formats::ocsf(r, cx.ocsf_version),
         Format::Asff => formats::asff(r, &cx.account, &cx.region),
         Format::Csv => formats::csv(r),
+        // Its Parquet files are written by `write_security_lake`; rendered alone, its events.
+        Format::SecurityLake => formats::ocsf(r, security_lake::VERSION),
     }
+}
+
+/// Writes a report's Security Lake files under `dest` (a folder, or an S3 prefix): each file
+/// whole, by a rename or one PUT. Returns how many were written.
+pub async fn write_security_lake(
+    dest: &Destination,
+    r: &Report,
+    account: &str,
+    region: &str,
+    aws: Option<&crate::aws::AwsContext>,
+) -> anyhow::Result<usize> {
+    let files = security_lake::files(r, account, region).map_err(anyhow::Error::msg)?;
+    for (rel, bytes) in &files {
+        let to = match dest {
+            Destination::File(dir) => Destination::File(dir.join(rel)),
+            Destination::S3 { bucket, key } => Destination::S3 {
+                bucket: bucket.clone(),
+                key: format!("{}/{rel}", key.trim_end_matches('/')),
+            },
+            Destination::Stdout => anyhow::bail!("security-lake needs a folder or an S3 prefix"),
+        };
+        write_to(&to, bytes.clone(), aws).await?;
+    }
+    Ok(files.len())
 }
 
 /// Writes a file atomically: a temporary file in the same folder, then a rename.

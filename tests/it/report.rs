@@ -94,6 +94,9 @@ fn scan() -> &'static Scan {
                 "--format",
                 &format!("ocsf@1.3.0={}", f("findings.ocsf-1.3.ndjson")),
             ])
+            .args(["--format", &format!("security-lake={}", f("security-lake"))])
+            .args(["--security-lake-account", "123456789012"])
+            .args(["--security-lake-region", "eu-west-1"])
             .args(["--format", &format!("asff={}", f("findings.asff.json"))])
             .args([
                 "--asff-account",
@@ -243,6 +246,86 @@ print(n)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Issue 22, item 2: the Amazon Security Lake custom source. Read back with pyarrow, every row
+/// validates strictly as OCSF 1.3; files are partitioned, sorted by time, zstd-compressed, with
+/// pages and row groups within Security Lake's limits.
+#[test]
+fn security_lake_files_are_partitioned_sorted_and_valid_ocsf_1_3() {
+    let s = scan();
+    let root = s.out.join("security-lake");
+    let json: serde_json::Value = serde_json::from_str(&read(s, "findings.json")).unwrap();
+    let findings = json["findings"].as_array().unwrap().len();
+    let script = r#"
+import glob, json, os, re, sys
+import pyarrow.parquet as pq
+sys.path.insert(0, sys.argv[2])
+from ocsf_strict import check
+root = sys.argv[1]
+rows = 0
+for f in sorted(glob.glob(os.path.join(root, "**", "*.parquet"), recursive=True)):
+    rel = os.path.relpath(f, root)
+    m = re.fullmatch(r"region=eu-west-1/accountId=123456789012/eventDay=(\d{8})/pipewarden-\d+-\d+\.parquet", rel)
+    assert m, rel
+    pf = pq.ParquetFile(f)
+    for g in range(pf.metadata.num_row_groups):
+        rg = pf.metadata.row_group(g)
+        assert rg.total_byte_size < 256 << 20, rel
+        for c in range(rg.num_columns):
+            assert rg.column(c).compression == "ZSTD", (rel, rg.column(c).path_in_schema)
+    t = pf.read().to_pylist()
+    times = [r["time"] for r in t]
+    assert times == sorted(times), rel
+    for r in t:
+        day = __import__("datetime").datetime.fromtimestamp(r["time"] / 1000, __import__("datetime").timezone.utc).strftime("%Y%m%d")
+        assert day == m.group(1), (rel, r["time"])
+        assert r["class_uid"] == 2004 and r["metadata"]["version"] == "1.3.0"
+        errs = check(r, "1.3.0")
+        assert not errs, (rel, errs[:5])
+    rows += len(t)
+print(rows)
+"#;
+    let o = Command::new(python())
+        .args(["-c", script])
+        .arg(&root)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}",
+        head(&String::from_utf8_lossy(&o.stderr), 3000)
+    );
+    let rows: usize = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    assert_eq!(rows, findings);
+    // Every data page is at most 1 MiB uncompressed (read with the parquet crate's page reader).
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut files = vec![];
+    let mut stack = vec![root];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    assert!(!files.is_empty());
+    for f in files {
+        let r = SerializedFileReader::new(std::fs::File::open(&f).unwrap()).unwrap();
+        for g in 0..r.num_row_groups() {
+            let rg = r.get_row_group(g).unwrap();
+            for c in 0..rg.num_columns() {
+                for page in rg.get_column_page_reader(c).unwrap() {
+                    let page = page.unwrap();
+                    assert!(page.buffer().len() <= 1 << 20, "{}", f.display());
+                }
+            }
+        }
+    }
 }
 
 #[test]
