@@ -775,3 +775,67 @@ fn siem_honours_retry_after_reports_partial_delivery_and_tries_every_sink() {
     assert_eq!(outcomes[1].as_ref().unwrap().findings, 25);
     assert!(!got.lock().unwrap().is_empty());
 }
+
+/// The security-lake format into the source's S3 prefix on the loopback server, through the
+/// same client users get: one object per partition, each a whole Parquet file with the rows of
+/// its day, and a rerun of the window replaces them rather than adding copies.
+#[test]
+fn security_lake_files_land_under_the_sources_s3_prefix() {
+    let r = report_with(20);
+    let (rt, client, b) = bucket("security-lake");
+    let aws = rt.block_on(pipewarden::aws::AwsContext::load(&s3_options()));
+    let dest = pipewarden::report::Destination::S3 {
+        bucket: b.clone(),
+        key: "ext/pipewarden/".into(),
+    };
+    let list = || {
+        let l = rt
+            .block_on(client.list_objects_v2().bucket(&b).send())
+            .unwrap();
+        let mut keys: Vec<String> = l
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect();
+        keys.sort();
+        keys
+    };
+    let n = rt
+        .block_on(pipewarden::report::write_security_lake(
+            &dest,
+            &r,
+            "123456789012",
+            "us-east-1",
+            Some(&aws),
+        ))
+        .unwrap();
+    let keys = list();
+    assert_eq!(keys.len(), n);
+    let mut rows = 0;
+    for k in &keys {
+        assert!(
+            k.starts_with("ext/pipewarden/region=us-east-1/accountId=123456789012/eventDay="),
+            "{k}"
+        );
+        let body = rt
+            .block_on(client.get_object().bucket(&b).key(k).send())
+            .unwrap();
+        let bytes = rt.block_on(body.body.collect()).unwrap().into_bytes();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap();
+        rows += reader.map(|b| b.unwrap().num_rows()).sum::<usize>();
+    }
+    assert_eq!(rows, r.findings.len());
+    // The same window again: the same objects, no copies.
+    rt.block_on(pipewarden::report::write_security_lake(
+        &dest,
+        &r,
+        "123456789012",
+        "us-east-1",
+        Some(&aws),
+    ))
+    .unwrap();
+    assert_eq!(list(), keys);
+}
