@@ -32,7 +32,7 @@ pub enum Command {
     /// Judge the last window of the lake against each pipeline's history: ranked, explained findings.
     Detect(DetectArgs),
     /// The nightly job: ingest what is new (CloudTrail and builds), detect, report.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Run SQL (or a saved hunt) over the lake: cloudtrail, builds, runs, pipeline_events,
     /// pipelines, findings, ...
     Query(QueryArgs),
