@@ -8,8 +8,14 @@
 //! ([`deliver_all`]). Every request carries an `Idempotency-Key` (a hash of the batch's finding
 //! ids) and every finding its stable id, so a receiver that saw a batch whose answer was lost can
 //! drop the repeat: nothing is lost, nothing need count twice. Any other refusal (401, 403, 400)
-//! stops with the endpoint's status and the start of its answer. Tokens come from the
-//! environment, never from flags, and are never printed.
+//! stops with the endpoint's status and the start of its answer (for HEC, its status code
+//! explained: [`hec_code`]). Tokens come from the environment, never from flags, and are never
+//! printed.
+//!
+//! Splunk HEC with indexer acknowledgement on: a 200 only means "received". Every request has a
+//! channel; a batch counts once `/services/collector/ack` says it was indexed, and one whose ack
+//! does not come within `ack_timeout` is sent again, up to `attempts` times; what is never
+//! acknowledged fails the delivery, by name and count ([`SinkError::Unacknowledged`]).
 
 use std::time::Duration;
 
@@ -41,6 +47,11 @@ pub struct Sink {
     pub timeout: Duration,
     /// First backoff.
     pub backoff: Duration,
+    /// Splunk HEC with indexer acknowledgement: how long a batch may wait for its ack before it
+    /// is sent again.
+    pub ack_timeout: Duration,
+    /// Splunk HEC: the first pause between ack polls (it doubles, up to 5 s).
+    pub ack_poll: Duration,
     /// The token, read from the environment by [`Sink::token_from_env`] (never from a flag).
     pub token: Option<String>,
 }
@@ -54,6 +65,7 @@ impl std::fmt::Debug for Sink {
             .field("attempts", &self.attempts)
             .field("timeout", &self.timeout)
             .field("backoff", &self.backoff)
+            .field("ack_timeout", &self.ack_timeout)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
@@ -82,6 +94,8 @@ impl Sink {
             attempts: 5,
             timeout: Duration::from_secs(10),
             backoff: Duration::from_millis(200),
+            ack_timeout: Duration::from_secs(120),
+            ack_poll: Duration::from_millis(500),
             token: None,
         })
     }
@@ -185,9 +199,60 @@ pub enum SinkError {
         /// Findings in the report.
         total: usize,
     },
+    /// Splunk HEC with indexer acknowledgement: batches received but never acknowledged as
+    /// indexed, after every resend.
+    #[error(
+        "{url}: {batches} batch(es) ({findings} finding(s)) received but never acknowledged as indexed after {attempts} tries ({delivered} of {total} finding(s) were acknowledged)"
+    )]
+    Unacknowledged {
+        /// Endpoint.
+        url: String,
+        /// Batches never acknowledged.
+        batches: usize,
+        /// Their findings.
+        findings: usize,
+        /// Tries per batch.
+        attempts: u32,
+        /// Findings acknowledged.
+        delivered: usize,
+        /// Findings in the report.
+        total: usize,
+    },
     /// Configuration (a missing token).
     #[error("{0}")]
     Config(String),
+}
+
+/// What Splunk HEC's status codes mean, for a message (Splunk's "Troubleshoot HTTP Event
+/// Collector" table); None for codes it does not name.
+pub fn hec_code(code: i64) -> Option<&'static str> {
+    Some(match code {
+        1 => "the HEC token is disabled",
+        2 => "a token is required: set PIPEWARDEN_HEC_TOKEN",
+        3 => "invalid authorization: check PIPEWARDEN_HEC_TOKEN",
+        4 => "invalid token: check PIPEWARDEN_HEC_TOKEN",
+        5 => "no data",
+        6 => "invalid data format",
+        7 => "incorrect index: the token may not write the index",
+        8 => "internal server error",
+        9 => "server is busy (retried)",
+        10 => "data channel is missing: indexer acknowledgement needs a channel",
+        11 => "invalid data channel",
+        12 => "event field is required",
+        13 => "event field cannot be blank",
+        14 => "indexer acknowledgement is disabled for this token",
+        15 => "error in handling indexed fields",
+        16 => "query string authorization is not enabled",
+        _ => return None,
+    })
+}
+
+/// An HEC answer's `text` and `code`, explained.
+fn hec_explained(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let code = v.get("code")?.as_i64()?;
+    let what = hec_code(code)?;
+    Some(format!("HEC code {code}: {what}"))
 }
 
 /// The first `max` bytes of a response's body, as text: an error body is read no further, so a
@@ -275,14 +340,58 @@ pub async fn deliver_all(sinks: &[Sink], r: &Report) -> Vec<Result<Delivered, Si
     out
 }
 
+/// A channel id for HEC (a GUID): indexer acknowledgement is per channel.
+fn channel_id(r: &Report) -> String {
+    let h = crate::findings::fnv1a(r.findings.iter().map(|f| f.id.as_str()));
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ u64::from(std::process::id());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (h >> 32) as u32,
+        (h >> 16) as u16,
+        h & 0xfff,
+        t & 0xfff,
+        (t >> 12) & 0xffff_ffff_ffff
+    )
+}
+
+/// The ack endpoint next to an HEC event endpoint: `/services/collector/ack`.
+fn ack_url(url: &str) -> Option<String> {
+    let mut u = url::Url::parse(url).ok()?;
+    let path = u.path().to_string();
+    let base = match path.find("/services/collector") {
+        Some(i) => &path[..i],
+        None => path.trim_end_matches('/'),
+    };
+    u.set_path(&format!("{base}/services/collector/ack"));
+    u.set_query(None);
+    Some(u.to_string())
+}
+
+/// One batch on the way: sent, waiting for HEC's acknowledgement.
+struct Pending<'a> {
+    batch: &'a [Finding],
+    ack: u64,
+    since: std::time::Instant,
+    tries: u32,
+}
+
 /// Sends every finding of `r`.
+///
+/// For Splunk HEC every request carries a channel (`X-Splunk-Request-Channel`). When the
+/// answer holds an `ackId`, indexer acknowledgement is on and a 200 only means "received": the
+/// batch counts as delivered once `/services/collector/ack` says it was indexed, and one whose
+/// ack does not come within `ack_timeout` is sent again (up to `attempts` times), after which
+/// the delivery fails naming what was never acknowledged.
 pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
     if sink.kind == SinkKind::SplunkHec && sink.token.is_none() {
         return Err(SinkError::Config(
             "no Splunk HEC token: set PIPEWARDEN_HEC_TOKEN".into(),
         ));
     }
-    let token = sink.token.clone();
     let client = reqwest::Client::builder()
         .timeout(sink.timeout)
         // A redirect turns the POST into a body-less GET: the findings would be lost while the
@@ -290,84 +399,211 @@ pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| SinkError::Config(format!("cannot build an HTTP client: {e}")))?;
+    let channel = (sink.kind == SinkKind::SplunkHec).then(|| channel_id(r));
     let mut done = Delivered::default();
+    let mut pending: Vec<Pending> = vec![];
     for batch in r.findings.chunks(sink.batch.max(1)) {
-        let key = batch_key(batch);
-        let payload = body(sink.kind, r, batch);
-        let mut wait = sink.backoff;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut asked = None;
-            let mut req = client
-                .post(&sink.url)
-                .header("Content-Type", "application/json")
-                .header("Idempotency-Key", &key)
-                .body(payload.clone());
-            if let Some(t) = &token {
-                req = match sink.kind {
-                    SinkKind::SplunkHec => req.header("Authorization", format!("Splunk {t}")),
-                    SinkKind::Webhook => req.bearer_auth(t),
-                };
+        match send_batch(&client, sink, r, batch, channel.as_deref(), &mut done).await? {
+            Some(ack) => pending.push(Pending {
+                batch,
+                ack,
+                since: std::time::Instant::now(),
+                tries: 1,
+            }),
+            None => {
+                done.batches += 1;
+                done.findings += batch.len();
             }
-            let failure = match req.send().await {
-                Ok(resp) if resp.status().is_success() => break,
-                Ok(resp) if resp.status().is_redirection() => {
-                    let to = resp
-                        .headers()
-                        .get("location")
-                        .and_then(|v| v.to_str().ok())
-                        .map(|l| crate::sanitize::for_terminal(&shown_url(l)))
-                        .unwrap_or_else(|| "nowhere".into());
-                    return Err(SinkError::Refused {
-                        url: sink.shown_url(),
-                        status: resp.status().as_u16(),
-                        body: format!(
-                            "redirect to {to} not followed: findings are never re-sent elsewhere; give the final URL"
-                        ),
-                        delivered: done.findings,
-                        total: r.findings.len(),
-                    });
-                }
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    asked = retry_after(&resp);
-                    let text = sink.redact(&capped_text(resp, 4096).await);
-                    let text: String = crate::sanitize::for_terminal(&text)
-                        .chars()
-                        .take(300)
-                        .collect();
-                    if status != 429 && status != 408 && status < 500 {
-                        return Err(SinkError::Refused {
-                            url: sink.shown_url(),
-                            status,
-                            body: text,
-                            delivered: done.findings,
-                            total: r.findings.len(),
-                        });
+        }
+    }
+    let (Some(channel), Some(ack_url)) = (channel, ack_url(&sink.url)) else {
+        return Ok(done);
+    };
+    let mut pause = sink.ack_poll;
+    let mut lost: Vec<Pending> = vec![];
+    while !pending.is_empty() {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+        let acked = poll_acks(&client, sink, &ack_url, &channel, &pending).await;
+        let mut still = vec![];
+        for mut p in pending {
+            if acked.contains(&p.ack) {
+                done.batches += 1;
+                done.findings += p.batch.len();
+            } else if p.since.elapsed() < sink.ack_timeout {
+                still.push(p);
+            } else if p.tries < sink.attempts {
+                // Received, never indexed: sent again, with a new ack id.
+                done.retries += 1;
+                match send_batch(&client, sink, r, p.batch, Some(&channel), &mut done).await? {
+                    Some(ack) => {
+                        p.ack = ack;
+                        p.since = std::time::Instant::now();
+                        p.tries += 1;
+                        pause = sink.ack_poll;
+                        still.push(p);
                     }
-                    format!("HTTP {status}: {text}")
+                    None => {
+                        done.batches += 1;
+                        done.findings += p.batch.len();
+                    }
                 }
-                Err(e) if e.is_timeout() => format!("timed out after {:?}", sink.timeout),
-                Err(e) => sink.redact(&e.without_url().to_string()),
+            } else {
+                lost.push(p);
+            }
+        }
+        pending = still;
+    }
+    if !lost.is_empty() {
+        return Err(SinkError::Unacknowledged {
+            url: sink.shown_url(),
+            batches: lost.len(),
+            findings: lost.iter().map(|p| p.batch.len()).sum(),
+            attempts: sink.attempts,
+            delivered: done.findings,
+            total: r.findings.len(),
+        });
+    }
+    Ok(done)
+}
+
+/// Which of `pending`'s ack ids HEC says were indexed; a failed poll says none (the next poll,
+/// or the resend after `ack_timeout`, follows).
+async fn poll_acks(
+    client: &reqwest::Client,
+    sink: &Sink,
+    url: &str,
+    channel: &str,
+    pending: &[Pending<'_>],
+) -> std::collections::HashSet<u64> {
+    let ids: Vec<u64> = pending.iter().map(|p| p.ack).collect();
+    let mut req = client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("X-Splunk-Request-Channel", channel)
+        .body(json!({ "acks": ids }).to_string());
+    if let Some(t) = &sink.token {
+        req = req.header("Authorization", format!("Splunk {t}"));
+    }
+    let Ok(resp) = req.send().await else {
+        return Default::default();
+    };
+    if !resp.status().is_success() {
+        return Default::default();
+    }
+    let text = capped_text(resp, 1 << 20).await;
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    v.get("acks")
+        .and_then(|a| a.as_object())
+        .map(|m| {
+            m.iter()
+                .filter(|(_, ok)| ok.as_bool() == Some(true))
+                .filter_map(|(id, _)| id.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sends one batch, retrying as the module says; returns HEC's `ackId` when acknowledgement is
+/// on.
+async fn send_batch(
+    client: &reqwest::Client,
+    sink: &Sink,
+    r: &Report,
+    batch: &[Finding],
+    channel: Option<&str>,
+    done: &mut Delivered,
+) -> Result<Option<u64>, SinkError> {
+    let key = batch_key(batch);
+    let payload = body(sink.kind, r, batch);
+    let mut wait = sink.backoff;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut asked = None;
+        let mut req = client
+            .post(&sink.url)
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", &key)
+            .body(payload.clone());
+        if let Some(c) = channel {
+            req = req.header("X-Splunk-Request-Channel", c);
+        }
+        if let Some(t) = &sink.token {
+            req = match sink.kind {
+                SinkKind::SplunkHec => req.header("Authorization", format!("Splunk {t}")),
+                SinkKind::Webhook => req.bearer_auth(t),
             };
-            if attempt >= sink.attempts {
-                return Err(SinkError::GaveUp {
+        }
+        let failure = match req.send().await {
+            Ok(resp) if resp.status().is_success() => {
+                if sink.kind != SinkKind::SplunkHec {
+                    return Ok(None);
+                }
+                let text = capped_text(resp, 64 << 10).await;
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                return Ok(v.get("ackId").and_then(|a| a.as_u64()));
+            }
+            Ok(resp) if resp.status().is_redirection() => {
+                let to = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|l| crate::sanitize::for_terminal(&shown_url(l)))
+                    .unwrap_or_else(|| "nowhere".into());
+                return Err(SinkError::Refused {
                     url: sink.shown_url(),
-                    attempts: attempt,
-                    last: failure,
+                    status: resp.status().as_u16(),
+                    body: format!(
+                        "redirect to {to} not followed: findings are never re-sent elsewhere; give the final URL"
+                    ),
                     delivered: done.findings,
                     total: r.findings.len(),
                 });
             }
-            done.retries += 1;
-            tokio::time::sleep(asked.map_or(wait, |a| a.max(wait))).await;
-            wait *= 2;
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                asked = retry_after(&resp);
+                let raw = sink.redact(&capped_text(resp, 4096).await);
+                let explained = match sink.kind {
+                    SinkKind::SplunkHec => hec_explained(&raw),
+                    SinkKind::Webhook => None,
+                };
+                let text: String = crate::sanitize::for_terminal(&raw)
+                    .chars()
+                    .take(300)
+                    .collect();
+                let text = match explained {
+                    Some(e) => format!("{e} ({text})"),
+                    None => text,
+                };
+                if status != 429 && status != 408 && status < 500 {
+                    return Err(SinkError::Refused {
+                        url: sink.shown_url(),
+                        status,
+                        body: text,
+                        delivered: done.findings,
+                        total: r.findings.len(),
+                    });
+                }
+                format!("HTTP {status}: {text}")
+            }
+            Err(e) if e.is_timeout() => format!("timed out after {:?}", sink.timeout),
+            Err(e) => sink.redact(&e.without_url().to_string()),
+        };
+        if attempt >= sink.attempts {
+            return Err(SinkError::GaveUp {
+                url: sink.shown_url(),
+                attempts: attempt,
+                last: failure,
+                delivered: done.findings,
+                total: r.findings.len(),
+            });
         }
-        done.batches += 1;
-        done.findings += batch.len();
+        done.retries += 1;
+        tokio::time::sleep(asked.map_or(wait, |a| a.max(wait))).await;
+        wait *= 2;
     }
-    Ok(done)
 }
 
 #[cfg(test)]

@@ -839,3 +839,192 @@ fn security_lake_files_land_under_the_sources_s3_prefix() {
     .unwrap();
     assert_eq!(list(), keys);
 }
+
+/// A loopback Splunk HEC with indexer acknowledgement, one request per connection. Event
+/// posts (numbered from 1) in `busy` get 503 "Server is busy" (code 9), those in `dropped`
+/// lose their connection before any answer; neither is indexed. Every other post gets an
+/// `ackId`; an ack becomes true after `late` polls of it, except for the ids `lost(id)` names
+/// (received, never indexed). What the receiver indexed is counted per finding id.
+struct Hec {
+    url: String,
+    indexed: Arc<Mutex<BTreeMap<String, usize>>>,
+    posts: Arc<Mutex<usize>>,
+}
+
+fn hec_server(busy: Vec<usize>, dropped: Vec<usize>, late: usize, lost: fn(u64) -> bool) -> Hec {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/services/collector/event",
+        l.local_addr().unwrap()
+    );
+    let indexed = Arc::new(Mutex::new(BTreeMap::new()));
+    let posts = Arc::new(Mutex::new(0usize));
+    let (ix, ps) = (indexed.clone(), posts.clone());
+    std::thread::spawn(move || {
+        let mut batches: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        let mut polls: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut indexed_acks: BTreeSet<u64> = BTreeSet::new();
+        let mut next_ack = 0u64;
+        for stream in l.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let req = read_request(&stream);
+            let answer = |stream: &mut std::net::TcpStream, code: u16, text: String| {
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            };
+            if !req
+                .line("authorization")
+                .unwrap_or_default()
+                .contains("Splunk good-token")
+            {
+                answer(
+                    &mut stream,
+                    403,
+                    r#"{"text":"Invalid token","code":4}"#.into(),
+                );
+                continue;
+            }
+            if req.header("x-splunk-request-channel").is_none() {
+                answer(
+                    &mut stream,
+                    400,
+                    r#"{"text":"Data channel is missing","code":10}"#.into(),
+                );
+                continue;
+            }
+            if req.first.contains("/services/collector/ack") {
+                let v: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+                let mut acks = serde_json::Map::new();
+                for id in v["acks"].as_array().unwrap() {
+                    let id = id.as_u64().unwrap();
+                    let n = polls.entry(id).or_default();
+                    *n += 1;
+                    if *n > late
+                        && !lost(id)
+                        && let Some(ids) = batches.remove(&id)
+                    {
+                        let mut ix = ix.lock().unwrap();
+                        for f in ids {
+                            *ix.entry(f).or_default() += 1;
+                        }
+                        indexed_acks.insert(id);
+                    }
+                    let ok = indexed_acks.contains(&id);
+                    acks.insert(id.to_string(), serde_json::Value::Bool(ok));
+                }
+                answer(
+                    &mut stream,
+                    200,
+                    serde_json::json!({ "acks": acks }).to_string(),
+                );
+                continue;
+            }
+            let n = {
+                let mut p = ps.lock().unwrap();
+                *p += 1;
+                *p
+            };
+            if dropped.contains(&n) {
+                drop(stream);
+                continue;
+            }
+            if busy.contains(&n) {
+                answer(
+                    &mut stream,
+                    503,
+                    r#"{"text":"Server is busy","code":9}"#.into(),
+                );
+                continue;
+            }
+            let ids: Vec<String> = String::from_utf8_lossy(&req.body)
+                .lines()
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    v["event"]["id"].as_str().unwrap().to_string()
+                })
+                .collect();
+            let ack = next_ack;
+            next_ack += 1;
+            batches.insert(ack, ids);
+            answer(
+                &mut stream,
+                200,
+                format!(r#"{{"text":"Success","code":0,"ackId":{ack}}}"#),
+            );
+        }
+    });
+    Hec {
+        url,
+        indexed,
+        posts,
+    }
+}
+
+fn hec_sink(url: &str, token: &str) -> pipewarden::report::siem::Sink {
+    let mut sink = pipewarden::report::siem::Sink::parse(&format!("splunk-hec={url}")).unwrap();
+    sink.token = Some(token.into());
+    sink.batch = 5;
+    sink.backoff = std::time::Duration::from_millis(10);
+    sink.ack_poll = std::time::Duration::from_millis(20);
+    sink.ack_timeout = std::time::Duration::from_millis(800);
+    sink.timeout = std::time::Duration::from_secs(3);
+    sink
+}
+
+/// Issue 22, item 4: with indexer acknowledgement a 200 from HEC only means "received". A busy
+/// answer, a dropped connection, acks that come late and one batch that is never indexed: each
+/// finding is indexed exactly once by the receiver's count, and what is never acknowledged is
+/// reported, not taken for delivered.
+#[test]
+fn hec_acknowledgement_is_awaited_and_unindexed_batches_are_sent_again() {
+    let r = report_with(20);
+    let ids: BTreeSet<String> = r.findings.iter().map(|f| f.id.clone()).collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Post 1 busy, post 2 dropped; acks true after 2 polls; ack id 1 (the second batch) lost.
+    let hec = hec_server(vec![1], vec![2], 2, |id| id == 1);
+    let d = rt
+        .block_on(pipewarden::report::siem::deliver(
+            &hec_sink(&hec.url, "good-token"),
+            &r,
+        ))
+        .unwrap();
+    assert_eq!((d.batches, d.findings), (4, 20));
+    // 4 batches, 2 failed posts, 1 resend of the lost batch.
+    assert_eq!(*hec.posts.lock().unwrap(), 7);
+    let indexed = hec.indexed.lock().unwrap();
+    assert_eq!(indexed.keys().cloned().collect::<BTreeSet<_>>(), ids);
+    assert!(indexed.values().all(|&n| n == 1), "{indexed:?}");
+
+    // Nothing is ever indexed: after every try, the delivery fails and says so.
+    let hec = hec_server(vec![], vec![], 0, |_| true);
+    let mut sink = hec_sink(&hec.url, "good-token");
+    sink.attempts = 2;
+    let e = rt
+        .block_on(pipewarden::report::siem::deliver(&sink, &r))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("4 batch(es) (20 finding(s)) received but never acknowledged"),
+        "{e}"
+    );
+    assert!(e.contains("0 of 20"), "{e}");
+    assert_eq!(*hec.posts.lock().unwrap(), 8);
+
+    // HEC's error codes are explained; the token is not shown.
+    let hec = hec_server(vec![], vec![], 0, |_| false);
+    let e = rt
+        .block_on(pipewarden::report::siem::deliver(
+            &hec_sink(&hec.url, "bad-token"),
+            &r,
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("HEC code 4: invalid token: check PIPEWARDEN_HEC_TOKEN"),
+        "{e}"
+    );
+    assert!(!e.contains("bad-token"), "{e}");
+}
