@@ -384,8 +384,10 @@ pub struct ReportFlags {
         default_value = "terminal"
     )]
     pub formats: Vec<String>,
-    /// Send findings to a SIEM: splunk-hec=URL (token in PIPEWARDEN_HEC_TOKEN) or webhook=URL
-    /// (optional bearer token in PIPEWARDEN_WEBHOOK_TOKEN). Repeat for several.
+    /// Send findings to a SIEM: splunk-hec=URL (token in PIPEWARDEN_HEC_TOKEN), webhook=URL
+    /// (optional bearer token in PIPEWARDEN_WEBHOOK_TOKEN) or securityhub (BatchImportFindings
+    /// into --asff-account/--asff-region, on the standard AWS credential chain). Repeat for
+    /// several.
     #[arg(long, value_name = "KIND=URL")]
     pub siem: Vec<String>,
     /// AWS account that receives ASFF findings (AwsAccountId, ProductArn).
@@ -433,14 +435,18 @@ impl ReportFlags {
             .into_iter()
             .map(crate::report::siem::Sink::token_from_env)
             .collect::<Result<_, _>>()?;
-        if outputs
-            .iter()
-            .any(|o| o.format == crate::report::Format::Asff)
+        let hub = sinks.iter().any(|s: &crate::report::siem::Sink| {
+            s.kind == crate::report::siem::SinkKind::SecurityHub
+        });
+        if (hub
+            || outputs
+                .iter()
+                .any(|o| o.format == crate::report::Format::Asff))
             && self.asff_account.is_none()
         {
             return Err(FlagError {
                 flag: "asff-account",
-                reason: "the ASFF format needs the account that receives the findings".into(),
+                reason: "the ASFF format and --siem securityhub need the account that receives the findings".into(),
             }
             .into());
         }
@@ -468,6 +474,20 @@ impl ReportFlags {
             }
             .into());
         }
+        let sinks = sinks
+            .into_iter()
+            .map(|mut s: crate::report::siem::Sink| {
+                if s.kind == crate::report::siem::SinkKind::SecurityHub {
+                    s.hub = Some(crate::report::securityhub::Target {
+                        account: self.asff_account.clone().unwrap_or_default(),
+                        region: self.asff_region.clone(),
+                        attempts: s.attempts,
+                        endpoint: std::env::var("AWS_ENDPOINT_URL_SECURITYHUB").ok(),
+                    });
+                }
+                s
+            })
+            .collect();
         Ok(crate::cmd::scan::Delivery {
             security_lake_account: lake_account,
             security_lake_region: self.security_lake_region.clone(),

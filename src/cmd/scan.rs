@@ -94,7 +94,10 @@ async fn detect_and_deliver(plan: &ScanPlan) -> anyhow::Result<Exit> {
     let to_s3 = d
         .outputs
         .iter()
-        .any(|o| matches!(o.dest, Destination::S3 { .. }));
+        .any(|o| matches!(o.dest, Destination::S3 { .. }))
+        || d.sinks
+            .iter()
+            .any(|s| s.kind == report::siem::SinkKind::SecurityHub);
     let j = super::detect::judge(&plan.detect, to_s3).await?;
     let activity = if d.outputs.iter().any(|o| o.format == Format::Html) {
         report::activity(&j.ctx, &j.report).await?
@@ -133,7 +136,7 @@ async fn detect_and_deliver(plan: &ScanPlan) -> anyhow::Result<Exit> {
     for (s, sent) in d
         .sinks
         .iter()
-        .zip(report::siem::deliver_all(&d.sinks, &j.report).await)
+        .zip(report::siem::deliver_all(&d.sinks, &j.report, j.aws.as_ref()).await)
     {
         match sent {
             Ok(sent) => eprintln!(

@@ -382,63 +382,73 @@ fn asff_list(items: &[String], max: usize) -> String {
 /// AWS Security Hub findings (ASFF), as a JSON array ready for BatchImportFindings; every field
 /// within [`asff_limits`].
 pub fn asff(r: &Report, account: &str, region: &str) -> Vec<u8> {
-    use asff_limits as lim;
-    let product = format!("arn:aws:securityhub:{region}:{account}:product/{account}/default");
     let findings: Vec<Value> = r
         .findings
         .iter()
-        .map(|f| {
-            let label = match f.severity {
-                Severity::Info => "INFORMATIONAL",
-                Severity::Low => "LOW",
-                Severity::Medium => "MEDIUM",
-                Severity::High => "HIGH",
-                Severity::Critical => "CRITICAL",
-            };
-            let title = asff_text(&format!("pipewarden {}: {}", f.detector, f.value), lim::TITLE, "pipewarden");
-            let desc = asff_text(&f.explanation, lim::DESCRIPTION, "pipewarden finding");
-            let pipeline = f.pipeline_id.clone().unwrap_or_default();
-            json!({
-                "SchemaVersion": "2018-10-08",
-                "Id": asff_text(&f.id, lim::ID, "pipewarden"),
-                "ProductArn": product,
-                "ProductName": "pipewarden",
-                "CompanyName": "pipewarden",
-                "GeneratorId": asff_text(&format!("pipewarden/{}", f.detector), lim::ID, "pipewarden"),
-                "AwsAccountId": account,
-                "Types": [format!("TTPs/{}", f.mitre.name.split(':').next().unwrap_or("Unusual Behaviors").trim()), "Unusual Behaviors/Application"],
-                "FirstObservedAt": f.first_seen,
-                "LastObservedAt": f.last_seen,
-                "CreatedAt": r.window_end,
-                "UpdatedAt": r.window_end,
-                "Severity": {"Label": label, "Normalized": f.score},
-                "Confidence": f.score,
-                "Title": title,
-                "Description": desc,
-                "Resources": [{
-                    "Type": "Other",
-                    "Id": asff_text(&pipeline, lim::RESOURCE_ID, "no-pipeline"),
-                    "Region": region,
-                    "Details": {"Other": {
-                        "pipeline_id": asff_text(&pipeline, lim::OTHER_VALUE, "none"),
-                        "value": asff_text(&f.value, lim::OTHER_VALUE, "none"),
-                        "runs": asff_list(&f.run_ids, lim::OTHER_VALUE),
-                        "environments": asff_list(&f.environments, lim::OTHER_VALUE),
-                    }},
-                }],
-                "RecordState": "ACTIVE",
-                "Workflow": {"Status": if f.suppressed.is_some() { "SUPPRESSED" } else { "NEW" }},
-                "ProductFields": {
-                    "pipewarden/rank": f.rank.to_string(),
-                    "pipewarden/mitre": asff_text(&f.mitre.id, lim::PRODUCT_FIELD_VALUE, "none"),
-                    "pipewarden/events": asff_list(&f.event_ids[..f.event_ids.len().min(20)], lim::PRODUCT_FIELD_VALUE),
-                },
-            })
-        })
+        .map(|f| asff_finding(r, f, account, region))
         .collect();
     let mut v = serde_json::to_vec_pretty(&findings).expect("serialisable");
     v.push(b'\n');
     v
+}
+
+/// One finding in ASFF. Its `Id` is the finding's stable id, so a finding seen again updates
+/// the one Security Hub holds; severity is also in `FindingProviderFields`, the field Security
+/// Hub takes a provider's later severity from.
+pub fn asff_finding(r: &Report, f: &Finding, account: &str, region: &str) -> Value {
+    use asff_limits as lim;
+    let product = format!("arn:aws:securityhub:{region}:{account}:product/{account}/default");
+    let label = match f.severity {
+        Severity::Info => "INFORMATIONAL",
+        Severity::Low => "LOW",
+        Severity::Medium => "MEDIUM",
+        Severity::High => "HIGH",
+        Severity::Critical => "CRITICAL",
+    };
+    let title = asff_text(
+        &format!("pipewarden {}: {}", f.detector, f.value),
+        lim::TITLE,
+        "pipewarden",
+    );
+    let desc = asff_text(&f.explanation, lim::DESCRIPTION, "pipewarden finding");
+    let pipeline = f.pipeline_id.clone().unwrap_or_default();
+    json!({
+        "SchemaVersion": "2018-10-08",
+        "Id": asff_text(&f.id, lim::ID, "pipewarden"),
+        "ProductArn": product,
+        "ProductName": "pipewarden",
+        "CompanyName": "pipewarden",
+        "GeneratorId": asff_text(&format!("pipewarden/{}", f.detector), lim::ID, "pipewarden"),
+        "AwsAccountId": account,
+        "Types": [format!("TTPs/{}", f.mitre.name.split(':').next().unwrap_or("Unusual Behaviors").trim()), "Unusual Behaviors/Application"],
+        "FirstObservedAt": f.first_seen,
+        "LastObservedAt": f.last_seen,
+        "CreatedAt": r.window_end,
+        "UpdatedAt": r.window_end,
+        "Severity": {"Label": label, "Normalized": f.score},
+        "Confidence": f.score,
+        "Title": title,
+        "Description": desc,
+        "Resources": [{
+            "Type": "Other",
+            "Id": asff_text(&pipeline, lim::RESOURCE_ID, "no-pipeline"),
+            "Region": region,
+            "Details": {"Other": {
+                "pipeline_id": asff_text(&pipeline, lim::OTHER_VALUE, "none"),
+                "value": asff_text(&f.value, lim::OTHER_VALUE, "none"),
+                "runs": asff_list(&f.run_ids, lim::OTHER_VALUE),
+                "environments": asff_list(&f.environments, lim::OTHER_VALUE),
+            }},
+        }],
+        "RecordState": "ACTIVE",
+        "Workflow": {"Status": if f.suppressed.is_some() { "SUPPRESSED" } else { "NEW" }},
+        "FindingProviderFields": {"Severity": {"Label": label, "Original": f.score.to_string()}},
+        "ProductFields": {
+            "pipewarden/rank": f.rank.to_string(),
+            "pipewarden/mitre": asff_text(&f.mitre.id, lim::PRODUCT_FIELD_VALUE, "none"),
+            "pipewarden/events": asff_list(&f.event_ids[..f.event_ids.len().min(20)], lim::PRODUCT_FIELD_VALUE),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod escape;
 pub mod formats;
 pub mod html;
 pub mod security_lake;
+pub mod securityhub;
 pub mod siem;
 pub mod table;
 pub mod terminal;

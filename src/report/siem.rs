@@ -30,6 +30,9 @@ pub enum SinkKind {
     SplunkHec,
     /// A JSON webhook; optional bearer token from `PIPEWARDEN_WEBHOOK_TOKEN`.
     Webhook,
+    /// AWS Security Hub's `BatchImportFindings` ([`super::securityhub`]), on the standard
+    /// credential chain.
+    SecurityHub,
 }
 
 /// Where and how to send. Its `Debug` never shows the token.
@@ -54,6 +57,9 @@ pub struct Sink {
     pub ack_poll: Duration,
     /// The token, read from the environment by [`Sink::token_from_env`] (never from a flag).
     pub token: Option<String>,
+    /// For Security Hub: the receiving account and region (from `--asff-account`,
+    /// `--asff-region`).
+    pub hub: Option<super::securityhub::Target>,
 }
 
 impl std::fmt::Debug for Sink {
@@ -72,15 +78,33 @@ impl std::fmt::Debug for Sink {
 }
 
 impl Sink {
-    /// Parses `splunk-hec=URL` or `webhook=URL`.
+    /// Parses `splunk-hec=URL`, `webhook=URL` or `securityhub`.
     pub fn parse(spec: &str) -> Result<Sink, String> {
+        if matches!(spec, "securityhub" | "security-hub") {
+            return Ok(Sink {
+                kind: SinkKind::SecurityHub,
+                url: "Security Hub".into(),
+                batch: super::securityhub::MAX_BATCH,
+                attempts: 5,
+                timeout: Duration::from_secs(30),
+                backoff: Duration::from_millis(200),
+                ack_timeout: Duration::ZERO,
+                ack_poll: Duration::ZERO,
+                token: None,
+                hub: None,
+            });
+        }
         let (kind, url) = spec
             .split_once('=')
             .ok_or_else(|| format!("{spec:?}: expected splunk-hec=URL or webhook=URL"))?;
         let kind = match kind {
             "splunk-hec" | "hec" | "splunk" => SinkKind::SplunkHec,
             "webhook" | "http" => SinkKind::Webhook,
-            k => return Err(format!("{k:?}: unknown SIEM kind (splunk-hec, webhook)")),
+            k => {
+                return Err(format!(
+                    "{k:?}: unknown SIEM kind (splunk-hec=URL, webhook=URL, securityhub)"
+                ));
+            }
         };
         let shown = shown_url(url);
         let u = url::Url::parse(url).map_err(|e| format!("{shown:?}: not a URL: {e}"))?;
@@ -97,6 +121,7 @@ impl Sink {
             ack_timeout: Duration::from_secs(120),
             ack_poll: Duration::from_millis(500),
             token: None,
+            hub: None,
         })
     }
 
@@ -141,6 +166,7 @@ impl Sink {
                 )
             })?),
             SinkKind::Webhook => std::env::var("PIPEWARDEN_WEBHOOK_TOKEN").ok(),
+            SinkKind::SecurityHub => None,
         };
         Ok(self)
     }
@@ -302,7 +328,7 @@ fn body(kind: SinkKind, r: &Report, batch: &[Finding]) -> Vec<u8> {
             }
             out
         }
-        SinkKind::Webhook => serde_json::to_vec(&json!({
+        SinkKind::Webhook | SinkKind::SecurityHub => serde_json::to_vec(&json!({
             "schema": crate::findings::SCHEMA_VERSION,
             "window_start": r.window_start, "window_end": r.window_end,
             "findings": batch,
@@ -332,10 +358,23 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 
 /// Sends every finding of `r` to each sink in turn; one that fails does not stop the others.
 /// Returns each sink's outcome, in order.
-pub async fn deliver_all(sinks: &[Sink], r: &Report) -> Vec<Result<Delivered, SinkError>> {
+/// Security Hub needs `aws` (the standard chain, loaded by the caller).
+pub async fn deliver_all(
+    sinks: &[Sink],
+    r: &Report,
+    aws: Option<&crate::aws::AwsContext>,
+) -> Vec<Result<Delivered, SinkError>> {
     let mut out = Vec::with_capacity(sinks.len());
     for s in sinks {
-        out.push(deliver(s, r).await);
+        out.push(match (s.kind, aws, &s.hub) {
+            (SinkKind::SecurityHub, Some(aws), Some(t)) => {
+                Box::pin(super::securityhub::import(aws, t, r)).await
+            }
+            (SinkKind::SecurityHub, _, _) => Err(SinkError::Config(
+                "Security Hub needs --asff-account and AWS credentials".into(),
+            )),
+            _ => deliver(s, r).await,
+        });
     }
     out
 }
@@ -532,7 +571,7 @@ async fn send_batch(
         if let Some(t) = &sink.token {
             req = match sink.kind {
                 SinkKind::SplunkHec => req.header("Authorization", format!("Splunk {t}")),
-                SinkKind::Webhook => req.bearer_auth(t),
+                _ => req.bearer_auth(t),
             };
         }
         let failure = match req.send().await {
@@ -567,7 +606,7 @@ async fn send_batch(
                 let raw = sink.redact(&capped_text(resp, 4096).await);
                 let explained = match sink.kind {
                     SinkKind::SplunkHec => hec_explained(&raw),
-                    SinkKind::Webhook => None,
+                    _ => None,
                 };
                 let text: String = crate::sanitize::for_terminal(&raw)
                     .chars()

@@ -770,7 +770,7 @@ fn siem_honours_retry_after_reports_partial_delivery_and_tries_every_sink() {
     ok.token = Some("test-token".into());
     let (bad_url, _) = echo_server(401, "");
     let bad = pipewarden::report::siem::Sink::parse(&format!("webhook={bad_url}")).unwrap();
-    let outcomes = rt.block_on(pipewarden::report::siem::deliver_all(&[bad, ok], &r));
+    let outcomes = rt.block_on(pipewarden::report::siem::deliver_all(&[bad, ok], &r, None));
     assert!(outcomes[0].is_err());
     assert_eq!(outcomes[1].as_ref().unwrap().findings, 25);
     assert!(!got.lock().unwrap().is_empty());
@@ -1027,4 +1027,117 @@ fn hec_acknowledgement_is_awaited_and_unindexed_batches_are_sent_again() {
         "{e}"
     );
     assert!(!e.contains("bad-token"), "{e}");
+}
+
+/// Issue 22, item 3: `--siem securityhub` through aws-sdk-securityhub's BatchImportFindings on
+/// moto's Security Hub, read back with GetFindings through the same SDK: batches of at most
+/// 100, every finding there once, and a second import updates in place (same Id, a newer
+/// UpdatedAt, severity in FindingProviderFields).
+#[test]
+fn security_hub_import_batches_reads_back_and_updates_in_place() {
+    // The SDK's Security Hub types overflow a test thread's stack in a debug build (see
+    // `securityhub::STACK`): the test runs on a thread with a large one.
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(security_hub_round_trip)
+        .unwrap()
+        .join()
+        .expect("the Security Hub test failed (its message is above)");
+}
+
+fn security_hub_round_trip() {
+    let base = report_with(30);
+    let mut r = base.clone();
+    r.findings.clear();
+    for k in 0..5 {
+        for f in &base.findings {
+            let mut f = f.clone();
+            f.id = format!("{}-{k}", f.id);
+            r.findings.push(f);
+        }
+    }
+    let n = r.findings.len();
+    assert!(n > 100, "{n}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let aws = rt.block_on(pipewarden::aws::AwsContext::load(&s3_options()));
+    let account = "123456789012";
+    let t = pipewarden::report::securityhub::Target {
+        account: account.into(),
+        region: "us-east-1".into(),
+        attempts: 3,
+        endpoint: Some(s3_endpoint()),
+    };
+    let d = rt
+        .block_on(Box::pin(pipewarden::report::securityhub::import(
+            &aws, &t, &r,
+        )))
+        .unwrap();
+    assert_eq!((d.findings, d.batches), (n, n.div_ceil(100)));
+    let client = aws_sdk_securityhub::Client::from_conf(
+        aws_sdk_securityhub::config::Builder::from(&aws.sdk)
+            .endpoint_url(s3_endpoint())
+            .region(aws_sdk_securityhub::config::Region::new("us-east-1"))
+            .build(),
+    );
+    let read = || {
+        let mut all = vec![];
+        let mut token = None;
+        loop {
+            let out = rt
+                .block_on(Box::pin(
+                    client
+                        .get_findings()
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .send(),
+                ))
+                .unwrap();
+            all.extend(out.findings().iter().cloned());
+            token = out
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        all
+    };
+    let first = read();
+    let ours: Vec<_> = first
+        .iter()
+        .filter(|f| {
+            f.product_arn()
+                .is_some_and(|p| p.ends_with(&format!("{account}/default")))
+        })
+        .collect();
+    assert_eq!(ours.len(), n);
+    let by_id: BTreeMap<&str, _> = ours.iter().map(|f| (f.id().unwrap(), *f)).collect();
+    assert_eq!(by_id.len(), n, "each finding once");
+    let f0 = &r.findings[0];
+    let got = by_id[f0.id.as_str()];
+    assert_eq!(
+        got.finding_provider_fields()
+            .and_then(|p| p.severity())
+            .and_then(|s| s.original()),
+        Some(f0.score.to_string().as_str())
+    );
+    let updated = got.updated_at().unwrap().to_string();
+    // Seen again: updated in place, not added.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    rt.block_on(Box::pin(pipewarden::report::securityhub::import(
+        &aws, &t, &r,
+    )))
+    .unwrap();
+    let second = read();
+    let again: Vec<_> = second
+        .iter()
+        .filter(|f| f.id() == Some(f0.id.as_str()))
+        .collect();
+    assert_eq!(again.len(), 1);
+    assert!(
+        again[0].updated_at().unwrap() > updated.as_str(),
+        "{updated}"
+    );
+    assert_eq!(second.len(), first.len());
 }
