@@ -35,7 +35,8 @@
 //!   CloudTrail key layout ([`source::layout`]), the one S3 listing loop ([`source::listing`]),
 //!   date-pruned listing, reading objects.
 //! - [`parse`]: one object's bytes become Arrow rows. Content detection (gzip, delivery file,
-//!   array, NDJSON, EventBridge envelope), record splitting ([`parse::json_scan`]), what every
+//!   array, NDJSON, EventBridge envelope), record splitting ([`parse::json_scan`]; objects over
+//!   32 MiB split from a stream in bounded memory, [`parse::stream`]), what every
 //!   parser shares ([`parse::record`]), the place where a CloudTrail record becomes a row of the
 //!   `cloudtrail` table ([`parse::cloudtrail`], which also owns that table's schema) and where a
 //!   CI/CD build record (GitHub, GitLab, AWS, Jenkins, native) becomes a row of `builds`
@@ -63,9 +64,11 @@
 //! - [`findings`]: the findings model (typed times, kinds, severities) every output reads.
 //! - [`report`]: a detect report for people (terminal [`report::terminal`], Markdown,
 //!   self-contained HTML with SVG plots, [`report::html`]) and machines (JSON, NDJSON, OCSF,
-//!   ASFF, CSV, [`report::formats`]), written to files, stdout or S3, or sent to a SIEM
-//!   ([`report::siem`]); log text made inert per format ([`report::escape`]); the lake's
-//!   `findings` table ([`report::table`]).
+//!   ASFF, CSV, [`report::formats`]; an Amazon Security Lake custom source,
+//!   [`report::security_lake`]), written to files, stdout or S3, or sent to a SIEM (Splunk HEC
+//!   with indexer acknowledgement, webhooks: [`report::siem`]; AWS Security Hub's
+//!   BatchImportFindings: [`report::securityhub`]); log text made inert per format
+//!   ([`report::escape`]); the lake's `findings` table ([`report::table`]).
 //! - [`query`]: analysts' SQL: `pipewarden query` (parse, plan, read-only guard, execute,
 //!   output as table, CSV, JSON or Parquet), the saved hunts of `queries/hunts/`
 //!   ([`query::catalog`]), `pipewarden shell` ([`query::shell`]) and `pipewarden lint`
