@@ -1,6 +1,6 @@
 //! Objects too large to hold whole: their records are split from a reader in bounded memory.
 //!
-//! An object whose decompressed text is over [`STREAM_ABOVE`] bytes is read [`READ`] bytes at a
+//! An object whose decompressed text is over [`STREAM_ABOVE`] bytes is read 1 MiB at a
 //! time, and only the record being read is held:
 //! - line-delimited text line by line, each line treated as [`super::split_records`] treats it;
 //! - any other text with a byte scanner that finds the records of a delivery file's `Records`

@@ -44,7 +44,7 @@ pub struct Target {
 /// touched.
 const STACK: usize = 256 << 20;
 
-/// Imports every finding of `r`, on a thread of its own with a [`STACK`]-byte stack (and its
+/// Imports every finding of `r`, on a thread of its own with a 256 MiB stack (and its
 /// own runtime), awaited without blocking the caller's.
 pub async fn import(
     aws: &crate::aws::AwsContext,
