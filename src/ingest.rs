@@ -142,6 +142,8 @@ pub struct IngestSummary {
     pub files: u64,
     /// Pending commits rolled forward at start.
     pub recovered: u64,
+    /// Repeats of at-least-once events (audit streams) dropped ([`crate::lake::dedupe`]).
+    pub duplicates: u64,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -169,7 +171,7 @@ impl IngestSummary {
         format!(
             "ingested {} events from {} objects in {:.1}s ({:.0} events/s, {:.1} MB/s decompressed); \
              {} unchanged skipped, {} digest/insight skipped, {} changed ({} old rows replaced); bad input: {} rejected records, \
-             {} failed, {} partial, {} unreadable objects, {} coerced fields; {} commits, {} files",
+             {} failed, {} partial, {} unreadable objects, {} coerced fields; {} repeated audit events dropped; {} commits, {} files",
             self.events,
             self.objects,
             secs,
@@ -184,6 +186,7 @@ impl IngestSummary {
             self.partial,
             self.unreadable,
             self.warnings,
+            self.duplicates,
             self.commits,
             self.files,
         )
@@ -641,9 +644,34 @@ fn write_loop(
     // commit replaces an earlier version's rows once, never the rows of this run's parts.
     let mut open: HashMap<usize, ManifestEntry> = HashMap::new();
     let mut in_part: HashSet<String> = HashSet::new();
-    for chunk in rx {
+    // Audit streams deliver at least once: their repeats are dropped here, and their objects'
+    // event counts say what landed.
+    let mut seen = match plan.dataset {
+        Dataset::Builds => Some(rt.block_on(crate::lake::dedupe::Seen::load(lake))?),
+        Dataset::CloudTrail => None,
+    };
+    let mut repeats: HashMap<String, u64> = HashMap::new();
+    for mut chunk in rx {
         if let Some(b) = &chunk.batch {
-            tx.write(b)?;
+            match seen.as_mut() {
+                Some(seen) => {
+                    let (kept, dropped) = seen.filter(b);
+                    for (o, n) in dropped {
+                        summary.duplicates += n;
+                        *repeats.entry(o).or_default() += n;
+                    }
+                    tx.write(&kept)?;
+                }
+                None => tx.write(b)?,
+            }
+        }
+        for e in chunk.objects.iter_mut() {
+            if let Some(n) = repeats.remove(&e.object) {
+                e.events -= n as i64;
+            }
+        }
+        if let Some(e) = chunk.open.as_mut() {
+            e.events -= repeats.get(&e.object).copied().unwrap_or(0) as i64;
         }
         for e in &chunk.objects {
             report_entry(reporter, e, &mut summary);

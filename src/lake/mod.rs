@@ -24,6 +24,7 @@
 
 pub mod catalog;
 pub mod commit;
+pub mod dedupe;
 pub mod location;
 pub mod manifest;
 pub mod replace;

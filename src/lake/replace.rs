@@ -37,7 +37,7 @@ fn read_err(lake: &Lake, p: &Path, e: impl std::fmt::Display) -> LakeError {
 }
 
 #[allow(deprecated)]
-async fn open(
+pub(super) async fn open(
     lake: &Lake,
     meta: &ObjectMeta,
     projection: Option<&[&str]>,

@@ -473,7 +473,10 @@ fn panther_github_cases_are_rows_or_explained_rejects() {
     std::fs::write(d.path().join("cases.jsonl"), lines).unwrap();
     let lake = d.path().join("lake").display().to_string();
     let s = ingest(&builds_plan(d.path().display().to_string(), &lake));
-    assert_eq!(s.events + s.rejected, n as u64);
+    // Some of Panther's cases reuse a `_document_id` (`abCD` three times, `Ab123` twice): an
+    // audit event's id names it, so a repeat lands once (`lake::dedupe`).
+    assert_eq!(s.duplicates, 7, "{}", s.line());
+    assert_eq!(s.events + s.rejected + s.duplicates, n as u64);
     // Panther's tests strip most timestamps; a record without one is rejected as such. The one
     // other reject is a case reduced to a lone `action` key, which no reader could place.
     assert_eq!(
@@ -511,7 +514,8 @@ fn panther_github_cases_are_rows_or_explained_rejects() {
             &lake,
             "SELECT count(*) FROM builds WHERE action = 'org.set_default_workflow_permissions' AND actor = 'homersimpson'"
         ),
-        "2"
+        // Two of Panther's cases, one `_document_id`: one event.
+        "1"
     );
 }
 
@@ -750,4 +754,81 @@ fn a_crash_mid_commit_then_a_rerun_lands_every_build_event_once() {
         scalar(&l, "SELECT count(*) FROM builds"),
         g.build_records.to_string()
     );
+}
+
+/// Issue 22, item 5: audit streams deliver at least once. GitHub's audit-log stream to S3
+/// (`YYYY/MM/DD/HH/MM/<uuid>.json.gz`, one event per line, `@timestamp` in epoch milliseconds)
+/// repeats events within an object and across objects and runs; GitLab's audit event streaming
+/// too. Each event lands once, on `_document_id` (GitHub) or `id` (GitLab), and the manifest
+/// counts what landed.
+#[test]
+fn audit_stream_repeats_land_once_within_and_across_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("audit");
+    let lake = d.path().join("lake").display().to_string();
+    let gh = |id: &str, ms: i64| {
+        serde_json::json!({
+            "@timestamp": ms, "_document_id": id, "action": "workflows.completed_workflow_run",
+            "actor": "octocat", "org": "acme", "repo": "acme/web", "conclusion": "success",
+        })
+        .to_string()
+    };
+    let gl = |id: i64| {
+        serde_json::json!({
+            "id": id, "author_id": 7, "entity_type": "Project", "entity_path": "acme/web",
+            "created_at": "2026-10-01T10:00:00Z", "event_type": "protected_branch_updated",
+            "details": {"author_name": "alice"},
+        })
+        .to_string()
+    };
+    let put = |rel: &str, lines: &[String]| {
+        let p = src.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, gz((lines.join("\n") + "\n").as_bytes())).unwrap();
+    };
+    let t = 1_790_848_800_000i64; // 2026-10-01T10:00:00Z
+    put(
+        "2026/10/01/10/05/0f1e.json.gz",
+        &[
+            gh("d1", t),
+            gh("d2", t + 1),
+            gh("d2", t + 1),
+            gh("d3", t + 2),
+        ],
+    );
+    put(
+        "2026/10/01/10/10/7a2b.json.gz",
+        &[gh("d3", t + 2), gh("d4", t + 3)],
+    );
+    put("gitlab/2026-10-01/a.json.gz", &[gl(1), gl(2), gl(1)]);
+    put("gitlab/2026-10-01/b.json.gz", &[gl(2), gl(3)]);
+    let s = ingest(&builds_plan(src.display().to_string(), &lake));
+    assert_eq!((s.events, s.duplicates), (7, 4), "{}", s.line());
+    let counts = |lake: &str| {
+        table(
+            lake,
+            "SELECT format, count(*) AS n, count(DISTINCT event_id) AS d FROM builds GROUP BY format ORDER BY format",
+        )
+    };
+    let t1 = squash(&counts(&lake));
+    assert!(
+        t1.contains("|github.audit|4|4|") && t1.contains("|gitlab.audit|3|3|"),
+        "{t1}"
+    );
+    // Which copy lands depends on which object a worker reads first; the manifest counts
+    // what landed, not what was read.
+    let n = scalar(
+        &lake,
+        "SELECT sum(events) FROM manifest WHERE object LIKE '%/2026/10/01/10/%'",
+    );
+    assert_eq!(n, "4", "the manifest counts what landed");
+    // A later run: a new object repeats an event already in the lake.
+    put(
+        "2026/10/01/10/15/9c3d.json.gz",
+        &[gh("d1", t), gh("d5", t + 4)],
+    );
+    let s = ingest(&builds_plan(src.display().to_string(), &lake));
+    assert_eq!((s.events, s.duplicates), (1, 1), "{}", s.line());
+    let t2 = squash(&counts(&lake));
+    assert!(t2.contains("|github.audit|5|5|"), "{t2}");
 }
