@@ -831,4 +831,20 @@ fn audit_stream_repeats_land_once_within_and_across_runs() {
     assert_eq!((s.events, s.duplicates), (1, 1), "{}", s.line());
     let t2 = squash(&counts(&lake));
     assert!(t2.contains("|github.audit|5|5|"), "{t2}");
+
+    // The bundled examples of both layouts (sample-logs/audit-streams, see its README).
+    let lake = d.path().join("sample").display().to_string();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs/audit-streams");
+    let s = ingest(&builds_plan(samples.display().to_string(), &lake));
+    assert_eq!(
+        (s.events, s.duplicates, s.rejected),
+        (6, 3, 0),
+        "{}",
+        s.line()
+    );
+    let t3 = squash(&counts(&lake));
+    assert!(
+        t3.contains("|github.audit|4|4|") && t3.contains("|gitlab.audit|2|2|"),
+        "{t3}"
+    );
 }
