@@ -196,6 +196,11 @@ impl IngestSummary {
 enum Payload {
     Bytes(Bytes),
     File,
+    /// An S3 object too large to hold: the worker reads it as a stream (GET on `rt`).
+    S3Stream {
+        source: Source,
+        rt: tokio::runtime::Handle,
+    },
     Unreadable(String),
 }
 
@@ -390,6 +395,15 @@ async fn produce(
                 Source::Local { .. } => Work {
                     obj,
                     payload: Payload::File,
+                    changed,
+                },
+                // Too large to hold: read by the worker as a stream.
+                Source::S3 { .. } if obj.size > crate::parse::stream::STREAM_ABOVE as u64 => Work {
+                    obj,
+                    payload: Payload::S3Stream {
+                        source: source_ref.clone(),
+                        rt: tokio::runtime::Handle::current(),
+                    },
                     changed,
                 },
                 Source::S3 { .. } => match source_ref.fetch(&obj).await {
@@ -589,6 +603,36 @@ fn parse_one(
                     entry.size = size as i64;
                     out
                 }
+                Err(e) => {
+                    entry.error = Some(format!("cannot read: {e}"));
+                    entry.replaced = false;
+                    return Some(entry);
+                }
+            }
+        }
+        Payload::S3Stream { source, rt } => {
+            let mut etag = None;
+            let mut open = || -> std::io::Result<Box<dyn std::io::Read>> {
+                let (body, e) = source
+                    .open_blocking(&obj, &rt)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                etag.get_or_insert(e);
+                Ok(Box::new(body))
+            };
+            let out = crate::parse::parse_opened(
+                &mut open,
+                obj.size,
+                &obj.uri,
+                builder.as_mut(),
+                limits,
+                scratch,
+                flush,
+            );
+            if let Some(e) = etag {
+                entry.etag = e;
+            }
+            match out {
+                Ok(out) => out,
                 Err(e) => {
                     entry.error = Some(format!("cannot read: {e}"));
                     entry.replaced = false;

@@ -271,30 +271,60 @@ pub fn parse_file<B: RecordSink + ?Sized>(
     scratch: &mut Vec<u8>,
     flush: Option<Flush<'_, B>>,
 ) -> std::io::Result<(ObjectOutcome, u64)> {
-    let mut f = std::fs::File::open(path)?;
-    let size = f.metadata()?.len();
-    if size <= stream::STREAM_ABOVE as u64 {
-        let mut bytes = Vec::with_capacity(size as usize);
-        f.read_to_end(&mut bytes)?;
-        let out = parse_object_with(&bytes, source_object, builder, limits, scratch, flush);
-        return Ok((out, bytes.len() as u64));
-    }
-    let mut magic = [0u8; 2];
-    f.read_exact(&mut magic)?;
-    let reopen = || -> std::io::Result<std::io::BufReader<std::fs::File>> {
-        Ok(std::io::BufReader::with_capacity(
+    let size = std::fs::metadata(path)?.len();
+    let mut open = || -> std::io::Result<Box<dyn Read>> {
+        Ok(Box::new(std::io::BufReader::with_capacity(
             1 << 20,
             std::fs::File::open(path)?,
-        ))
+        )))
     };
+    let out = parse_opened(
+        &mut open,
+        size,
+        source_object,
+        builder,
+        limits,
+        scratch,
+        flush,
+    )?;
+    Ok((out, size))
+}
+
+/// Parses an object of `size` bytes that `open` reads from its start (a file, an S3 GET); one
+/// larger than [`stream::STREAM_ABOVE`] is read in pieces, never whole (a gzip twice: once to
+/// measure it, once to parse it). An error is one of reading the object.
+pub fn parse_opened<B: RecordSink + ?Sized>(
+    open: &mut dyn FnMut() -> std::io::Result<Box<dyn Read>>,
+    size: u64,
+    source_object: &str,
+    builder: &mut B,
+    limits: Limits,
+    scratch: &mut Vec<u8>,
+    flush: Option<Flush<'_, B>>,
+) -> std::io::Result<ObjectOutcome> {
+    if size <= stream::STREAM_ABOVE as u64 {
+        let mut bytes = Vec::with_capacity(size as usize);
+        open()?.read_to_end(&mut bytes)?;
+        return Ok(parse_object_with(
+            &bytes,
+            source_object,
+            builder,
+            limits,
+            scratch,
+            flush,
+        ));
+    }
+    let mut first = open()?;
+    let mut magic = [0u8; 2];
+    first.read_exact(&mut magic)?;
     let intake = Intake::new(builder, source_object, flush);
     let out = if magic == [0x1f, 0x8b] {
-        let n = inflated_len(reopen()?, limits.max_decompressed);
+        let n = inflated_len((&magic[..]).chain(first), limits.max_decompressed);
         if n > limits.max_decompressed {
             ObjectOutcome::failed(over_limit(limits))
         } else {
             intake.stream(
-                &mut flate2::read::MultiGzDecoder::new(reopen()?),
+                &mut flate2::read::MultiGzDecoder::new(open()?),
                 "gzip stream is damaged",
                 limits,
             )
@@ -305,9 +335,13 @@ pub fn parse_file<B: RecordSink + ?Sized>(
             limits.max_decompressed
         ))
     } else {
-        intake.stream(&mut reopen()?, "cannot read the object", limits)
+        intake.stream(
+            &mut (&magic[..]).chain(first),
+            "cannot read the object",
+            limits,
+        )
     };
-    Ok((out, size))
+    Ok(out)
 }
 
 impl<'a, 'f, B: RecordSink + ?Sized> Intake<'a, 'f, B> {

@@ -95,6 +95,63 @@ pub enum Source {
     },
 }
 
+/// An S3 object's body read as a blocking stream, chunk by chunk, on `rt` (from a thread
+/// outside the runtime: ingest's parse workers). Large objects are parsed from it without being
+/// held whole.
+pub struct BlockingBody {
+    rt: tokio::runtime::Handle,
+    body: aws_sdk_s3::primitives::ByteStream,
+    chunk: Bytes,
+}
+
+impl std::io::Read for BlockingBody {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.rt.block_on(self.body.next()) {
+                Some(Ok(b)) => self.chunk = b,
+                Some(Err(e)) => return Err(std::io::Error::other(e.to_string())),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.chunk.len());
+        out[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk = self.chunk.slice(n..);
+        Ok(n)
+    }
+}
+
+impl Source {
+    /// Opens `obj` (an S3 source's) for reading as a stream, from outside the runtime `rt`;
+    /// also returns the ETag the GET saw.
+    pub fn open_blocking(
+        &self,
+        obj: &ObjectRef,
+        rt: &tokio::runtime::Handle,
+    ) -> Result<(BlockingBody, String), SourceError> {
+        let Source::S3 { client, bucket, .. } = self else {
+            return Err(SourceError::Read {
+                uri: obj.uri.clone(),
+                reason: "not an S3 object".into(),
+            });
+        };
+        let out = rt
+            .block_on(client.get_object().bucket(bucket).key(&obj.key).send())
+            .map_err(|e| SourceError::Read {
+                uri: obj.uri.clone(),
+                reason: DisplayErrorContext(&e).to_string(),
+            })?;
+        let etag = out.e_tag().map(unquote).unwrap_or_else(|| obj.etag.clone());
+        Ok((
+            BlockingBody {
+                rt: rt.clone(),
+                body: out.body,
+                chunk: Bytes::new(),
+            },
+            etag,
+        ))
+    }
+}
+
 /// Splits `s3://bucket/prefix` into bucket and prefix.
 pub fn parse_s3_uri(s: &str) -> Option<(String, String)> {
     let rest = s.strip_prefix("s3://")?;
