@@ -443,21 +443,27 @@ fn tokio_stream_from<T: Send + 'static>(
 /// A parse worker: its builder fills with the rows of several objects, handed to the writer
 /// every `batch_rows` rows, between objects or inside a large one.
 struct Worker {
+    builder: Box<dyn RecordSink>,
+    out: Outbox,
+}
+
+/// What a worker has for the writer besides the builder's rows.
+struct Outbox {
     id: usize,
     tx: mpsc::SyncSender<Chunk>,
-    builder: Box<dyn RecordSink>,
     /// Objects read whole whose rows (some of them) are still in the builder.
     objects: Vec<ManifestEntry>,
     rejects: Vec<(String, RejectedRecord)>,
 }
 
-impl Worker {
-    /// Hands the pending rows on; false once the writer has gone.
-    fn send(&mut self, open: Option<ManifestEntry>) -> bool {
-        let batch = if self.builder.is_empty() {
+impl Outbox {
+    /// Hands the builder's pending rows on with the objects and rejects, and the object still
+    /// being read (`open`); false once the writer has gone.
+    fn send(&mut self, builder: &mut dyn RecordSink, open: Option<ManifestEntry>) -> bool {
+        let batch = if builder.is_empty() {
             None
         } else {
-            Some(self.builder.finish())
+            Some(builder.finish())
         };
         self.tx
             .send(Chunk {
@@ -485,11 +491,13 @@ fn parse_worker(
         Dataset::Builds => Box::new(BuildsBuilder::new()),
     };
     let mut w = Worker {
-        id,
-        tx,
         builder,
-        objects: vec![],
-        rejects: vec![],
+        out: Outbox {
+            id,
+            tx,
+            objects: vec![],
+            rejects: vec![],
+        },
     };
     let mut scratch = Vec::new();
     while let Ok(work) = rx.recv_blocking() {
@@ -504,16 +512,18 @@ fn parse_worker(
         ) else {
             return;
         };
-        w.objects.push(entry);
+        w.out.objects.push(entry);
         if scratch.capacity() > crate::parse::KEEP_SCRATCH {
             scratch = Vec::new();
         }
-        if (w.builder.len() >= batch_rows || w.objects.len() >= 4096) && !w.send(None) {
+        if (w.builder.len() >= batch_rows || w.out.objects.len() >= 4096)
+            && !w.out.send(w.builder.as_mut(), None)
+        {
             return;
         }
     }
-    if !w.objects.is_empty() {
-        w.send(None);
+    if !w.out.objects.is_empty() {
+        w.out.send(w.builder.as_mut(), None);
     }
 }
 
@@ -556,11 +566,8 @@ fn parse_one(
     let uri = obj.uri.clone();
     let open_entry = entry.clone();
     let Worker {
-        id,
-        tx,
         builder,
-        objects,
-        rejects,
+        out: outbox,
     } = w;
     let mut hand = |b: &mut (dyn RecordSink + 'static), so_far: &mut ObjectOutcome| {
         let mut open = open_entry.clone();
@@ -569,16 +576,10 @@ fn parse_one(
         open.rejected = so_far.rejected as i64;
         open.warnings = so_far.warnings.count as i64;
         open.warning = so_far.warnings.first.clone();
-        rejects.extend(so_far.rejects.drain(..).map(|r| (uri.clone(), r)));
-        let batch = if b.is_empty() { None } else { Some(b.finish()) };
-        let sent = tx.send(Chunk {
-            worker: *id,
-            batch,
-            objects: std::mem::take(objects),
-            rejects: std::mem::take(rejects),
-            open: Some(open),
-        });
-        gone = sent.is_err();
+        outbox
+            .rejects
+            .extend(so_far.rejects.drain(..).map(|r| (uri.clone(), r)));
+        gone = !outbox.send(b, Some(open));
         !gone
     };
     let flush = Some(Flush {
@@ -664,7 +665,7 @@ fn parse_one(
     entry.warnings = out.warnings.count as i64;
     entry.warning = out.warnings.first;
     for r in out.rejects {
-        rejects.push((obj.uri.clone(), r));
+        outbox.rejects.push((obj.uri.clone(), r));
     }
     Some(entry)
 }

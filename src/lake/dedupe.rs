@@ -16,7 +16,7 @@ use futures::TryStreamExt;
 use object_store::path::Path;
 
 use super::manifest::hash_str;
-use super::{Dataset, Lake, LakeError, store_err};
+use super::{Dataset, Lake, LakeError};
 
 /// The formats whose sources deliver at least once.
 pub const AT_LEAST_ONCE: &[&str] = &["github.audit", "gitlab.audit"];
@@ -36,14 +36,9 @@ impl Seen {
     /// Reads the ids of at-least-once rows in the lake's `builds` table.
     pub async fn load(lake: &Lake) -> Result<Seen, LakeError> {
         let mut seen = Seen::default();
-        let dir = Path::from(Dataset::Builds.name());
-        let mut files: Vec<_> = lake
-            .store
-            .list(Some(&dir))
-            .try_collect()
-            .await
-            .map_err(|e| store_err(&dir, e))?;
-        files.retain(|m| m.location.as_ref().ends_with(".parquet"));
+        let files = lake
+            .parquet_files(&Path::from(Dataset::Builds.name()))
+            .await?;
         for meta in files {
             let mut s =
                 super::replace::open(lake, &meta, Some(&["format", "event_id", "source_object"]))

@@ -12,7 +12,6 @@ use arrow::array::{Array, AsArray};
 use arrow::array::{
     Date32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
-use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
@@ -240,15 +239,7 @@ impl SeenObjects {
     /// Reads every committed manifest file of the lake, oldest commit first, keeping the visits
     /// of one dataset (an object may be read as CloudTrail and as build records).
     pub async fn load(lake: &Lake, dataset: &str) -> Result<SeenObjects, LakeError> {
-        let dir = Path::from(MANIFEST.dir);
-        let mut files: Vec<_> = lake
-            .store
-            .list(Some(&dir))
-            .try_collect()
-            .await
-            .map_err(|e| store_err(&dir, e))?;
-        files.retain(|m| m.location.as_ref().ends_with(".parquet"));
-        files.sort_by(|a, b| a.location.cmp(&b.location));
+        let files = lake.parquet_files(&Path::from(MANIFEST.dir)).await?;
         let mut seen = SeenObjects::default();
         for meta in files {
             let loc = meta.location.clone();

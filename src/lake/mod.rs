@@ -284,6 +284,23 @@ impl Lake {
         format!("{}{}", self.url, p)
     }
 
+    /// The Parquet files under `dir`, in name order (commit order, for the manifest).
+    pub async fn parquet_files(
+        &self,
+        dir: &Path,
+    ) -> Result<Vec<object_store::ObjectMeta>, LakeError> {
+        use futures::TryStreamExt;
+        let mut files: Vec<_> = self
+            .store
+            .list(Some(dir))
+            .try_collect()
+            .await
+            .map_err(|e| store_err(dir, e))?;
+        files.retain(|m| m.location.as_ref().ends_with(".parquet"));
+        files.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(files)
+    }
+
     /// The URL of a table folder, for DataFusion.
     pub fn table_url(&self, dir: &str) -> String {
         format!("{}{dir}/", self.url)

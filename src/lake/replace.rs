@@ -16,7 +16,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
 
 use super::writer::{StagedFile, StagedParquet, WriterConfig, event_properties};
-use super::{Dataset, Lake, LakeError, store_err};
+use super::{Dataset, Lake, LakeError};
 
 /// Files to add and delete so that `objects` have no rows left in the committed event files.
 #[derive(Debug, Default)]
@@ -86,12 +86,7 @@ pub fn replace_objects(
     if objects.is_empty() {
         return Ok(out);
     }
-    let dir = Path::from(dataset.name());
-    let mut files: Vec<ObjectMeta> = rt
-        .block_on(lake.store.list(Some(&dir)).try_collect())
-        .map_err(|e| store_err(&dir, e))?;
-    files.retain(|m| m.location.as_ref().ends_with(".parquet"));
-    files.sort_by(|a, b| a.location.cmp(&b.location));
+    let files = rt.block_on(lake.parquet_files(&Path::from(dataset.name())))?;
     let schema = dataset.schema();
     for (n, meta) in files.iter().enumerate() {
         // First pass: only the provenance column, to find the files concerned.

@@ -344,8 +344,6 @@ pub mod asff_limits {
     pub const RESOURCE_ID: usize = 512;
     /// A value of `Resources[].Details.Other` ("fewer than 1,024 characters").
     pub const OTHER_VALUE: usize = 1023;
-    /// A key of `ProductFields` or `Details.Other` (pipewarden's keys are short and fixed).
-    pub const KEY: usize = 127;
     /// A value of `ProductFields`.
     pub const PRODUCT_FIELD_VALUE: usize = 2048;
     /// Pairs in `ProductFields` or `Details.Other`.
@@ -456,6 +454,19 @@ mod tests {
     use super::*;
     use crate::findings::{Technique, Time};
 
+    /// A report of the one finding `f`, its times at the epoch.
+    fn report_of(f: Finding) -> Report {
+        Report {
+            schema: crate::findings::SCHEMA_VERSION,
+            window_start: Time::from_micros(0),
+            window_end: Time::from_micros(0),
+            baseline_start: Time::from_micros(0),
+            findings: vec![f],
+            insufficient_history: vec![],
+            expired_suppressions: vec![],
+        }
+    }
+
     /// Regression: ASFF's Title and Description were cut at byte 256 and 1024 with
     /// `String::truncate`, which panics inside a multi-byte character (exit 101, no report).
     #[test]
@@ -484,15 +495,7 @@ mod tests {
             baseline: None,
             suppressed: None,
         };
-        let r = Report {
-            schema: crate::findings::SCHEMA_VERSION,
-            window_start: Time::from_micros(0),
-            window_end: Time::from_micros(0),
-            baseline_start: Time::from_micros(0),
-            findings: vec![f],
-            insufficient_history: vec![],
-            expired_suppressions: vec![],
-        };
+        let r = report_of(f);
         let v: Value = serde_json::from_slice(&asff(&r, "123456789012", "us-east-1")).unwrap();
         let title = v[0]["Title"].as_str().unwrap();
         let desc = v[0]["Description"].as_str().unwrap();
@@ -531,15 +534,7 @@ mod tests {
             baseline: None,
             suppressed: None,
         };
-        let r = Report {
-            schema: crate::findings::SCHEMA_VERSION,
-            window_start: Time::from_micros(0),
-            window_end: Time::from_micros(0),
-            baseline_start: Time::from_micros(0),
-            findings: vec![f],
-            insufficient_history: vec![],
-            expired_suppressions: vec![],
-        };
+        let r = report_of(f);
         let v: Value = serde_json::from_slice(&asff(&r, "123456789012", "us-east-1")).unwrap();
         let f = &v[0];
         let len = |p: &str| f.pointer(p).and_then(Value::as_str).unwrap().len();

@@ -168,6 +168,15 @@ async fn import_here(
     Ok(done)
 }
 
+/// The non-empty string values of a JSON object (a string map of ASFF's), by key.
+fn string_pairs(v: &Value) -> impl Iterator<Item = (&str, &str)> {
+    v.as_object().into_iter().flatten().filter_map(|(k, x)| {
+        x.as_str()
+            .filter(|x| !x.is_empty())
+            .map(|x| (k.as_str(), x))
+    })
+}
+
 fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
@@ -225,10 +234,8 @@ fn sdk_finding(v: &Value) -> AwsSecurityFinding {
     }
     for r in v["Resources"].as_array().into_iter().flatten() {
         let mut d = ResourceDetails::builder();
-        for (k, x) in r["Details"]["Other"].as_object().into_iter().flatten() {
-            if let Some(x) = x.as_str().filter(|x| !x.is_empty()) {
-                d = d.other(k, x);
-            }
+        for (k, x) in string_pairs(&r["Details"]["Other"]) {
+            d = d.other(k, x);
         }
         b = b.resources(
             Resource::builder()
@@ -239,10 +246,8 @@ fn sdk_finding(v: &Value) -> AwsSecurityFinding {
                 .build(),
         );
     }
-    for (k, x) in v["ProductFields"].as_object().into_iter().flatten() {
-        if let Some(x) = x.as_str().filter(|x| !x.is_empty()) {
-            b = b.product_fields(k, x);
-        }
+    for (k, x) in string_pairs(&v["ProductFields"]) {
+        b = b.product_fields(k, x);
     }
     b.build()
 }

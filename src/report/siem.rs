@@ -328,6 +328,7 @@ fn body(kind: SinkKind, r: &Report, batch: &[Finding]) -> Vec<u8> {
             }
             out
         }
+        // (Security Hub never gets here: `deliver` refuses it.)
         SinkKind::Webhook | SinkKind::SecurityHub => serde_json::to_vec(&json!({
             "schema": crate::findings::SCHEMA_VERSION,
             "window_start": r.window_start, "window_end": r.window_end,
@@ -426,6 +427,11 @@ struct Pending<'a> {
 /// ack does not come within `ack_timeout` is sent again (up to `attempts` times), after which
 /// the delivery fails naming what was never acknowledged.
 pub async fn deliver(sink: &Sink, r: &Report) -> Result<Delivered, SinkError> {
+    if sink.kind == SinkKind::SecurityHub {
+        return Err(SinkError::Config(
+            "Security Hub is not an HTTP endpoint: deliver it with deliver_all".into(),
+        ));
+    }
     if sink.kind == SinkKind::SplunkHec && sink.token.is_none() {
         return Err(SinkError::Config(
             "no Splunk HEC token: set PIPEWARDEN_HEC_TOKEN".into(),
