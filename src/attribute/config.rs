@@ -20,6 +20,7 @@
 //! build_projects = ["payments-build"]        # CodeBuild projects, CodePipeline names, Jenkins jobs
 //! repos = ["acme/web"]                       # GitHub repositories, GitLab project paths
 //! allowed_environments = ["staging", "prod"]
+//! required_checks = ["test", "security-scan"]  # must pass before any deploy (else learned)
 //! ```
 //!
 //! Patterns use `*` for any run of characters and match the whole value. Unknown keys are errors,
@@ -79,6 +80,10 @@ pub struct PipelineRule {
     /// Environments this pipeline may deploy to.
     #[serde(default)]
     pub allowed_environments: Vec<String>,
+    /// Checks (job, stage or action names, matrix suffixes ignored) that must pass before a
+    /// deploy; when given, they replace the ones `checks_bypassed` learns from history.
+    #[serde(default)]
+    pub required_checks: Vec<String>,
 }
 
 /// A config file that could not be used.

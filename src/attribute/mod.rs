@@ -415,6 +415,7 @@ struct PipelineRow {
     sessions: i64,
     roles: std::collections::BTreeSet<String>,
     allowed: Option<Vec<String>>,
+    required: Option<Vec<String>>,
 }
 
 fn pipelines_batch(
@@ -466,6 +467,7 @@ fn pipeline_rows(
         });
         p.source = "config";
         p.allowed = Some(rule.allowed_environments.clone());
+        p.required = (!rule.required_checks.is_empty()).then(|| rule.required_checks.clone());
     }
     for (s, l) in sessions.iter().zip(&att.links) {
         if let Some(p) = l.pipeline_id.as_ref().and_then(|p| rows.get_mut(p)) {
@@ -496,6 +498,11 @@ fn pipeline_rows_batch(rows: &BTreeMap<String, PipelineRow>) -> RecordBatch {
         ),
         Field::new(
             "allowed_environments",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            true,
+        ),
+        Field::new(
+            "required_checks",
             DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
             true,
         ),
@@ -556,6 +563,7 @@ fn pipeline_rows_batch(rows: &BTreeMap<String, PipelineRow>) -> RecordBatch {
         Arc::new(r.iter().map(|(_, p)| p.sessions).collect::<Int64Array>()),
         list(&|p| Some(p.roles.iter().cloned().collect())),
         list(&|p| p.allowed.clone()),
+        list(&|p| p.required.clone()),
     ];
     RecordBatch::try_new(schema, cols).expect("pipelines columns match")
 }

@@ -263,6 +263,11 @@ pub const BUILDS_SQL: (&str, &str) = (
     "queries/detect/builds.sql",
     include_str!("../../queries/detect/builds.sql"),
 );
+/// One row per run and check: `checks_bypassed` ([`super::checks`]).
+pub const CHECKS_SQL: (&str, &str) = (
+    "queries/detect/checks.sql",
+    include_str!("../../queries/detect/checks.sql"),
+);
 /// The evidence of a [`Evidence::Matching`] finding.
 pub const EVIDENCE_SQL: (&str, &str) = (
     "queries/detect/evidence.sql",

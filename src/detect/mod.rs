@@ -15,10 +15,13 @@
 
 pub mod baseline;
 pub mod catalog;
+pub mod checks;
 pub mod columns;
+pub mod definitions;
 pub mod plan;
 pub mod rules;
 pub mod suppress;
+pub mod trust;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -85,6 +88,7 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
         catalog::EVIDENCE_SQL.0.into(),
         evidence_sql(w, "p", "aws_region", "us-east-1", ""),
     ));
+    out.push((catalog::CHECKS_SQL.0.into(), w.fill(catalog::CHECKS_SQL.1)));
     out.push((
         catalog::RUN_EVIDENCE_SQL.0.into(),
         run_evidence_sql(w, &["r".to_string()]),
@@ -154,6 +158,12 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
                 .filter(|f| f.score >= plan.min_score),
         );
     }
+    findings.extend(
+        checks_findings(ctx, &w)
+            .await?
+            .into_iter()
+            .filter(|f| f.score >= plan.min_score),
+    );
     let expired = suppress(&mut findings, plan);
     rank(&mut findings, w.start);
     thin.sort();
@@ -386,6 +396,150 @@ fn rank(findings: &mut [Finding], window_start: i64) {
             &f.value,
             window_start,
         );
+    }
+}
+
+/// The `checks_bypassed` findings of window `w` ([`checks`]).
+async fn checks_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding>, DetectError> {
+    use columns::ints;
+    let b = run_sql(ctx, catalog::CHECKS_SQL.0, &w.fill(catalog::CHECKS_SQL.1)).await?;
+    let mut runs: BTreeMap<(String, String), checks::Run> = BTreeMap::new();
+    for batch in &b {
+        let (p, run, period, actor, branch, env, name, concl, eid) = (
+            strs(batch, "pipeline_id"),
+            strs(batch, "run_id"),
+            strs(batch, "period"),
+            strs(batch, "actor"),
+            strs(batch, "branch"),
+            strs(batch, "deploy_env"),
+            strs(batch, "check_name"),
+            strs(batch, "check_conclusion"),
+            strs(batch, "check_event_id"),
+        );
+        let (deployed, deploys) = (bools(batch, "deployed"), bools(batch, "check_deploys"));
+        let (started, writes) = (times(batch, "started_at"), ints(batch, "writes"));
+        for i in 0..batch.num_rows() {
+            let (Some(p), Some(run)) = (p[i].clone(), run[i].clone()) else {
+                continue;
+            };
+            let r = runs
+                .entry((p.clone(), run.clone()))
+                .or_insert_with(|| checks::Run {
+                    pipeline_id: p,
+                    run_id: run,
+                    started: started[i],
+                    in_window: period[i].as_deref() == Some("window"),
+                    deployed: deployed[i],
+                    env: env[i].clone(),
+                    writes: writes[i],
+                    actor: actor[i].clone(),
+                    branch: branch[i].clone(),
+                    ..Default::default()
+                });
+            if let Some(n) = &name[i] {
+                r.add(n, concl[i].as_deref(), eid[i].clone(), deploys[i]);
+            }
+        }
+    }
+    let declared = declared_checks(ctx).await?;
+    let mut by_pipeline: BTreeMap<&str, Vec<&checks::Run>> = BTreeMap::new();
+    for r in runs.values() {
+        by_pipeline.entry(&r.pipeline_id).or_default().push(r);
+    }
+    let mut out = vec![];
+    for (pipeline, rs) in by_pipeline {
+        let history: Vec<&checks::Run> = rs.iter().copied().filter(|r| !r.in_window).collect();
+        let req = checks::required(&history, declared.get(pipeline).map(Vec::as_slice));
+        if req.is_empty() {
+            continue;
+        }
+        for r in rs.iter().filter(|r| r.in_window) {
+            let b = checks::bypasses(r, &req);
+            if b.is_empty() {
+                continue;
+            }
+            let mut ids: Vec<String> = b
+                .iter()
+                .filter_map(|x| r.checks.get(&x.check.name).and_then(|c| c.1.clone()))
+                .collect();
+            let q = run_evidence_sql(w, std::slice::from_ref(&r.run_id));
+            ids.extend(event_ids(&run_sql(ctx, "checks evidence", &q).await?));
+            ids.truncate(100);
+            let score = if b.iter().any(|x| x.check.declared) {
+                85
+            } else {
+                80
+            };
+            let names: Vec<&str> = b.iter().map(|x| x.check.name.as_str()).collect();
+            out.push(Finding {
+                id: String::new(),
+                rank: 0,
+                detector: "checks_bypassed".into(),
+                kind: Kind::Rule,
+                pipeline_id: Some(r.pipeline_id.clone()),
+                value: format!("run {} without {}", r.run_id, names.join(", ")),
+                environments: r.env.iter().cloned().collect(),
+                run_ids: vec![r.run_id.clone()],
+                first_seen: Time::from_micros(r.started),
+                last_seen: Time::from_micros(r.started),
+                count: b.len() as u64,
+                score,
+                severity: Severity::of(score),
+                mitre: Technique {
+                    id: "T1562.001".into(),
+                    name: "Impair Defenses: Disable or Modify Tools".into(),
+                },
+                event_ids: ids,
+                explanation: checks::explain(r, &b),
+                baseline: None,
+                suppressed: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `required_checks` from `pipewarden.toml`, per pipeline.
+async fn declared_checks(
+    ctx: &SessionContext,
+) -> Result<BTreeMap<String, Vec<String>>, DetectError> {
+    use arrow::array::AsArray;
+    let b = run_sql(
+        ctx,
+        "declared checks",
+        "SELECT pipeline_id, required_checks FROM pipelines WHERE required_checks IS NOT NULL",
+    )
+    .await?;
+    let mut out = BTreeMap::new();
+    for batch in &b {
+        let ids = strs(batch, "pipeline_id");
+        let lists = batch.column(1).as_list::<i32>();
+        for (i, id) in ids.into_iter().enumerate() {
+            let (Some(id), false) = (id, lists.is_null(i)) else {
+                continue;
+            };
+            let v = lists.value(i);
+            let v = v.as_string::<i32>();
+            out.insert(
+                id,
+                (0..v.len())
+                    .filter(|j| !v.is_null(*j))
+                    .map(|j| v.value(j).to_string())
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn bools(b: &RecordBatch, name: &str) -> Vec<bool> {
+    use arrow::array::AsArray;
+    match b.column_by_name(name) {
+        Some(c) => {
+            let a = c.as_boolean();
+            (0..a.len()).map(|i| !a.is_null(i) && a.value(i)).collect()
+        }
+        None => vec![false; b.num_rows()],
     }
 }
 

@@ -10,6 +10,9 @@
 //! | `ip_in_cidr(ip, cidr)` | whether an IPv4/IPv6 address is in a network; false for a service name such as `codebuild.amazonaws.com` | `ip_in_cidr(source_ip_address, '192.0.2.0/24')` |
 //! | `hour_of_week(ts)` | 0 (Monday 00:00-00:59 UTC) to 167 (Sunday 23h) | `hour_of_week(TIMESTAMP '2026-09-28 15:02:00')` → `15` |
 //! | `oidc_sub_part(sub, key)` | one claim of an OIDC subject (`repo`, `environment`, `ref`, `ref_type`, `pull_request`, `project_path`, `job_workflow_ref`, ...) | `oidc_sub_part('repo:acme/web:environment:prod', 'environment')` → `prod` |
+//! | `definition_diff(before, after)` | what changed between two CodePipeline pipeline definitions (stages, actions) or CodeBuild project definitions (buildspec line diff, source, image, privileged mode, service role), as the `Create*`/`Update*` events carry them; null when nothing did ([`crate::detect::definitions`]) | `definition_diff(lag(def) OVER (...), def)` |
+//! | `checks_removed(before, after)` | the approval, test and scan actions a pipeline definition lost or moved behind its first deploy; null when none | `checks_removed(old, new)` → `removed UnitTests (Test, CodeBuild) in stage Test` |
+//! | `oidc_trust_breadth(policy)` | how far a trust policy's OIDC statements let in: `90: ...` any repository (no `sub` condition), `80: ...` more than one repository, `60: ...` every ref of one; null when scoped ([`crate::detect::trust`]) | `oidc_trust_breadth(json_get_str(request_parameters, 'policyDocument'))` |
 //!
 //! JSON columns (`request_parameters`, `response_elements`, `additional_event_data`,
 //! `resources`, `raw`) are read with the functions of the `datafusion-functions-json` crate:
@@ -37,6 +40,15 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
         unary_str("arn_role", arn_role),
         binary_str("arn_part", arn_part),
         binary_str("oidc_sub_part", oidc_sub_part),
+        binary_str(
+            "definition_diff",
+            crate::detect::definitions::definition_diff,
+        ),
+        binary_str("checks_removed", crate::detect::definitions::checks_removed),
+        unary_str(
+            "oidc_trust_breadth",
+            crate::detect::trust::oidc_trust_breadth,
+        ),
         ip_in_cidr_udf(),
         hour_of_week_udf(),
         crate::attribute::credential::udf(),
@@ -56,6 +68,9 @@ pub const NAMES: &[&str] = &[
     "ip_in_cidr",
     "hour_of_week",
     "oidc_sub_part",
+    "definition_diff",
+    "checks_removed",
+    "oidc_trust_breadth",
     "json_get_str",
     "json_get_json",
     "json_contains",

@@ -248,6 +248,9 @@ fn fill_run(w: &Map<String, Value>, o: &Map<String, Value>, row: &mut BuildRow) 
     row.branch = text_at(w, "head_branch");
     row.started_at = first_time(w, &["run_started_at", "created_at"]);
     row.url = text_at(w, "html_url");
+    // Where the code came from: the run's head repository, else its pull request's head.
+    row.head_repository = text_at(w, "head_repository/full_name")
+        .or_else(|| text_at(w, "pull_requests/0/head/repo/full_name"));
 }
 
 fn workflow_job(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {

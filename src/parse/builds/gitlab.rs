@@ -202,6 +202,17 @@ fn pipeline(o: &Map<String, Value>, row: &mut BuildRow) -> Option<i64> {
         bs.iter()
             .find_map(|b| text(b.get("environment").and_then(|e| e.get("name"))))
     });
+    // A merge request pipeline runs the source project's code: another project is a fork.
+    if let (Some(src), Some(dst)) = (
+        text_at(o, "merge_request/source_project_id"),
+        text_at(o, "merge_request/target_project_id"),
+    ) {
+        row.head_repository = if src == dst {
+            row.repository.clone()
+        } else {
+            Some(format!("project {src}"))
+        };
+    }
     if ato(o, "source_pipeline").is_some() && row.trigger.as_deref() == Some("other") {
         row.trigger = Some("pipeline".into());
     }

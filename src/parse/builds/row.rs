@@ -19,6 +19,9 @@ pub struct BuildRow {
     pub pipeline_id: Option<String>,
     pub pipeline_name: Option<String>,
     pub repository: Option<String>,
+    /// Where a pull request's code came from (GitHub `head_repository`, GitLab's source
+    /// project); another repository than `repository` means a fork.
+    pub head_repository: Option<String>,
     pub run_id: Option<String>,
     pub run_number: Option<i64>,
     pub run_attempt: Option<i64>,
