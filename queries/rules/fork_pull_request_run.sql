@@ -16,7 +16,7 @@ SELECT b.event_id, b.event_time, b.pipeline_id, coalesce(b.environment, x.env) A
     || coalesce(' deployed to ' || b.environment, '') AS detail,
   b.actor,
   CASE WHEN coalesce(x.calls, 0) > 0 OR b.environment IS NOT NULL THEN 90
-       WHEN b.runner_kind = 'self_hosted' THEN 80 ELSE 40 END AS score
+       WHEN b.runner_kind = 'self_hosted' OR coalesce(h.self_hosted, false) THEN 80 ELSE 40 END AS score
 FROM builds b
 LEFT JOIN (
   SELECT run_id, count(*) AS calls, max(target_env) AS env
@@ -26,6 +26,13 @@ LEFT JOIN (
     AND run_id IS NOT NULL
   GROUP BY run_id
 ) x ON x.run_id = b.run_id
+LEFT JOIN (
+  SELECT system, run_id, bool_or(runner_kind = 'self_hosted') AS self_hosted
+  FROM builds
+  WHERE event_date >= DATE '${window_start_date}' AND event_date <= DATE '${window_end_date}'
+    AND level = 'job' AND run_id IS NOT NULL
+  GROUP BY system, run_id
+) h ON h.system = b.system AND h.run_id = b.run_id
 WHERE b.event_date >= DATE '${window_start_date}' AND b.event_date <= DATE '${window_end_date}'
   AND b.event_time >= TIMESTAMP '${window_start}' AND b.event_time < TIMESTAMP '${window_end}'
   AND b.level = 'run' AND b.trigger = 'pull_request'

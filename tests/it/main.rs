@@ -6,6 +6,7 @@
 mod attribution;
 mod bad_input;
 mod builds;
+mod bypass;
 mod cluster;
 mod crash;
 mod detect;
