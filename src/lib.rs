@@ -59,8 +59,10 @@
 //! - [`detect`]: the baseline detectors as data ([`detect::catalog`]: feature query, model,
 //!   unit, weight, technique, evidence), the window ([`detect::plan`]), query results as rows
 //!   ([`detect::columns`]), scoring with statrs ([`detect::baseline`], pure), rules with typed
-//!   headers from `queries/rules/` ([`detect::rules`]), suppressions ([`detect::suppress`]) and
-//!   the ranking.
+//!   headers from `queries/rules/` ([`detect::rules`]), required checks and their bypasses
+//!   ([`detect::checks`]), what changed between pipeline definitions ([`detect::definitions`])
+//!   and how wide an OIDC trust is ([`detect::trust`]), both pure and called by rules as SQL
+//!   functions, suppressions ([`detect::suppress`]) and the ranking.
 //! - [`findings`]: the findings model (typed times, kinds, severities) every output reads.
 //! - [`report`]: a detect report for people (terminal [`report::terminal`], Markdown,
 //!   self-contained HTML with SVG plots, [`report::html`]) and machines (JSON, NDJSON, OCSF,

@@ -355,7 +355,15 @@ fn clip(t: &str, n: usize) -> String {
 mod tests {
     use super::*;
 
-    fn pipeline(stages: &[(&str, &[(&str, &str, &str, Option<&str>)])]) -> String {
+    /// An action as the tests write it: name, category, provider, CodeBuild project.
+    type Act = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    );
+
+    fn pipeline(stages: &[(&str, &[Act])]) -> String {
         let st: Vec<Value> = stages
             .iter()
             .map(|(name, acts)| {
@@ -370,17 +378,12 @@ mod tests {
         serde_json::json!({"pipeline": {"name": "web", "stages": st}}).to_string()
     }
 
-    const SRC: (&str, &str, &str, Option<&str>) =
-        ("Source", "Source", "CodeStarSourceConnection", None);
-    const BUILD: (&str, &str, &str, Option<&str>) =
-        ("Build", "Build", "CodeBuild", Some("web-build"));
-    const SCAN: (&str, &str, &str, Option<&str>) =
-        ("Scan", "Build", "CodeBuild", Some("web-security-scan"));
-    const TEST: (&str, &str, &str, Option<&str>) =
-        ("UnitTests", "Test", "CodeBuild", Some("web-tests"));
-    const APPROVE: (&str, &str, &str, Option<&str>) = ("ApproveProd", "Approval", "Manual", None);
-    const DEPLOY: (&str, &str, &str, Option<&str>) =
-        ("DeployProd", "Deploy", "CloudFormation", None);
+    const SRC: Act = ("Source", "Source", "CodeStarSourceConnection", None);
+    const BUILD: Act = ("Build", "Build", "CodeBuild", Some("web-build"));
+    const SCAN: Act = ("Scan", "Build", "CodeBuild", Some("web-security-scan"));
+    const TEST: Act = ("UnitTests", "Test", "CodeBuild", Some("web-tests"));
+    const APPROVE: Act = ("ApproveProd", "Approval", "Manual", None);
+    const DEPLOY: Act = ("DeployProd", "Deploy", "CloudFormation", None);
 
     #[test]
     fn removed_and_reordered_checks_are_named() {

@@ -3,7 +3,9 @@
 //! ```text
 //!  pipeline_events, runs ──► catalog.rs: each baseline detector's feature query
 //!                        │     (queries/detect/*.sql) ──► columns.rs ──► baseline.rs (statrs)
-//!                        └─► queries/rules/*.sql (single events) ──► rules.rs (typed headers)
+//!                        ├─► queries/rules/*.sql (single events) ──► rules.rs (typed headers)
+//!                        │     (SQL functions: definitions.rs diffs, trust.rs OIDC breadth)
+//!                        └─► queries/detect/checks.sql (runs × checks) ──► checks.rs (required checks)
 //!                                                   │
 //!                findings (crate::findings) ◄── rank ◄── suppress.rs ◄──┘
 //! ```

@@ -60,10 +60,10 @@ pub fn breadth(doc: &str) -> Option<(Breadth, String)> {
             if host == "cognito-identity.amazonaws.com" || provider.contains("saml-provider/") {
                 continue;
             }
-            if let Some(p) = judge(&host, st.get("Condition")) {
-                if worst.as_ref().is_none_or(|w| p.0 < w.0) {
-                    worst = Some(p);
-                }
+            if let Some(p) = judge(&host, st.get("Condition"))
+                && worst.as_ref().is_none_or(|w| p.0 < w.0)
+            {
+                worst = Some(p);
             }
         }
     }

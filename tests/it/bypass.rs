@@ -90,7 +90,10 @@ fn ct(id: &str, time: &str, source: &str, name: &str, who: &str, req: Value, res
         "requestParameters": req, "responseElements": resp})
 }
 
-fn pipeline_def(stages: &[(&str, &[(&str, &str, Option<&str>)])]) -> Value {
+/// An action: name, category, CodeBuild project.
+type Act<'a> = (&'a str, &'a str, Option<&'a str>);
+
+fn pipeline_def(stages: &[(&str, &[Act])]) -> Value {
     let st: Vec<Value> = stages
         .iter()
         .map(|(n, acts)| {
