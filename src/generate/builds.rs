@@ -33,6 +33,47 @@ pub struct Run {
     pub success: bool,
     /// Extra inputs (e.g. skip checks).
     pub inputs: Value,
+    /// The jobs that run before the deploy (tests, scans), in order.
+    pub checks: Vec<Check>,
+    /// The repository the code came from when it is not the pipeline's own (a fork's pull request).
+    pub head_repo: Option<String>,
+    /// Whether the deploy job ran; when not (a check failed and stopped the run), no deployment
+    /// is recorded and no cloud call is made.
+    pub deployed: bool,
+}
+
+/// One check job of a run and how it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// Job name as the CI system shows it (`test (3.12)`).
+    pub name: String,
+    /// `success`, `failure`, `skipped`, `cancelled`.
+    pub conclusion: &'static str,
+    /// Attempt (a re-run is attempt 2).
+    pub attempt: u32,
+}
+
+/// The check jobs a pipeline's workflow runs before it deploys, all passing. Only GitHub
+/// workflows have separate check jobs here; `mobile-backend` never had a scan, and nothing may
+/// require one of it.
+pub fn default_checks(p: &Pipeline) -> Vec<Check> {
+    let names: &[&str] = match (p.kind, p.repo) {
+        (Kind::GithubActions, "acme/web" | "acme/api") => {
+            &["test (3.11)", "test (3.12)", "security-scan"]
+        }
+        (Kind::GithubActions, "acme/infra") => &["validate", "plan"],
+        (Kind::GithubActions, "acme/mobile-backend") => &["unit-tests"],
+        (Kind::GithubActions, _) => &["build"],
+        _ => &[],
+    };
+    names
+        .iter()
+        .map(|n| Check {
+            name: n.to_string(),
+            conclusion: "success",
+            attempt: 1,
+        })
+        .collect()
 }
 
 /// A build record with the system it belongs to and its time.
@@ -84,36 +125,109 @@ fn github(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
     let repo = json!({"id": 700_000 + (crate::lake::manifest::hash_str(p.repo) % 100_000), "name": name, "full_name": p.repo, "private": true, "owner": {"login": org, "type": "Organization"}});
     let workflow_id = 9_000_000 + crate::lake::manifest::hash_str(p.id) % 1_000_000;
     let actor = json!({"login": run.actor, "type": if run.actor.ends_with("[bot]") { "Bot" } else { "User" }});
+    let attempts = run.checks.iter().map(|c| c.attempt).max().unwrap_or(1);
+    let head = match &run.head_repo {
+        Some(h) => {
+            let (owner, name) = h.split_once('/').unwrap_or((h, h));
+            json!({"id": 800_000 + (crate::lake::manifest::hash_str(h) % 100_000), "name": name, "full_name": h, "private": false, "fork": true, "owner": {"login": owner, "type": "User"}})
+        }
+        None => repo.clone(),
+    };
     let wr = |status: &str, conclusion: Value, updated: i64| {
         json!({
             "id": run.id.parse::<u64>().unwrap_or(0), "name": p.workflow.trim_end_matches(".yml"), "head_branch": run.branch, "head_sha": run.sha,
             "path": format!(".github/workflows/{}", p.workflow), "display_title": format!("Deploy {}", &run.sha[..7]),
             "run_number": run.number, "event": run.trigger, "status": status, "conclusion": conclusion,
-            "workflow_id": workflow_id, "run_attempt": 1, "created_at": iso(run.start - 20), "updated_at": iso(updated),
+            "workflow_id": workflow_id, "run_attempt": attempts, "created_at": iso(run.start - 20), "updated_at": iso(updated),
             "run_started_at": iso(run.start), "actor": actor, "triggering_actor": actor,
             "html_url": format!("https://github.com/{}/actions/runs/{}", p.repo, run.id),
+            "head_repository": head,
         })
     };
     let base = |action: &str, wr_v: Value| json!({"action": action, "workflow_run": wr_v, "workflow": {"id": workflow_id, "name": p.workflow.trim_end_matches(".yml"), "path": format!(".github/workflows/{}", p.workflow)}, "repository": repo, "organization": {"login": org}, "sender": actor});
     let conclusion = if run.success { "success" } else { "failure" };
-    let job_id = run.id.parse::<u64>().unwrap_or(0) * 10 + 1;
+    let run_no = run.id.parse::<u64>().unwrap_or(0);
+    let job_id = run_no * 10 + 1;
     let runner = rng.range(1, 40);
-    let job = |action: &str, status: &str, conclusion: Value, t: i64| {
+    let job_at = |id: u64,
+                  name: &str,
+                  attempt: u32,
+                  runner: i64,
+                  action: &str,
+                  status: &str,
+                  conclusion: Value,
+                  start: i64,
+                  end: i64| {
         json!({"action": action, "workflow_job": {
-            "id": job_id, "run_id": run.id.parse::<u64>().unwrap_or(0), "run_attempt": 1, "workflow_name": p.workflow.trim_end_matches(".yml"),
-            "head_branch": run.branch, "head_sha": run.sha, "status": status, "conclusion": conclusion, "name": "deploy",
-            "created_at": iso(run.start - 15), "started_at": iso(run.start), "completed_at": if status == "completed" { json!(iso(run.end)) } else { Value::Null },
+            "id": id, "run_id": run_no, "run_attempt": attempt, "workflow_name": p.workflow.trim_end_matches(".yml"),
+            "head_branch": run.branch, "head_sha": run.sha, "status": status, "conclusion": conclusion, "name": name,
+            "created_at": iso(start - 15), "started_at": iso(start), "completed_at": if status == "completed" { json!(iso(end)) } else { Value::Null },
             "labels": ["ubuntu-latest"], "runner_id": if status == "queued" { Value::Null } else { json!(runner) },
             "runner_name": if status == "queued" { Value::Null } else { json!(format!("GitHub Actions {runner}")) },
             "runner_group_id": 1, "runner_group_name": "GitHub Actions",
-        }, "repository": repo, "organization": {"login": org}, "sender": actor, "_t": t})
+        }, "repository": repo, "organization": {"login": org}, "sender": actor})
     };
-    let mut out = vec![
-        BuildRecord {
+    let job = |action: &str, status: &str, conclusion: Value, _t: i64| {
+        job_at(
+            job_id, "deploy", attempts, runner, action, status, conclusion, run.start, run.end,
+        )
+    };
+    let mut out = vec![BuildRecord {
+        system: "github",
+        time: run.start - 20,
+        body: base("requested", wr("queued", Value::Null, run.start - 20)),
+    }];
+    // The check jobs end before the deploy job starts (one completed event each; a re-run's
+    // attempts each have theirs). Their ids and runners come from the run id, not the random
+    // stream, so adding checks moves no other record.
+    for (i, c) in run.checks.iter().enumerate() {
+        let id = run_no * 10 + 2 + i as u64 + 10_000_000_000 * (c.attempt as u64 - 1);
+        let r = 1 + (id % 39) as i64;
+        let end = run.start - 8 + i as i64;
+        out.push(BuildRecord {
             system: "github",
-            time: run.start - 20,
-            body: base("requested", wr("queued", Value::Null, run.start - 20)),
-        },
+            time: end,
+            body: job_at(
+                id,
+                &c.name,
+                c.attempt,
+                r,
+                "completed",
+                "completed",
+                json!(c.conclusion),
+                run.start - 18,
+                end,
+            ),
+        });
+    }
+    out.push(audit_completed(p, run, workflow_id));
+    if !run.deployed {
+        out.push(BuildRecord {
+            system: "github",
+            time: run.start,
+            body: job_at(
+                job_id,
+                "deploy",
+                attempts,
+                runner,
+                "completed",
+                "completed",
+                json!("skipped"),
+                run.start,
+                run.start,
+            ),
+        });
+        out.push(BuildRecord {
+            system: "github",
+            time: run.start + 1,
+            body: base(
+                "completed",
+                wr("completed", json!("failure"), run.start + 1),
+            ),
+        });
+        return out;
+    }
+    out.extend([
         BuildRecord {
             system: "github",
             time: run.start - 15,
@@ -129,7 +243,7 @@ fn github(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
             time: run.start + 2,
             body: job("in_progress", "in_progress", Value::Null, run.start + 2),
         },
-    ];
+    ]);
     if run.env != "none" {
         let dep_id = run.id.parse::<u64>().unwrap_or(0) / 7;
         let dep = json!({"id": dep_id, "sha": run.sha, "ref": run.branch, "task": "deploy", "environment": run.env, "creator": actor, "created_at": iso(run.start + 5), "payload": run.inputs});
@@ -146,12 +260,62 @@ fn github(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
         time: run.end + 1,
         body: base("completed", wr("completed", json!(conclusion), run.end + 1)),
     });
-    for r in &mut out {
-        if let Some(o) = r.body.as_object_mut() {
-            o.remove("_t");
-        }
-    }
     out
+}
+
+/// A GitHub audit-log event (the organisation's audit-log stream), `@timestamp` in epoch
+/// milliseconds and a `_document_id` derived from `key`.
+pub fn github_audit(
+    time: i64,
+    key: &str,
+    action: &str,
+    actor: &str,
+    repo: &str,
+    fields: Value,
+) -> BuildRecord {
+    let mut body = json!({
+        "@timestamp": time * 1000,
+        "_document_id": Rng::new(crate::lake::manifest::hash_str(key)).alnum(22),
+        "action": action, "actor": actor, "actor_location": {"country_code": "DE"},
+        "business": "acme-corp", "org": repo.split('/').next().unwrap_or("acme"), "org_id": 9919,
+        "repo": repo, "repo_id": 700_000 + (crate::lake::manifest::hash_str(repo) % 100_000),
+        "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+    });
+    if let (Some(o), Value::Object(f)) = (body.as_object_mut(), fields) {
+        o.extend(f);
+    }
+    BuildRecord {
+        system: "github-audit",
+        time,
+        body,
+    }
+}
+
+/// The audit log's record of a finished workflow run.
+fn audit_completed(p: &Pipeline, run: &Run, workflow_id: u64) -> BuildRecord {
+    let end = if run.deployed {
+        run.end + 1
+    } else {
+        run.start + 1
+    };
+    let conclusion = if run.deployed && run.success {
+        "success"
+    } else {
+        "failure"
+    };
+    github_audit(
+        end,
+        &format!("completed/{}", run.id),
+        "workflows.completed_workflow_run",
+        &run.actor,
+        p.repo,
+        json!({"workflow_run_id": run.id.parse::<u64>().unwrap_or(0), "workflow_id": workflow_id,
+            "name": p.workflow.trim_end_matches(".yml"), "event": run.trigger, "head_branch": run.branch,
+            "head_sha": run.sha, "conclusion": conclusion, "run_number": run.number,
+            "run_attempt": run.checks.iter().map(|c| c.attempt).max().unwrap_or(1),
+            "started_at": iso(run.start), "completed_at": iso(end),
+            "created_at": run.start * 1000, "operation_type": "modify"}),
+    )
 }
 
 fn gitlab(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {

@@ -10,6 +10,7 @@
 
 pub mod anomalies;
 pub mod builds;
+pub mod bypasses;
 pub mod org;
 pub mod rng;
 pub mod trail;
@@ -54,6 +55,8 @@ pub struct GenerateSummary {
     pub build_records: u64,
     /// Labelled anomalies.
     pub labels: u64,
+    /// Quiet cases (`quiet.jsonl`): normal activity that looks like a bypass.
+    pub quiet: u64,
 }
 
 /// A labelled anomaly.
@@ -200,6 +203,12 @@ pub struct RunTweak {
     pub volume: f64,
     /// Trigger, actor, branch, inputs.
     pub trigger: Option<(&'static str, String, String, Value)>,
+    /// Check jobs instead of the pipeline's usual ones (all passing).
+    pub checks: Option<Vec<builds::Check>>,
+    /// The code comes from this repository (a fork's pull request).
+    pub head_repo: Option<String>,
+    /// The run stops before its deploy: no deployment, no cloud call.
+    pub no_deploy: bool,
 }
 
 /// One pipeline run and its CloudTrail session; returns the run and the session used.
@@ -277,8 +286,27 @@ pub fn simulate_run(
         env: env.name(),
         success: rng.chance(0.93),
         inputs,
+        checks: tweak
+            .checks
+            .clone()
+            .unwrap_or_else(|| builds::default_checks(p)),
+        head_repo: tweak.head_repo.clone(),
+        deployed: !tweak.no_deploy,
     };
     let mut ids = vec![];
+    if tweak.no_deploy {
+        let mut run = run;
+        run.success = false;
+        let recs = builds::records(&mut day.rng, p, &run, Env::Tooling.account(), p.regions[0]);
+        day.builds.extend(recs);
+        day.runs.push(json!({
+            "pipeline": p.id, "run_id": builds::table_run_id(p, &run), "env": "none",
+            "trigger": run.trigger, "actor": run.actor, "branch": run.branch, "sha": run.sha,
+            "success": false, "start": trail::iso(run.start), "end": trail::iso(run.start + 1),
+            "event_ids": [],
+        }));
+        return (run, None, ids);
+    }
     let cred_time = start + 8;
     let (who, ip, ua, session): (Who, String, String, Option<Session>) = if let Some((user, key)) =
         &tweak.long_term
@@ -298,7 +326,9 @@ pub fn simulate_run(
         match p.kind {
             Kind::GithubActions | Kind::GitlabCi => {
                 let (host, subject, name) = if p.kind == Kind::GithubActions {
-                    let sub = if env == Env::Dev || p.envs.len() == 1 {
+                    let sub = if run.trigger.starts_with("pull_request") {
+                        format!("repo:{}:pull_request", p.repo)
+                    } else if env == Env::Dev || p.envs.len() == 1 {
                         format!("repo:{}:ref:refs/heads/{}", p.repo, run.branch)
                     } else {
                         format!("repo:{}:environment:{}", p.repo, env.name())
@@ -806,6 +836,7 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
         .map(|n| n.get())
         .unwrap_or(2) as u32;
     let mut labels: Vec<(usize, Label)> = vec![];
+    let mut quiet: Vec<Label> = vec![];
     let mut truth = Vec::new();
     let mut d0 = 0;
     while d0 < plan.days {
@@ -832,6 +863,7 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
             summary.events += out.events;
             summary.build_records += out.build_records;
             labels.extend(out.labels);
+            quiet.extend(out.quiet);
             for r in out.runs {
                 serde_json::to_writer(&mut truth, &r)?;
                 truth.push(b'\n');
@@ -847,6 +879,13 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
         out.push('\n');
     }
     sink.put("labels.jsonl", out.into_bytes())?;
+    let mut out = String::new();
+    for l in &quiet {
+        out.push_str(&serde_json::to_string(l)?);
+        out.push('\n');
+    }
+    sink.put("quiet.jsonl", out.into_bytes())?;
+    summary.quiet = quiet.len() as u64;
     sink.put("truth/runs.jsonl.gz", gzip(&truth))?;
     summary.labels = labels.len() as u64;
     Ok(summary)
@@ -859,6 +898,8 @@ struct DayOutput {
     build_records: u64,
     /// Labels injected that day, with their place in the anomaly schedule.
     labels: Vec<(usize, Label)>,
+    /// Quiet cases of that day.
+    quiet: Vec<Label>,
     /// Truth about the day's runs (`truth/runs.jsonl.gz`).
     runs: Vec<Value>,
 }
@@ -896,12 +937,20 @@ fn generate_day(
     }
     simulate_people(&mut day, weekday);
     simulate_services(&mut day);
+    if d == 0 {
+        bypasses::history(&mut day);
+    }
     let mut labels = vec![];
     for (i, (kind, on_day)) in schedule.iter().enumerate() {
         if *on_day == d {
             labels.push((i, anomalies::inject(&mut day, *kind, pipelines, i + 1)));
         }
     }
+    let quiet = if bypasses::quiet_day(plan.start, plan.days) == Some(d) {
+        bypasses::quiet(&mut day, pipelines)
+    } else {
+        vec![]
+    };
     let (files, events) = write_trail(sink, &mut day)?;
     let build_records = write_builds(sink, &day, date)?;
     Ok(DayOutput {
@@ -909,6 +958,7 @@ fn generate_day(
         events,
         build_records,
         labels,
+        quiet,
         runs: std::mem::take(&mut day.runs),
     })
 }

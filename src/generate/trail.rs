@@ -307,6 +307,14 @@ pub fn request_for(
         }
         ("ec2.amazonaws.com", _) => json!({"filterSet": {}, "maxResults": 1000}),
         ("cloudformation.amazonaws.com", _) => json!({"stackName": format!("{resource}-stack")}),
+        // CodePipeline starts its build actions with the source artifact and the execution's
+        // variables as overrides: the pipeline's own overrides, not a bypass.
+        ("codebuild.amazonaws.com", "StartBuild") => json!({
+            "projectName": resource,
+            "sourceTypeOverride": "S3",
+            "sourceLocationOverride": format!("codepipeline-{region}-{account}/{resource}/SourceArti/artifact.zip"),
+            "environmentVariablesOverride": [{"name": "CODEPIPELINE_STAGE", "value": "Build", "type": "PLAINTEXT"}],
+        }),
         ("codebuild.amazonaws.com", _) => json!({"projectName": resource}),
         ("glue.amazonaws.com", _) => json!({"jobName": format!("{resource}-job")}),
         ("logs.amazonaws.com", _) => {

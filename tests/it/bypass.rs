@@ -810,3 +810,161 @@ fn octokit_workflow_runs_carry_their_head_repository() {
     );
     assert_eq!(forks, "0");
 }
+
+/// A label or quiet case of the generated history (`labels.jsonl`, `quiet.jsonl`).
+struct Case {
+    id: String,
+    kind: String,
+    events: HashSet<String>,
+    runs: HashSet<String>,
+}
+
+fn cases(file: &str) -> Vec<Case> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("sample-logs")
+            .join(file),
+    )
+    .unwrap();
+    text.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let set = |k: &str| {
+                v[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().to_string())
+                    .collect()
+            };
+            Case {
+                id: v["id"].as_str().unwrap().into(),
+                kind: v["kind"].as_str().unwrap().into(),
+                events: set("event_ids"),
+                runs: set("run_ids"),
+            }
+        })
+        .collect()
+}
+
+fn hits(c: &Case, f: &pipewarden::detect::Finding) -> bool {
+    f.event_ids.iter().any(|e| c.events.contains(e)) || f.run_ids.iter().any(|r| c.runs.contains(r))
+}
+
+#[test]
+fn generated_bypasses_are_found_by_their_detector_and_the_quiet_cases_stay_quiet() {
+    let lake = sample_lake();
+    let labels = cases("labels.jsonl");
+    let quiet = cases("quiet.jsonl");
+    assert_eq!(quiet.len(), 10);
+    // What each bypass label's explanation must name.
+    let reasons: BTreeMap<&str, &str> = [
+        ("checks_bypassed", "`security-scan` was skipped"),
+        (
+            "codebuild_build_override",
+            "buildspecOverride, privilegedModeOverride",
+        ),
+        (
+            "self_approval",
+            "approved by dave@acme.example, who started execution",
+        ),
+        ("pipeline_checks_removed", "SecurityScan (Build, CodeBuild"),
+        (
+            "stage_transition_disabled",
+            "Inbound transition of stage Deploy",
+        ),
+        ("oidc_trust_too_broad", "\"repo:acme/*\""),
+        ("untrusted_trigger_credentials", "from fork mallory-x/api"),
+        (
+            "branch_protection_bypassed",
+            "protected_branch.policy_override",
+        ),
+        ("ruleset_weakened", "from active to disabled"),
+        (
+            "environment_protection_removed",
+            "a protection rule removed",
+        ),
+        (
+            "workflow_run_deleted",
+            "workflows.delete_workflow_run of run",
+        ),
+        ("approval_rules_weakened", "approval_rule_deleted"),
+    ]
+    .into_iter()
+    .collect();
+    // The anomaly days, judged against the 23 before (as `detect` tests it), at every score.
+    let r = judge(lake, "2026-10-06", 23, 12, None);
+    let first_unlabelled = r
+        .findings
+        .iter()
+        .filter(|f| !labels.iter().any(|l| hits(l, f)))
+        .map(|f| f.rank)
+        .min()
+        .unwrap_or(usize::MAX);
+    for (kind, reason) in &reasons {
+        let l = labels
+            .iter()
+            .find(|l| l.kind == *kind)
+            .unwrap_or_else(|| panic!("no {kind} label in sample-logs"));
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.detector == *kind && hits(l, f))
+            .unwrap_or_else(|| panic!("label {} ({kind}) not found by {kind}", l.id));
+        assert!(
+            f.explanation.contains(reason),
+            "{kind}: {}",
+            head(&f.explanation, 400)
+        );
+        assert!(
+            f.rank < first_unlabelled,
+            "{kind} at {}, below an unlabelled finding at {first_unlabelled}",
+            f.rank
+        );
+    }
+    // Precision of each bypass detector on the generated history: its findings that match a label.
+    let mut precision = BTreeMap::new();
+    for kind in reasons
+        .keys()
+        .copied()
+        .chain(["fork_pull_request_run", "pipeline_definition_changed"])
+    {
+        let mine: Vec<_> = r.findings.iter().filter(|f| f.detector == kind).collect();
+        let right = mine
+            .iter()
+            .filter(|f| labels.iter().any(|l| hits(l, f)))
+            .count();
+        precision.insert(kind, format!("{right}/{}", mine.len()));
+        assert_eq!(
+            right,
+            mine.len(),
+            "{kind}: {right} of {} findings match a label",
+            mine.len()
+        );
+    }
+    eprintln!("bypass detectors on sample-logs, findings matching a label: {precision:?}");
+    // Quiet cases: nothing fires on them in the anomaly window or the quiet week they sit in,
+    // and no bypass detector fires on them over the whole history (whose 4-day baseline is
+    // too thin for the statistical detectors to be judged).
+    let bypass_kinds: Vec<&str> = precision.keys().copied().collect();
+    for (until, baseline, window, all) in [
+        ("2026-10-06", 23, 12, true),
+        ("2026-09-24", 16, 7, true),
+        ("2026-10-06", 4, 31, false),
+    ] {
+        let r = judge(lake, until, baseline, window, None);
+        for q in &quiet {
+            let loud: Vec<_> = r
+                .findings
+                .iter()
+                .filter(|f| hits(q, f) && (all || bypass_kinds.contains(&f.detector.as_str())))
+                .map(|f| (f.detector.clone(), head(&f.explanation, 200).to_string()))
+                .collect();
+            assert!(
+                loud.is_empty(),
+                "quiet case {} ({}) gave {loud:?}",
+                q.id,
+                q.kind
+            );
+        }
+    }
+}

@@ -66,11 +66,16 @@ fn generated_history_ingests_cleanly_and_labels_point_at_real_events() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("gen");
     let s = generate_into(&out, 42, 21, 0.5);
-    assert_eq!(s.labels, 13);
+    assert_eq!(s.labels, 25);
+    assert_eq!(s.quiet, 10);
     let lake = d.path().join("lake").display().to_string();
     let i = ingest(&plan(out.join("cloudtrail").display().to_string(), &lake));
     assert_eq!(i.events, s.events, "{}", i.line());
     assert!(!i.had_bad_input(), "{}", i.line());
+    let mut bp = plan(out.join("builds").display().to_string(), &lake);
+    bp.dataset = pipewarden::lake::Dataset::Builds;
+    let b = ingest(&bp);
+    assert!(!b.had_bad_input(), "{}", b.line());
     let labels = std::fs::read_to_string(out.join("labels.jsonl")).unwrap();
     let mut kinds = BTreeSet::new();
     for l in labels.lines() {
@@ -86,13 +91,15 @@ fn generated_history_ingests_cleanly_and_labels_point_at_real_events() {
         let n = scalar(
             &lake,
             &format!(
-                "SELECT count(*) FROM cloudtrail WHERE event_id IN ({})",
+                // CloudTrail events, or audit-log events of the CI systems.
+                "SELECT (SELECT count(*) FROM cloudtrail WHERE event_id IN ({0})) \
+                      + (SELECT count(DISTINCT event_id) FROM builds WHERE level = 'audit' AND event_id IN ({0}))",
                 ids.join(",")
             ),
         );
         assert_eq!(n, ids.len().to_string(), "{l}");
     }
-    assert_eq!(kinds.len(), 13, "{kinds:?}");
+    assert_eq!(kinds.len(), 25, "{kinds:?}");
     // Session chains: every web-identity session key is used by later calls.
     let chained = scalar(
         &lake,
