@@ -89,8 +89,8 @@
 //! - [`aws`]: the one AWS credential chain (aws-config), shared by aws-sdk-s3 and object_store.
 //! - [`ingest`]: source → parse → lake transaction, with bounded queues on every core.
 //! - [`generate`]: `pipewarden generate`, a deterministic simulated organisation whose pipelines
-//!   leave CloudTrail delivery files and CI build records, with labelled anomalies (the sample
-//!   logs, the tests' known answers, the benchmarks' input).
+//!   leave CloudTrail delivery files, CI build records and audit logs, with labelled anomalies and
+//!   quiet look-alikes (the sample logs, the tests' known answers, the benchmarks' input).
 //! - [`progress`] and [`sanitize`]: what people see on the terminal, made safe from
 //!   log-controlled text.
 //!

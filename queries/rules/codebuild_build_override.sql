@@ -12,7 +12,7 @@ SELECT event_id, event_time,
   target_env AS environment, run_id,
   'codebuild project ' || coalesce(project, '?') AS value,
   event_name || ' by ' || coalesce(origin, user_arn, '?') || ' overriding ' || overrides
-    || coalesce('; buildspec: ' || substr(buildspec, 1, 120), '') AS detail,
+    || coalesce('; buildspec: ' || regexp_replace(substr(buildspec, 1, 160), '\s+', ' ', 'g'), '') AS detail,
   origin AS actor,
   CASE WHEN buildspec IS NOT NULL OR overrides LIKE '%privilegedModeOverride%'
             OR overrides LIKE '%serviceRoleOverride%' OR overrides LIKE '%sourceLocationOverride%'

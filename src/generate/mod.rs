@@ -5,7 +5,9 @@
 //! an IAM user's long-term key, people through IAM Identity Center and the console, AWS services.
 //! Each run leaves CloudTrail records ([`trail`], written as delivery files exactly as AWS lays them
 //! out) and CI build records ([`builds`], in each system's own format). [`anomalies`] injects one
-//! of each labelled anomaly in the last third of the period and writes `labels.jsonl`.
+//! of each labelled anomaly in the last third of the period and writes `labels.jsonl`;
+//! [`bypasses`] holds the SEC11-BP07 bypass cases among them, the quiet cases that look like them
+//! (`quiet.jsonl`) and the pipeline definitions the history starts with.
 //! The same seed gives the same bytes.
 
 pub mod anomalies;

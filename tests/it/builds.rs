@@ -622,6 +622,7 @@ fn generated_build_logs_round_trip_and_roll_up_into_runs() {
             let trig = t["trigger"].as_str().unwrap();
             let want = match trig {
                 "workflow_dispatch" => "manual",
+                "pull_request_target" => "pull_request",
                 t => t,
             };
             assert_eq!(g[9], want, "{key:?}: {g:?}");

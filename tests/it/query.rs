@@ -113,31 +113,49 @@ fn every_hunt_answers_its_question_on_the_bundled_history() {
     assert!(rows.iter().all(|r| r["mfa"] == false), "{rows:?}");
 
     // A developer changed the CodeBuild project and the pipeline (L06).
+    // The changes that removed checks (L17) and held a stage (L18) are definition changes too.
     let rows = hunt(lake, "pipeline_definition_changes", &["days=14"]);
+    let got = column(&rows, "event_id");
+    for id in label_events("pipeline_definition_changed") {
+        assert!(got.contains(&id), "{id} missing from {got:?}");
+    }
+    let mut either = label_events("pipeline_definition_changed");
+    either.extend(label_events("pipeline_checks_removed"));
+    either.extend(label_events("stage_transition_disabled"));
+    assert!(got.iter().all(|id| either.contains(id)), "{got:?}");
+    let targets: std::collections::BTreeSet<String> = column(&rows, "target").into_iter().collect();
     assert_eq!(
-        column(&rows, "event_id"),
-        label_events("pipeline_definition_changed")
-    );
-    assert_eq!(
-        column(&rows, "target"),
-        ["payments-build", "payments-release"]
+        targets.into_iter().collect::<Vec<_>>(),
+        ["data-platform", "payments-build", "payments-release"]
     );
 
-    // AdministratorAccess and an inline policy on the build role (L07), tied to its pipeline.
+    // AdministratorAccess and an inline policy on the build role (L07), tied to its pipeline;
+    // the trust changes of deploy roles (L19, and the scoped one of quiet.jsonl) beside them.
     let rows = hunt(lake, "pipeline_role_policy_changes", &["days=14"]);
+    let broadened: Vec<Value> = rows
+        .iter()
+        .filter(|r| r["event_name"] != "UpdateAssumeRolePolicy")
+        .cloned()
+        .collect();
     assert_eq!(
-        column(&rows, "event_id"),
+        column(&broadened, "event_id"),
         label_events("pipeline_role_broadened")
     );
     assert!(
-        column(&rows, "pipeline_id")
+        column(&broadened, "pipeline_id")
             .iter()
             .all(|p| p == "codebuild:111111111111:us-east-1:payments-build")
     );
     assert_eq!(
-        rows[0]["policy"],
+        broadened[0]["policy"],
         "arn:aws:iam::aws:policy/AdministratorAccess"
     );
+    let trusts = column(&rows, "event_id").len() - broadened.len();
+    assert_eq!(trusts, 2, "{rows:?}");
+    let trust_ids = column(&rows, "event_id");
+    for id in label_events("oidc_trust_too_broad") {
+        assert!(trust_ids.contains(&id), "{id}");
+    }
 
     // The terraform role's burst of refusals (L09) tops the list.
     let rows = hunt(lake, "access_denied_by_principal", &[]);
