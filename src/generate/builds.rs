@@ -167,7 +167,7 @@ fn github(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
             "runner_group_id": 1, "runner_group_name": "GitHub Actions",
         }, "repository": repo, "organization": {"login": org}, "sender": actor})
     };
-    let job = |action: &str, status: &str, conclusion: Value, _t: i64| {
+    let job = |action: &str, status: &str, conclusion: Value| {
         job_at(
             job_id, "deploy", attempts, runner, action, status, conclusion, run.start, run.end,
         )
@@ -231,7 +231,7 @@ fn github(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
         BuildRecord {
             system: "github",
             time: run.start - 15,
-            body: job("queued", "queued", Value::Null, run.start - 15),
+            body: job("queued", "queued", Value::Null),
         },
         BuildRecord {
             system: "github",
@@ -241,7 +241,7 @@ fn github(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
         BuildRecord {
             system: "github",
             time: run.start + 2,
-            body: job("in_progress", "in_progress", Value::Null, run.start + 2),
+            body: job("in_progress", "in_progress", Value::Null),
         },
     ]);
     if run.env != "none" {
@@ -253,7 +253,7 @@ fn github(rng: &mut Rng, p: &Pipeline, run: &Run) -> Vec<BuildRecord> {
     out.push(BuildRecord {
         system: "github",
         time: run.end,
-        body: job("completed", "completed", json!(conclusion), run.end),
+        body: job("completed", "completed", json!(conclusion)),
     });
     out.push(BuildRecord {
         system: "github",

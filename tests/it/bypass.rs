@@ -811,50 +811,11 @@ fn octokit_workflow_runs_carry_their_head_repository() {
     assert_eq!(forks, "0");
 }
 
-/// A label or quiet case of the generated history (`labels.jsonl`, `quiet.jsonl`).
-struct Case {
-    id: String,
-    kind: String,
-    events: HashSet<String>,
-    runs: HashSet<String>,
-}
-
-fn cases(file: &str) -> Vec<Case> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("sample-logs")
-            .join(file),
-    )
-    .unwrap();
-    text.lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            let set = |k: &str| {
-                v[k].as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_str().unwrap().to_string())
-                    .collect()
-            };
-            Case {
-                id: v["id"].as_str().unwrap().into(),
-                kind: v["kind"].as_str().unwrap().into(),
-                events: set("event_ids"),
-                runs: set("run_ids"),
-            }
-        })
-        .collect()
-}
-
-fn hits(c: &Case, f: &pipewarden::detect::Finding) -> bool {
-    f.event_ids.iter().any(|e| c.events.contains(e)) || f.run_ids.iter().any(|r| c.runs.contains(r))
-}
-
 #[test]
 fn generated_bypasses_are_found_by_their_detector_and_the_quiet_cases_stay_quiet() {
     let lake = sample_lake();
-    let labels = cases("labels.jsonl");
-    let quiet = cases("quiet.jsonl");
+    let labels = sample_labels("labels.jsonl");
+    let quiet = sample_labels("quiet.jsonl");
     assert_eq!(quiet.len(), 10);
     // What each bypass label's explanation must name.
     let reasons: BTreeMap<&str, &str> = [
@@ -896,7 +857,7 @@ fn generated_bypasses_are_found_by_their_detector_and_the_quiet_cases_stay_quiet
     let first_unlabelled = r
         .findings
         .iter()
-        .filter(|f| !labels.iter().any(|l| hits(l, f)))
+        .filter(|f| !labels.iter().any(|l| shows(l, f)))
         .map(|f| f.rank)
         .min()
         .unwrap_or(usize::MAX);
@@ -908,7 +869,7 @@ fn generated_bypasses_are_found_by_their_detector_and_the_quiet_cases_stay_quiet
         let f = r
             .findings
             .iter()
-            .find(|f| f.detector == *kind && hits(l, f))
+            .find(|f| f.detector == *kind && shows(l, f))
             .unwrap_or_else(|| panic!("label {} ({kind}) not found by {kind}", l.id));
         assert!(
             f.explanation.contains(reason),
@@ -931,7 +892,7 @@ fn generated_bypasses_are_found_by_their_detector_and_the_quiet_cases_stay_quiet
         let mine: Vec<_> = r.findings.iter().filter(|f| f.detector == kind).collect();
         let right = mine
             .iter()
-            .filter(|f| labels.iter().any(|l| hits(l, f)))
+            .filter(|f| labels.iter().any(|l| shows(l, f)))
             .count();
         precision.insert(kind, format!("{right}/{}", mine.len()));
         assert_eq!(
@@ -956,7 +917,7 @@ fn generated_bypasses_are_found_by_their_detector_and_the_quiet_cases_stay_quiet
             let loud: Vec<_> = r
                 .findings
                 .iter()
-                .filter(|f| hits(q, f) && (all || bypass_kinds.contains(&f.detector.as_str())))
+                .filter(|f| shows(q, f) && (all || bypass_kinds.contains(&f.detector.as_str())))
                 .map(|f| (f.detector.clone(), head(&f.explanation, 200).to_string()))
                 .collect();
             assert!(

@@ -38,55 +38,19 @@ fn anomaly_days() -> DetectPlan {
     }
 }
 
-struct Label {
-    id: String,
-    kind: String,
-    events: HashSet<String>,
-    runs: HashSet<String>,
-}
-
-fn labels() -> Vec<Label> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs/labels.jsonl"),
-    )
-    .unwrap();
-    text.lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let set = |k: &str| {
-                v[k].as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_str().unwrap().to_string())
-                    .collect()
-            };
-            Label {
-                id: v["id"].as_str().unwrap().into(),
-                kind: v["kind"].as_str().unwrap().into(),
-                events: set("event_ids"),
-                runs: set("run_ids"),
-            }
-        })
-        .collect()
-}
-
-fn matches(l: &Label, f: &pipewarden::detect::Finding) -> bool {
-    f.event_ids.iter().any(|e| l.events.contains(e)) || f.run_ids.iter().any(|r| l.runs.contains(r))
-}
-
 #[test]
 fn every_labelled_anomaly_is_found_and_ranks_near_the_top() {
     let lake = sample_lake();
     // The anomalies sit in the last third of the history (2026-09-25 .. 2026-10-05).
     let r = detect(lake, &anomaly_days());
-    let labels = labels();
+    let labels = sample_labels("labels.jsonl");
     let mut worst = 0;
     let mut found = BTreeMap::new();
     for l in &labels {
         let best = r
             .findings
             .iter()
-            .filter(|f| matches(l, f))
+            .filter(|f| shows(l, f))
             .map(|f| f.rank)
             .min();
         let rank = best.unwrap_or_else(|| {
@@ -105,12 +69,12 @@ fn every_labelled_anomaly_is_found_and_ranks_near_the_top() {
         .findings
         .iter()
         .take(k)
-        .filter(|f| labels.iter().any(|l| matches(l, f)))
+        .filter(|f| labels.iter().any(|l| shows(l, f)))
         .count();
     let noise = r
         .findings
         .iter()
-        .filter(|f| !labels.iter().any(|l| matches(l, f)))
+        .filter(|f| !labels.iter().any(|l| shows(l, f)))
         .count();
     eprintln!(
         "detect on sample-logs: {} findings, precision@{k} = {:.2}, worst label rank {worst}, {noise} not matching a label; best rank per label: {found:?}",
@@ -122,7 +86,7 @@ fn every_labelled_anomaly_is_found_and_ranks_near_the_top() {
     let first_unlabelled = r
         .findings
         .iter()
-        .filter(|f| !labels.iter().any(|l| matches(l, f)))
+        .filter(|f| !labels.iter().any(|l| shows(l, f)))
         .map(|f| f.rank)
         .min()
         .unwrap_or(usize::MAX);
@@ -441,7 +405,7 @@ allowed_environments = ["dev"]
             .await
             .unwrap()
     });
-    let l05 = labels()
+    let l05 = sample_labels("labels.jsonl")
         .into_iter()
         .find(|l| l.kind == "dev_touches_prod")
         .unwrap();
@@ -452,7 +416,7 @@ allowed_environments = ["dev"]
         .expect("a finding");
     assert_eq!(f.pipeline_id.as_deref(), Some("mobile-release"));
     assert_eq!(f.value, "prod");
-    assert!(f.score >= 90 && matches(&l05, f), "{f:?}");
+    assert!(f.score >= 90 && shows(&l05, f), "{f:?}");
 }
 
 /// Regression (hardening, item 3): the default `--until` was the midnight after the latest

@@ -301,3 +301,45 @@ pub fn assert_ocsf_strict(path: &Path, version: &str) -> usize {
 pub fn head(s: &str, n: usize) -> &str {
     &s[..s.floor_char_boundary(n.min(s.len()))]
 }
+
+/// A label or quiet case of the bundled generated history (`sample-logs/labels.jsonl`,
+/// `sample-logs/quiet.jsonl`): the events and runs that show it.
+pub struct Label {
+    pub id: String,
+    pub kind: String,
+    pub events: std::collections::HashSet<String>,
+    pub runs: std::collections::HashSet<String>,
+}
+
+/// The labels (or quiet cases) of a file of `sample-logs/`.
+pub fn sample_labels(file: &str) -> Vec<Label> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("sample-logs")
+            .join(file),
+    )
+    .unwrap();
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let set = |k: &str| {
+                v[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().to_string())
+                    .collect()
+            };
+            Label {
+                id: v["id"].as_str().unwrap().into(),
+                kind: v["kind"].as_str().unwrap().into(),
+                events: set("event_ids"),
+                runs: set("run_ids"),
+            }
+        })
+        .collect()
+}
+
+/// Whether a finding shows a label: it names one of its events or runs.
+pub fn shows(l: &Label, f: &pipewarden::detect::Finding) -> bool {
+    f.event_ids.iter().any(|e| l.events.contains(e)) || f.run_ids.iter().any(|r| l.runs.contains(r))
+}
