@@ -46,6 +46,9 @@ pub struct Issued {
     pub subject: Option<String>,
     /// The identity provider (OIDC provider ARN or host, SAML provider).
     pub provider: Option<String>,
+    /// When the credentials expire (microseconds): `credentials.expiration`, else the request's
+    /// `durationSeconds`, else the API's default lifetime ([`expiry`]).
+    pub expires: i64,
 }
 
 impl Issued {
@@ -135,6 +138,40 @@ fn json_str(v: &Value, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// When credentials issued at `t` (µs) expire: the response's `credentials.expiration` (CloudTrail
+/// writes `Oct 3, 2026, 3:40:12 AM`; ISO 8601 is read too), else `t` plus the request's
+/// `durationSeconds`, else plus the API's default (12 hours for `GetSessionToken` and
+/// `GetFederationToken`, 1 hour for the `AssumeRole` calls). A lifetime is kept within 1 s to 36 h
+/// of the issue: an expiration a log claims beyond that is not believed.
+pub fn expiry(t: i64, api: &str, req: &Value, resp: &Value) -> i64 {
+    const S: i64 = 1_000_000;
+    let stated = resp
+        .get("credentials")
+        .and_then(|c| c.get("expiration"))
+        .and_then(|e| e.as_str())
+        .and_then(parse_expiration);
+    let duration = req.get("durationSeconds").and_then(|d| {
+        d.as_i64()
+            .or_else(|| d.as_str().and_then(|s| s.trim().parse().ok()))
+    });
+    let default = match api {
+        "GetSessionToken" | "GetFederationToken" => 12 * 3600,
+        _ => 3600,
+    };
+    let e = stated.unwrap_or_else(|| t.saturating_add(duration.unwrap_or(default).saturating_mul(S)));
+    e.clamp(t.saturating_add(S), t.saturating_add(36 * 3600 * S))
+}
+
+fn parse_expiration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_micros());
+    }
+    chrono::NaiveDateTime::parse_from_str(s, "%b %d, %Y, %I:%M:%S %p")
+        .ok()
+        .map(|t| t.and_utc().timestamp_micros())
+}
+
 /// Reads issuing calls out of query results with the columns of [`SESSIONS_SQL`].
 pub fn issued_from_batches(batches: &[RecordBatch]) -> Vec<Issued> {
     let mut out = vec![];
@@ -193,9 +230,12 @@ pub fn issued_from_batches(batches: &[RecordBatch]) -> Vec<Issued> {
                         .and_then(|a| a.rsplit('/').next())
                         .map(str::to_string)
                 });
+            let t = if time.is_null(i) { 0 } else { time.value(i) };
+            let expires = expiry(t, &api_name, &req, &resp);
             out.push(Issued {
                 key: k,
-                time: if time.is_null(i) { 0 } else { time.value(i) },
+                time: t,
+                expires,
                 api: api_name,
                 caller_type: opt(ctype, i),
                 caller_arn: opt(carn, i),
@@ -368,6 +408,30 @@ mod tests {
                 .then(|| "repo:acme/web:ref:refs/heads/main".to_string()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn expiry_reads_cloudtrail_dates_durations_and_defaults() {
+        use serde_json::json;
+        let t = 1_790_000_000_000_000; // 2026-09-21T14:13:20Z
+        let m = 1_000_000;
+        let at = |s: &str| json!({"credentials": {"expiration": s}});
+        assert_eq!(
+            expiry(t, "AssumeRole", &Value::Null, &at("Sep 21, 2026, 3:13:20 PM")),
+            t + 3600 * m
+        );
+        assert_eq!(
+            expiry(t, "AssumeRole", &Value::Null, &at("2026-09-21T16:13:20Z")),
+            t + 7200 * m
+        );
+        let d = json!({"durationSeconds": 900});
+        assert_eq!(expiry(t, "AssumeRole", &d, &at("not a date")), t + 900 * m);
+        assert_eq!(expiry(t, "AssumeRoleWithWebIdentity", &Value::Null, &Value::Null), t + 3600 * m);
+        assert_eq!(expiry(t, "GetSessionToken", &Value::Null, &Value::Null), t + 12 * 3600 * m);
+        // A log cannot stretch a session past 36 hours, nor end it before it began.
+        assert_eq!(expiry(t, "AssumeRole", &Value::Null, &at("2099-01-01T00:00:00Z")), t + 36 * 3600 * m);
+        assert_eq!(expiry(t, "AssumeRole", &Value::Null, &at("2000-01-01T00:00:00Z")), t + m);
+        assert_eq!(expiry(i64::MAX, "AssumeRole", &json!({"durationSeconds": i64::MAX}), &Value::Null), i64::MAX);
     }
 
     #[test]

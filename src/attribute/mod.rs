@@ -282,6 +282,7 @@ pub fn sessions_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         utf8("access_key_id"),
         ts_field("issued_at"),
+        ts_field("expires_at"),
         utf8("issued_by"),
         utf8("role_arn"),
         utf8("session_name"),
@@ -312,6 +313,13 @@ fn sessions_batch(sessions: &[Session], att: &Attribution) -> RecordBatch {
             sessions
                 .iter()
                 .map(|s| Some(s.issued.time))
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone("UTC"),
+        ),
+        Arc::new(
+            sessions
+                .iter()
+                .map(|s| Some(s.issued.expires))
                 .collect::<TimestampMicrosecondArray>()
                 .with_timezone("UTC"),
         ),

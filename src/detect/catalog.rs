@@ -268,6 +268,21 @@ pub const CHECKS_SQL: (&str, &str) = (
     "queries/detect/checks.sql",
     include_str!("../../queries/detect/checks.sql"),
 );
+/// Calls a pipeline's identity made that attribution placed in no run ([`super::activity`]).
+pub const OUTSIDE_RUNS_SQL: (&str, &str) = (
+    "queries/detect/outside_runs.sql",
+    include_str!("../../queries/detect/outside_runs.sql"),
+);
+/// Every run's span and number ([`super::activity`]).
+pub const RUN_SPANS_SQL: (&str, &str) = (
+    "queries/detect/run_spans.sql",
+    include_str!("../../queries/detect/run_spans.sql"),
+);
+/// Each pipeline's calls per day of the window (`pipeline_silent`).
+pub const PIPELINE_DAYS_SQL: (&str, &str) = (
+    "queries/detect/pipeline_days.sql",
+    include_str!("../../queries/detect/pipeline_days.sql"),
+);
 /// The evidence of a [`Evidence::Matching`] finding.
 pub const EVIDENCE_SQL: (&str, &str) = (
     "queries/detect/evidence.sql",

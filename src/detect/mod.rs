@@ -15,6 +15,7 @@
 //! severity, MITRE ATT&CK technique and evidence event ids it has, and explains itself with the
 //! baseline's numbers. Findings of one detector and value on one pipeline are one finding.
 
+pub mod activity;
 pub mod baseline;
 pub mod catalog;
 pub mod checks;
@@ -91,6 +92,14 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
         evidence_sql(w, "p", "aws_region", "us-east-1", ""),
     ));
     out.push((catalog::CHECKS_SQL.0.into(), w.fill(catalog::CHECKS_SQL.1)));
+    for (name, sql) in [
+        catalog::OUTSIDE_RUNS_SQL,
+        catalog::RUN_SPANS_SQL,
+        catalog::PIPELINE_DAYS_SQL,
+    ] {
+        out.push((name.into(), w.fill(sql)));
+    }
+    out.push(("silence evidence".into(), silence_evidence_sql(w, "p", 0)));
     out.push((
         catalog::RUN_EVIDENCE_SQL.0.into(),
         run_evidence_sql(w, &["r".to_string()]),
@@ -162,6 +171,12 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
     }
     findings.extend(
         checks_findings(ctx, &w)
+            .await?
+            .into_iter()
+            .filter(|f| f.score >= plan.min_score),
+    );
+    findings.extend(
+        activity_findings(ctx, &w)
             .await?
             .into_iter()
             .filter(|f| f.score >= plan.min_score),
@@ -499,6 +514,142 @@ async fn checks_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding
         }
     }
     Ok(out)
+}
+
+/// `activity_outside_runs` and `pipeline_silent` ([`activity`]) for window `w`.
+async fn activity_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding>, DetectError> {
+    use columns::{ints, lists};
+    let b = run_sql(ctx, catalog::RUN_SPANS_SQL.0, &w.fill(catalog::RUN_SPANS_SQL.1)).await?;
+    let mut runs: BTreeMap<String, activity::Runs> = BTreeMap::new();
+    for batch in &b {
+        let (p, sys, id) = (
+            strs(batch, "pipeline_id"),
+            strs(batch, "system"),
+            strs(batch, "run_id"),
+        );
+        let (st, en) = (times(batch, "started_at"), times(batch, "ended_at"));
+        let num = batch.column_by_name("run_number").map(|c| {
+            let c = arrow::compute::cast(c, &arrow::datatypes::DataType::Int64).expect("castable");
+            let a = arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(&c).clone();
+            (0..a.len())
+                .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+                .collect::<Vec<_>>()
+        });
+        for i in 0..batch.num_rows() {
+            let (Some(p), Some(id)) = (p[i].clone(), id[i].clone()) else {
+                continue;
+            };
+            let r = runs.entry(p).or_default();
+            r.system = sys[i].clone().unwrap_or_default();
+            r.spans.push(activity::Span {
+                run_id: id,
+                number: num.as_ref().and_then(|n| n[i]),
+                start: st[i],
+                end: en[i].max(st[i]),
+            });
+        }
+    }
+    for r in runs.values_mut() {
+        r.spans.sort_by(|a, b| (a.start, &a.run_id).cmp(&(b.start, &b.run_id)));
+    }
+    let b = run_sql(
+        ctx,
+        catalog::OUTSIDE_RUNS_SQL.0,
+        &w.fill(catalog::OUTSIDE_RUNS_SQL.1),
+    )
+    .await?;
+    let mut minutes = vec![];
+    for batch in &b {
+        let (p, ident, key, by) = (
+            strs(batch, "pipeline_id"),
+            strs(batch, "identity"),
+            strs(batch, "access_key_id"),
+            strs(batch, "issued_by"),
+        );
+        let nulls = |name: &str| {
+            batch
+                .column_by_name(name)
+                .map(|c| (0..c.len()).map(|i| c.is_null(i)).collect::<Vec<_>>())
+                .unwrap_or_else(|| vec![true; batch.num_rows()])
+        };
+        let (issued, expires) = (times(batch, "issued_at"), times(batch, "expires_at"));
+        let (no_issued, no_expires) = (nulls("issued_at"), nulls("expires_at"));
+        let (first, last) = (times(batch, "first_time"), times(batch, "last_time"));
+        let (calls, writes) = (ints(batch, "calls"), ints(batch, "writes"));
+        let (names, nets, envs, ids) = (
+            lists(batch, "event_names"),
+            lists(batch, "networks"),
+            lists(batch, "environments"),
+            lists(batch, "event_ids"),
+        );
+        for i in 0..batch.num_rows() {
+            let Some(pid) = p[i].clone() else { continue };
+            minutes.push(activity::Minute {
+                pipeline_id: pid,
+                identity: ident[i].clone().unwrap_or_else(|| "unknown identity".into()),
+                key: key[i].clone().unwrap_or_default(),
+                issued: (!no_issued[i]).then_some(issued[i]),
+                expires: (!no_expires[i]).then_some(expires[i]),
+                issued_by: by[i].clone(),
+                first: first[i],
+                last: last[i],
+                calls: calls[i].max(0) as u64,
+                writes: writes[i].max(0) as u64,
+                names: names[i].clone(),
+                networks: nets[i].clone(),
+                environments: envs[i].clone(),
+                event_ids: ids[i].iter().take(100).cloned().collect(),
+            });
+        }
+    }
+    let mut out = activity::outside_runs(&minutes, &runs);
+    let b = run_sql(
+        ctx,
+        catalog::PIPELINE_DAYS_SQL.0,
+        &w.fill(catalog::PIPELINE_DAYS_SQL.1),
+    )
+    .await?;
+    let mut days: BTreeMap<String, Vec<activity::Day>> = BTreeMap::new();
+    for batch in &b {
+        let p = strs(batch, "pipeline_id");
+        let (calls, writes) = (ints(batch, "calls"), ints(batch, "writes"));
+        let (first, last) = (times(batch, "first_time"), times(batch, "last_time"));
+        for i in 0..batch.num_rows() {
+            let Some(pid) = p[i].clone() else { continue };
+            days.entry(pid).or_default().push(activity::Day {
+                calls: calls[i].max(0) as u64,
+                writes: writes[i].max(0) as u64,
+                first: first[i],
+                last: last[i],
+            });
+        }
+    }
+    for s in activity::silences(&runs, &days) {
+        let q = silence_evidence_sql(w, &s.pipeline_id, s.since.saturating_add(activity::COVER));
+        let ids = event_ids(&run_sql(ctx, "silence evidence", &q).await?);
+        out.push(activity::silence_finding(
+            &s,
+            &runs[&s.pipeline_id].system,
+            ids,
+        ));
+    }
+    for (p, r) in &runs {
+        out.extend(activity::number_gaps(p, &r.spans, w.start, w.end));
+    }
+    Ok(out)
+}
+
+/// The first 100 calls of a silent pipeline after `after` (µs) in window `w`.
+fn silence_evidence_sql(w: &Window, pipeline: &str, after: i64) -> String {
+    let after = Time::from_micros(after.max(w.start)).sql_timestamp();
+    w.fill_with(
+        "SELECT event_id FROM pipeline_events \
+         WHERE event_date >= DATE '${window_start_date}' AND event_date <= DATE '${window_end_date}' \
+           AND event_time >= TIMESTAMP '${after}' AND event_time < TIMESTAMP '${window_end}' \
+           AND pipeline_id = ${pipeline} \
+         ORDER BY NOT coalesce(read_only, false) DESC, event_time, event_id LIMIT 100",
+        &[("pipeline", &sql_str(pipeline)), ("after", &after)],
+    )
 }
 
 /// `required_checks` from `pipewarden.toml`, per pipeline.

@@ -61,6 +61,10 @@ pub enum Anomaly {
     RunDeleted,
     /// A merge request approval rule deleted (GitLab audit event).
     ApprovalRuleDeleted,
+    /// A pipeline's deploy role used at night while no run of it was active ([`super::state`]).
+    OutsideRun,
+    /// A pipeline's build records stop for the last days while its deploys go on.
+    RecordsStopped,
 }
 
 impl Anomaly {
@@ -98,6 +102,16 @@ impl Anomaly {
         Anomaly::ApprovalRuleDeleted,
     ];
 
+    /// Pipeline state (SEC11-BP07, "emit state"): scheduled after [`Anomaly::BYPASSES`];
+    /// [`Anomaly::RecordsStopped`] starts three days before the end and lasts to it.
+    pub const STATE: [Anomaly; 2] = [Anomaly::OutsideRun, Anomaly::RecordsStopped];
+
+    /// Whether the anomaly goes on from its day to the end of the history (one label, its events
+    /// gathered from every day).
+    pub fn lasts(self) -> bool {
+        self == Anomaly::RecordsStopped
+    }
+
     /// The label spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -126,6 +140,8 @@ impl Anomaly {
             Anomaly::EnvironmentUnprotected => "environment_protection_removed",
             Anomaly::RunDeleted => "workflow_run_deleted",
             Anomaly::ApprovalRuleDeleted => "approval_rules_weakened",
+            Anomaly::OutsideRun => "activity_outside_runs",
+            Anomaly::RecordsStopped => "pipeline_silent",
         }
     }
 }
@@ -143,6 +159,8 @@ pub fn schedule(days: u32) -> Vec<(Anomaly, u32)> {
     };
     let mut out = spread(&Anomaly::ALL);
     out.extend(spread(&Anomaly::BYPASSES));
+    out.push((Anomaly::OutsideRun, (first + span / 2).min(days - 1)));
+    out.push((Anomaly::RecordsStopped, days.saturating_sub(3).max(first)));
     out
 }
 
@@ -173,6 +191,10 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
     };
     let tooling = Env::Tooling.account().to_string();
     let prod = Env::Prod.account().to_string();
+    if Anomaly::STATE.contains(&kind) {
+        super::state::inject(day, kind, ps, &mut label);
+        return label;
+    }
     if Anomaly::BYPASSES.contains(&kind) {
         super::bypasses::inject(day, kind, ps, &mut label);
         return label;
@@ -714,7 +736,9 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], n: usize) -> Label 
         | Anomaly::RulesetDisabled
         | Anomaly::EnvironmentUnprotected
         | Anomaly::RunDeleted
-        | Anomaly::ApprovalRuleDeleted => {}
+        | Anomaly::ApprovalRuleDeleted
+        | Anomaly::OutsideRun
+        | Anomaly::RecordsStopped => {}
     }
     label
 }

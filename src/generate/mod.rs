@@ -7,7 +7,8 @@
 //! out) and CI build records ([`builds`], in each system's own format). [`anomalies`] injects one
 //! of each labelled anomaly in the last third of the period and writes `labels.jsonl`;
 //! [`bypasses`] holds the SEC11-BP07 bypass cases among them, the quiet cases that look like them
-//! (`quiet.jsonl`) and the pipeline definitions the history starts with.
+//! (`quiet.jsonl`) and the pipeline definitions the history starts with; [`state`], the cases of
+//! pipeline state (a role used while no run was, build records that stop) and their quiet ones.
 //! The same seed gives the same bytes.
 
 pub mod anomalies;
@@ -15,6 +16,7 @@ pub mod builds;
 pub mod bypasses;
 pub mod org;
 pub mod rng;
+pub mod state;
 pub mod trail;
 
 use std::collections::BTreeMap;
@@ -211,6 +213,10 @@ pub struct RunTweak {
     pub head_repo: Option<String>,
     /// The run stops before its deploy: no deployment, no cloud call.
     pub no_deploy: bool,
+    /// The run lasts this long (seconds) by its records, however long its calls take.
+    pub duration: Option<i64>,
+    /// The deploy job (its credentials and calls) starts this long (seconds) after the run.
+    pub deploy_after: Option<i64>,
 }
 
 /// One pipeline run and its CloudTrail session; returns the run and the session used.
@@ -248,6 +254,11 @@ pub fn simulate_run(
         .round()
         .max(1.0) as i64;
     let duration = 90 + n_calls * 2 + rng.range(0, 240);
+    let deploy_after = tweak.deploy_after.unwrap_or(0).max(0);
+    let run_len = tweak
+        .duration
+        .unwrap_or(duration)
+        .max(deploy_after + duration);
     let (trigger, actor, branch, inputs) = match &tweak.trigger {
         Some((t, a, b, i)) => (*t, a.clone(), b.clone(), i.clone()),
         None => {
@@ -280,7 +291,7 @@ pub fn simulate_run(
         id: run_id.clone(),
         number: 100 + day.day_index * 60 + *day.run_seq,
         start,
-        end: start + duration,
+        end: start + run_len,
         trigger,
         actor,
         branch,
@@ -309,7 +320,7 @@ pub fn simulate_run(
         }));
         return (run, None, ids);
     }
-    let cred_time = start + 8;
+    let cred_time = start + deploy_after + 8;
     let (who, ip, ua, session): (Who, String, String, Option<Session>) = if let Some((user, key)) =
         &tweak.long_term
     {
@@ -608,7 +619,7 @@ fn principal_arn(who: &Who) -> String {
     }
 }
 
-fn runner_ip(rng: &mut Rng, p: &Pipeline) -> String {
+pub(super) fn runner_ip(rng: &mut Rng, p: &Pipeline) -> String {
     let nets = match p.kind {
         Kind::GithubActions => org::GITHUB_RUNNER_NETS,
         Kind::GitlabCi => org::GITLAB_RUNNER_NETS,
@@ -623,7 +634,7 @@ fn runner_ip(rng: &mut Rng, p: &Pipeline) -> String {
     )
 }
 
-fn cli_ua(rng: &mut Rng) -> String {
+pub(super) fn cli_ua(rng: &mut Rng) -> String {
     let minor = rng.range(13, 17);
     format!(
         "aws-cli/2.{minor}.{} md/awscrt#0.19.19 ua/2.0 os/linux#6.5.0-1025-azure md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.22 md/prompt#off",
@@ -873,8 +884,19 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
         }
         d0 += threads;
     }
-    labels.sort_by_key(|(i, _)| *i);
-    let labels: Vec<Label> = labels.into_iter().map(|(_, l)| l).collect();
+    labels.sort_by_key(|(i, l)| (*i, l.time.clone()));
+    // An anomaly that lasts several days is one label with the evidence of all of them.
+    let mut merged: Vec<(usize, Label)> = vec![];
+    for (i, l) in labels {
+        match merged.last_mut() {
+            Some((j, m)) if *j == i => {
+                m.event_ids.extend(l.event_ids);
+                m.run_ids.extend(l.run_ids);
+            }
+            _ => merged.push((i, l)),
+        }
+    }
+    let labels: Vec<Label> = merged.into_iter().map(|(_, l)| l).collect();
     let mut out = String::new();
     for l in &labels {
         out.push_str(&serde_json::to_string(l)?);
@@ -932,7 +954,15 @@ fn generate_day(
         run_seq: &mut run_seq,
         day_index: d as u64,
     };
+    // A pipeline whose records stopped runs only as the anomaly injects it.
+    let stopped = schedule
+        .iter()
+        .find(|(k, on)| k.lasts() && d >= *on)
+        .map(|(k, _)| state::silent_pipeline(*k));
     for p in pipelines {
+        if stopped == Some(p.id) {
+            continue;
+        }
         for start in runs_today(&mut day.rng, p, midnight, weekday) {
             simulate_run(&mut day, p, start, &RunTweak::default());
         }
@@ -944,12 +974,14 @@ fn generate_day(
     }
     let mut labels = vec![];
     for (i, (kind, on_day)) in schedule.iter().enumerate() {
-        if *on_day == d {
+        if *on_day == d || (kind.lasts() && d > *on_day) {
             labels.push((i, anomalies::inject(&mut day, *kind, pipelines, i + 1)));
         }
     }
     let quiet = if bypasses::quiet_day(plan.start, plan.days) == Some(d) {
-        bypasses::quiet(&mut day, pipelines)
+        let mut q = bypasses::quiet(&mut day, pipelines);
+        state::quiet(&mut day, pipelines, &mut q);
+        q
     } else {
         vec![]
     };
