@@ -158,7 +158,8 @@ pub fn expiry(t: i64, api: &str, req: &Value, resp: &Value) -> i64 {
         "GetSessionToken" | "GetFederationToken" => 12 * 3600,
         _ => 3600,
     };
-    let e = stated.unwrap_or_else(|| t.saturating_add(duration.unwrap_or(default).saturating_mul(S)));
+    let e =
+        stated.unwrap_or_else(|| t.saturating_add(duration.unwrap_or(default).saturating_mul(S)));
     e.clamp(t.saturating_add(S), t.saturating_add(36 * 3600 * S))
 }
 
@@ -417,7 +418,12 @@ mod tests {
         let m = 1_000_000;
         let at = |s: &str| json!({"credentials": {"expiration": s}});
         assert_eq!(
-            expiry(t, "AssumeRole", &Value::Null, &at("Sep 21, 2026, 3:13:20 PM")),
+            expiry(
+                t,
+                "AssumeRole",
+                &Value::Null,
+                &at("Sep 21, 2026, 3:13:20 PM")
+            ),
             t + 3600 * m
         );
         assert_eq!(
@@ -426,12 +432,32 @@ mod tests {
         );
         let d = json!({"durationSeconds": 900});
         assert_eq!(expiry(t, "AssumeRole", &d, &at("not a date")), t + 900 * m);
-        assert_eq!(expiry(t, "AssumeRoleWithWebIdentity", &Value::Null, &Value::Null), t + 3600 * m);
-        assert_eq!(expiry(t, "GetSessionToken", &Value::Null, &Value::Null), t + 12 * 3600 * m);
+        assert_eq!(
+            expiry(t, "AssumeRoleWithWebIdentity", &Value::Null, &Value::Null),
+            t + 3600 * m
+        );
+        assert_eq!(
+            expiry(t, "GetSessionToken", &Value::Null, &Value::Null),
+            t + 12 * 3600 * m
+        );
         // A log cannot stretch a session past 36 hours, nor end it before it began.
-        assert_eq!(expiry(t, "AssumeRole", &Value::Null, &at("2099-01-01T00:00:00Z")), t + 36 * 3600 * m);
-        assert_eq!(expiry(t, "AssumeRole", &Value::Null, &at("2000-01-01T00:00:00Z")), t + m);
-        assert_eq!(expiry(i64::MAX, "AssumeRole", &json!({"durationSeconds": i64::MAX}), &Value::Null), i64::MAX);
+        assert_eq!(
+            expiry(t, "AssumeRole", &Value::Null, &at("2099-01-01T00:00:00Z")),
+            t + 36 * 3600 * m
+        );
+        assert_eq!(
+            expiry(t, "AssumeRole", &Value::Null, &at("2000-01-01T00:00:00Z")),
+            t + m
+        );
+        assert_eq!(
+            expiry(
+                i64::MAX,
+                "AssumeRole",
+                &json!({"durationSeconds": i64::MAX}),
+                &Value::Null
+            ),
+            i64::MAX
+        );
     }
 
     #[test]

@@ -182,7 +182,10 @@ pub fn outside_runs(minutes: &[Minute], runs: &BTreeMap<String, Runs>) -> Vec<Fi
         let Some(r) = runs.get(&m.pipeline_id) else {
             continue;
         };
-        let live = stream_last.get(r.system.as_str()).copied().unwrap_or(i64::MIN);
+        let live = stream_last
+            .get(r.system.as_str())
+            .copied()
+            .unwrap_or(i64::MIN);
         if covered(m, r, live) && !explained(m, &r.spans) {
             groups
                 .entry((m.pipeline_id.as_str(), m.identity.as_str()))
@@ -355,7 +358,11 @@ pub fn silences(runs: &BTreeMap<String, Runs>, days: &BTreeMap<String, Vec<Day>>
             calls,
             writes,
             days: after.len(),
-            first: after.iter().map(|d| d.first.max(quiet_from)).min().unwrap_or(0),
+            first: after
+                .iter()
+                .map(|d| d.first.max(quiet_from))
+                .min()
+                .unwrap_or(0),
             last: after.iter().map(|d| d.last).max().unwrap_or(0),
             stream_last: stream_last[r.system.as_str()],
         });
@@ -533,8 +540,14 @@ mod tests {
     fn a_call_inside_a_run_or_its_session_lifetime_is_explained() {
         let spans = vec![span("r1", 1, 10, 11), span("r2", 2, 30, 31)];
         // Within the span, and within the lead before its first record.
-        assert!(explained(&minute(10 * H + MINUTE, 10 * H + 2 * MINUTE), &spans));
-        assert!(explained(&minute(10 * H - 4 * MINUTE, 10 * H - 3 * MINUTE), &spans));
+        assert!(explained(
+            &minute(10 * H + MINUTE, 10 * H + 2 * MINUTE),
+            &spans
+        ));
+        assert!(explained(
+            &minute(10 * H - 4 * MINUTE, 10 * H - 3 * MINUTE),
+            &spans
+        ));
         // A session issued in the run, used 40 minutes after it ended and before it expired.
         let mut m = minute(11 * H + 40 * MINUTE, 11 * H + 41 * MINUTE);
         m.issued = Some(10 * H + 30 * MINUTE);
@@ -552,7 +565,10 @@ mod tests {
         let mut k = minute(11 * H + 20 * MINUTE, 11 * H + 21 * MINUTE);
         k.key = "AKIAEXAMPLE".into();
         assert!(!explained(&k, &spans));
-        assert!(explained(&minute(11 * H + 20 * MINUTE, 11 * H + 21 * MINUTE), &spans));
+        assert!(explained(
+            &minute(11 * H + 20 * MINUTE, 11 * H + 21 * MINUTE),
+            &spans
+        ));
     }
 
     #[test]
@@ -618,7 +634,12 @@ mod tests {
         assert_eq!(s[0].last_run, "r2");
         let f = silence_finding(&s[0], "github", vec!["e".into()]);
         assert_eq!(f.score, 75);
-        assert!(f.explanation.contains("is the build-record ingest running?"), "{}", f.explanation);
+        assert!(
+            f.explanation
+                .contains("is the build-record ingest running?"),
+            "{}",
+            f.explanation
+        );
         // Reads below ten calls, or calls within the day after the last record, are not a silence.
         let days = BTreeMap::from([("p".to_string(), vec![day(40, 500, 9), day(60, 9, 0)])]);
         assert!(silences(&rs, &days).is_empty());

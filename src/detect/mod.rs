@@ -519,7 +519,12 @@ async fn checks_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding
 /// `activity_outside_runs` and `pipeline_silent` ([`activity`]) for window `w`.
 async fn activity_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding>, DetectError> {
     use columns::{ints, lists};
-    let b = run_sql(ctx, catalog::RUN_SPANS_SQL.0, &w.fill(catalog::RUN_SPANS_SQL.1)).await?;
+    let b = run_sql(
+        ctx,
+        catalog::RUN_SPANS_SQL.0,
+        &w.fill(catalog::RUN_SPANS_SQL.1),
+    )
+    .await?;
     let mut runs: BTreeMap<String, activity::Runs> = BTreeMap::new();
     for batch in &b {
         let (p, sys, id) = (
@@ -550,7 +555,8 @@ async fn activity_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Findi
         }
     }
     for r in runs.values_mut() {
-        r.spans.sort_by(|a, b| (a.start, &a.run_id).cmp(&(b.start, &b.run_id)));
+        r.spans
+            .sort_by(|a, b| (a.start, &a.run_id).cmp(&(b.start, &b.run_id)));
     }
     let b = run_sql(
         ctx,
@@ -586,7 +592,9 @@ async fn activity_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Findi
             let Some(pid) = p[i].clone() else { continue };
             minutes.push(activity::Minute {
                 pipeline_id: pid,
-                identity: ident[i].clone().unwrap_or_else(|| "unknown identity".into()),
+                identity: ident[i]
+                    .clone()
+                    .unwrap_or_else(|| "unknown identity".into()),
                 key: key[i].clone().unwrap_or_default(),
                 issued: (!no_issued[i]).then_some(issued[i]),
                 expires: (!no_expires[i]).then_some(expires[i]),

@@ -155,18 +155,19 @@ pub fn quiet(day: &mut Day, ps: &[Pipeline], out: &mut Vec<Label>) {
     let at = |h: i64, m: i64| midnight + h * 3600 + m * 60;
     let web = find(ps, WEB);
     let api = find(ps, API);
-    let mut push = |kind: &'static str, p: &Pipeline, time: i64, env: &str, events, runs, d: &str| {
-        out.push(Label {
-            id: format!("Q{:02}", out.len() + 1),
-            kind,
-            pipeline: p.id.into(),
-            time: iso(time),
-            env: env.into(),
-            event_ids: events,
-            run_ids: runs,
-            description: d.into(),
-        })
-    };
+    let mut push =
+        |kind: &'static str, p: &Pipeline, time: i64, env: &str, events, runs, d: &str| {
+            out.push(Label {
+                id: format!("Q{:02}", out.len() + 1),
+                kind,
+                pipeline: p.id.into(),
+                time: iso(time),
+                env: env.into(),
+                event_ids: events,
+                run_ids: runs,
+                description: d.into(),
+            })
+        };
     // A long run: its integration tests take two and a half hours, then it deploys.
     let (run, _, ids) = simulate_run(
         day,
