@@ -66,8 +66,8 @@ fn generated_history_ingests_cleanly_and_labels_point_at_real_events() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("gen");
     let s = generate_into(&out, 42, 21, 0.5);
-    assert_eq!(s.labels, 25);
-    assert_eq!(s.quiet, 10);
+    assert_eq!(s.labels, 27);
+    assert_eq!(s.quiet, 13);
     let lake = d.path().join("lake").display().to_string();
     let i = ingest(&plan(out.join("cloudtrail").display().to_string(), &lake));
     assert_eq!(i.events, s.events, "{}", i.line());
@@ -99,7 +99,7 @@ fn generated_history_ingests_cleanly_and_labels_point_at_real_events() {
         );
         assert_eq!(n, ids.len().to_string(), "{l}");
     }
-    assert_eq!(kinds.len(), 25, "{kinds:?}");
+    assert_eq!(kinds.len(), 27, "{kinds:?}");
     // Session chains: every web-identity session key is used by later calls.
     let chained = scalar(
         &lake,
