@@ -33,6 +33,12 @@ pub enum Command {
     Detect(DetectArgs),
     /// The nightly job: ingest what is new (CloudTrail and builds), detect, report.
     Scan(Box<ScanArgs>),
+    /// The per-pipeline SEC11-BP07 assessment: one row per control, pass, fail or unknown, with
+    /// its evidence (saved as the lake's `assessment` table).
+    Assess(AssessArgs),
+    /// Before a deploy: exit 1 when the pipeline has an unsuppressed finding at or above
+    /// --fail-on in the window or fails a listed control, 0 when clear, 2 on error.
+    Gate(GateArgs),
     /// Run SQL (or a saved hunt) over the lake: cloudtrail, builds, runs, pipeline_events,
     /// pipelines, findings, ...
     Query(QueryArgs),
@@ -654,6 +660,141 @@ impl DetectFlags {
             plan,
             config,
             fail_on,
+        })
+    }
+}
+
+/// Flags of `assess`.
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    /// The lake: a folder or s3://bucket/prefix.
+    #[arg(long, default_value = "pipewarden-lake", value_name = "DIR|S3")]
+    pub lake: LakeLocation,
+    /// Days assessed, ending with --until.
+    #[arg(long, default_value = "90d", value_name = "DAYS")]
+    pub since: String,
+    /// Last day assessed, inclusive (YYYY-MM-DD or Nd; default: today).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Attribution and pipeline configuration (pipewarden.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::assess::render::Format,
+    /// Write to this file (replaced whole) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// The day after `d` (the exclusive end of a period whose last day is `d`).
+fn day_after(d: Option<NaiveDate>) -> Option<NaiveDate> {
+    d.and_then(|d| d.succ_opt())
+}
+
+fn load_config(p: &Option<std::path::PathBuf>) -> anyhow::Result<crate::attribute::config::Config> {
+    Ok(match p {
+        Some(p) => crate::attribute::config::Config::load(p)?,
+        None => crate::attribute::config::Config::default(),
+    })
+}
+
+impl AssessArgs {
+    /// Validates the flags into a job.
+    pub fn plan(&self) -> anyhow::Result<crate::cmd::assess::AssessJob> {
+        let days = parse_days(&self.since).ok_or(FlagError {
+            flag: "since",
+            reason: format!("{:?} is not a number of days like 90d", self.since),
+        })?;
+        let (since, until) =
+            crate::cmd::assess::period(days, day_after(day("until", &self.until)?));
+        Ok(crate::cmd::assess::AssessJob {
+            lake: self.lake.clone(),
+            s3: self.s3.options(),
+            engine: self.engine.engine()?,
+            config: load_config(&self.config)?,
+            since,
+            until,
+            format: self.format,
+            output: self.output.clone(),
+        })
+    }
+}
+
+/// Flags of `gate`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The lake: a folder or s3://bucket/prefix.
+    #[arg(long, default_value = "pipewarden-lake", value_name = "DIR|S3")]
+    pub lake: LakeLocation,
+    /// The pipeline (its id, as `pipelines` lists it).
+    #[arg(long, value_name = "ID")]
+    pub pipeline: String,
+    /// The lowest severity that blocks: info, low, medium, high, critical.
+    #[arg(long, default_value = "high", value_name = "SEVERITY")]
+    pub fail_on: String,
+    /// Days of saved findings that count, ending with --until.
+    #[arg(long, default_value = "1d", value_name = "DAYS")]
+    pub window: String,
+    /// Last day that counts, inclusive (YYYY-MM-DD or Nd; default: the end of the saved
+    /// findings' window).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Controls that block when the assessment fails them (comma-separated ids, e.g.
+    /// long_term_credentials,untrusted_input).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub controls: Vec<String>,
+    /// Attribution configuration, for an assessment made on the spot.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+impl GateArgs {
+    /// Validates the flags into a job.
+    pub fn plan(&self) -> anyhow::Result<crate::cmd::gate::GateJob> {
+        let fail_on = crate::detect::Severity::parse(&self.fail_on).ok_or_else(|| FlagError {
+            flag: "fail-on",
+            reason: format!(
+                "{:?} is not one of info, low, medium, high, critical",
+                self.fail_on
+            ),
+        })?;
+        let window_days = parse_days(&self.window).ok_or(FlagError {
+            flag: "window",
+            reason: format!("{:?} is not a number of days like 1d", self.window),
+        })?;
+        let controls = self
+            .controls
+            .iter()
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| {
+                crate::assess::Control::parse(c).ok_or_else(|| FlagError {
+                    flag: "controls",
+                    reason: format!(
+                        "{c:?} is not a control ({})",
+                        crate::assess::Control::ALL.map(|c| c.id()).join(", ")
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::cmd::gate::GateJob {
+            lake: self.lake.clone(),
+            s3: self.s3.options(),
+            engine: self.engine.engine()?,
+            config: load_config(&self.config)?,
+            pipeline: self.pipeline.clone(),
+            fail_on,
+            window_days,
+            until: day_after(day("until", &self.until)?),
+            controls,
         })
     }
 }

@@ -96,6 +96,7 @@
 //!
 //! `main.rs` only parses flags, calls [`run`] and maps the result to an [`Exit`] code.
 
+pub mod assess;
 pub mod attribute;
 pub mod aws;
 pub mod bundled;
@@ -137,6 +138,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
         C::Ingest(a) => cmd::ingest::run(&a.plan()?, &rt()?),
         C::Detect(a) => cmd::detect::run(&a.detect.plan()?, a.json.as_deref(), &rt()?),
         C::Scan(a) => cmd::scan::run(&a.plan()?, &rt()?),
+        C::Assess(a) => cmd::assess::run(&a.plan()?, &rt()?),
+        C::Gate(a) => cmd::gate::run(&a.plan()?, &rt()?),
         C::Query(a) if a.list_hunts => cmd::query::list_hunts(a.session.queries.as_deref()),
         C::Query(a) => cmd::query::run(&a.plan()?, a.show_sql, &rt()?),
         C::Shell(a) => cmd::shell::run(&a.plan()?, &rt()?),

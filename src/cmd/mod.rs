@@ -6,9 +6,11 @@
 //! parse threads, DataFusion, S3, SIEM delivery). Lakes and AWS are reached only through
 //! [`crate::lake::Lake::connect`].
 
+pub mod assess;
 #[cfg(feature = "ballista")]
 pub mod cluster;
 pub mod detect;
+pub mod gate;
 pub mod generate;
 pub mod ingest;
 pub mod lint;

@@ -416,8 +416,11 @@ fn rank(findings: &mut [Finding], window_start: i64) {
     }
 }
 
-/// The `checks_bypassed` findings of window `w` ([`checks`]).
-async fn checks_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding>, DetectError> {
+/// The runs of `w` (history and window) with their checks, by pipeline and run id.
+async fn check_runs(
+    ctx: &SessionContext,
+    w: &Window,
+) -> Result<BTreeMap<(String, String), checks::Run>, DetectError> {
     use columns::ints;
     let b = run_sql(ctx, catalog::CHECKS_SQL.0, &w.fill(catalog::CHECKS_SQL.1)).await?;
     let mut runs: BTreeMap<(String, String), checks::Run> = BTreeMap::new();
@@ -458,6 +461,48 @@ async fn checks_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding
             }
         }
     }
+    Ok(runs)
+}
+
+/// Each pipeline's required checks over the runs that started in `[since, until)` (µs): the
+/// declared ones, or those learned from those runs as `checks_bypassed` learns them (the
+/// assessment's "required checks known").
+pub async fn required_checks(
+    ctx: &SessionContext,
+    since: i64,
+    until: i64,
+) -> Result<BTreeMap<String, Vec<checks::Required>>, DetectError> {
+    let w = Window {
+        baseline_start: since,
+        start: until,
+        end: until,
+        trusted_end: until,
+    };
+    let runs = check_runs(ctx, &w).await?;
+    let declared = declared_checks(ctx).await?;
+    let mut by_pipeline: BTreeMap<&str, Vec<&checks::Run>> = BTreeMap::new();
+    for r in runs.values() {
+        by_pipeline.entry(&r.pipeline_id).or_default().push(r);
+    }
+    let mut out: BTreeMap<String, Vec<checks::Required>> = by_pipeline
+        .into_iter()
+        .map(|(p, rs)| {
+            let req = checks::required(&rs, declared.get(p).map(Vec::as_slice));
+            (p.to_string(), req)
+        })
+        .collect();
+    for (p, d) in &declared {
+        if !d.is_empty() && !out.contains_key(p) {
+            out.insert(p.clone(), checks::required(&[], Some(d)));
+        }
+    }
+    out.retain(|_, v| !v.is_empty());
+    Ok(out)
+}
+
+/// The `checks_bypassed` findings of window `w` ([`checks`]).
+async fn checks_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding>, DetectError> {
+    let runs = check_runs(ctx, w).await?;
     let declared = declared_checks(ctx).await?;
     let mut by_pipeline: BTreeMap<&str, Vec<&checks::Run>> = BTreeMap::new();
     for r in runs.values() {

@@ -8,7 +8,8 @@
 //! of each labelled anomaly in the last third of the period and writes `labels.jsonl`;
 //! [`bypasses`] holds the SEC11-BP07 bypass cases among them, the quiet cases that look like them
 //! (`quiet.jsonl`) and the pipeline definitions the history starts with; [`state`], the cases of
-//! pipeline state (a role used while no run was, build records that stop) and their quiet ones.
+//! pipeline state (a role used while no run was, build records that stop) and their quiet ones;
+//! [`truth`], the assessment the history must get (`truth/assessment.json`).
 //! The same seed gives the same bytes.
 
 pub mod anomalies;
@@ -18,6 +19,7 @@ pub mod org;
 pub mod rng;
 pub mod state;
 pub mod trail;
+pub mod truth;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -911,6 +913,10 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
     sink.put("quiet.jsonl", out.into_bytes())?;
     summary.quiet = quiet.len() as u64;
     sink.put("truth/runs.jsonl.gz", gzip(&truth))?;
+    let expected = truth::assessment(&org::pipelines(), &labels);
+    let mut bytes = serde_json::to_vec_pretty(&expected)?;
+    bytes.push(b'\n');
+    sink.put("truth/assessment.json", bytes)?;
     summary.labels = labels.len() as u64;
     Ok(summary)
 }

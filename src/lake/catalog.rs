@@ -103,8 +103,19 @@ pub const INTEGRITY: Table = Table {
     doc: "one problem of the last digest verification",
 };
 
+/// The last `assess` (or `scan --assess`) run's rows (written by `assess`, read by `gate`).
+pub const ASSESSMENT: Table = Table {
+    name: "assessment",
+    dir: "assessment",
+    schema: assessment_schema,
+    partitioning: Partitioning::None,
+    doc: "one control of one pipeline in the last assessment",
+};
+
 /// Every table, in the order sessions register them.
-pub const TABLES: &[Table] = &[CLOUDTRAIL, BUILDS, MANIFEST, REJECTS, FINDINGS, INTEGRITY];
+pub const TABLES: &[Table] = &[
+    CLOUDTRAIL, BUILDS, MANIFEST, REJECTS, FINDINGS, INTEGRITY, ASSESSMENT,
+];
 
 /// The table of this name.
 pub fn table(name: &str) -> Option<&'static Table> {
@@ -212,6 +223,24 @@ pub fn findings_schema() -> SchemaRef {
         Field::new("suppressed", DataType::Boolean, false),
         s("suppression_reason"),
         s("suppression_expires"),
+    ]))
+}
+
+/// Schema of the lake's `assessment` table: one row per pipeline and control of the last
+/// `assess`, the fields of the assessment JSON flattened.
+pub fn assessment_schema() -> SchemaRef {
+    let s = |n: &str| Field::new(n, DataType::Utf8, false);
+    Arc::new(Schema::new(vec![
+        ts("assessed_at", false),
+        ts("period_start", false),
+        ts("period_end", false),
+        s("pipeline_id"),
+        s("control"),
+        s("status"),
+        s("detail"),
+        list("finding_ids"),
+        list("event_ids"),
+        list("run_ids"),
     ]))
 }
 

@@ -849,7 +849,10 @@ fn generated_bypasses_are_found_by_their_detector_and_the_quiet_cases_stay_quiet
             "workflows.delete_workflow_run of run",
         ),
         ("approval_rules_weakened", "approval_rule_deleted"),
-        ("activity_outside_runs", "while no run was active; the run before"),
+        (
+            "activity_outside_runs",
+            "while no run was active; the run before",
+        ),
         ("pipeline_silent", "no build record since"),
     ]
     .into_iter()
