@@ -395,15 +395,12 @@ pub fn decide(
                 && facts.in_my_accounts(f)
         })
         .collect();
-    let mine: Vec<&SavedFinding> =
-        mine.into_iter()
-            .chain(trail)
-            .fold(vec![], |mut v, f| {
-                if !v.iter().any(|x: &&SavedFinding| x.id == f.id) {
-                    v.push(f);
-                }
-                v
-            });
+    let mine: Vec<&SavedFinding> = mine.into_iter().chain(trail).fold(vec![], |mut v, f| {
+        if !v.iter().any(|x: &&SavedFinding| x.id == f.id) {
+            v.push(f);
+        }
+        v
+    });
     let controls = Control::ALL
         .into_iter()
         .map(|c| decide_one(c, facts, saved.present, &mine, verification))

@@ -265,7 +265,8 @@ fn ocsf_finding(a: &Assessment, pipeline: &str, r: &Row, version: OcsfVersion) -
     let (cs_id, cs) = match r.status {
         Status::Pass => (1, "Pass"),
         Status::Fail => (3, "Fail"),
-        Status::Unknown => (0, "Unknown"),
+        // The compliance status enum has no Unknown (0): Other, named.
+        Status::Unknown => (99, "Unknown"),
     };
     let (sev_id, sev) = match r.status {
         Status::Fail => (4, "High"),

@@ -343,3 +343,49 @@ pub fn sample_labels(file: &str) -> Vec<Label> {
 pub fn shows(l: &Label, f: &pipewarden::detect::Finding) -> bool {
     f.event_ids.iter().any(|e| l.events.contains(e)) || f.run_ids.iter().any(|r| l.runs.contains(r))
 }
+
+/// Renders `html` in headless `chromium` (no console message allowed) and returns the
+/// screenshot's path (`name` under the target's temporary folder), checked to be a real PNG.
+pub fn render_in_chromium(chromium: &str, html: &Path, name: &str) -> PathBuf {
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_file(&shot);
+    let profile = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1100,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let console: Vec<&str> = err.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+    shot
+}
+
+/// The installed chromium.
+pub fn chromium() -> &'static str {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("chromium is not installed: tests/run.sh installs Debian's chromium")
+}

@@ -3,6 +3,7 @@
 //! S3 tests need a real S3-compatible server on loopback: `tests/run.sh` starts moto_server and
 //! sets `PIPEWARDEN_TEST_S3_ENDPOINT`; run the tests through it.
 
+mod assess;
 mod attribution;
 mod bad_input;
 mod builds;

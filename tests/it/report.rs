@@ -378,39 +378,7 @@ fn html_report_renders_in_headless_chromium() {
     assert!(
         !text.contains("http://") && !text.contains("https://") || !text.contains("src=\"http")
     );
-    let shot_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let shot = shot_dir.join("pipewarden-report.png");
-    let _ = std::fs::remove_file(&shot);
-    let profile = tempfile::tempdir().unwrap();
-    let o = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--window-size=1100,2400",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{err}");
-    let console: Vec<&str> = err.lines().filter(|l| l.contains("CONSOLE")).collect();
-    assert!(console.is_empty(), "console messages: {console:?}");
-    let png = std::fs::read(&shot).expect("a screenshot");
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 10_000,
-        "{} bytes",
-        png.len()
-    );
+    let shot = crate::helpers::render_in_chromium(chromium, &html, "pipewarden-report.png");
     eprintln!("report screenshot: {}", shot.display());
 }
 
