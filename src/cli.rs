@@ -376,6 +376,14 @@ pub struct ScanArgs {
     /// ListPublicKeys.
     #[arg(long, value_name = "DIR", requires = "verify")]
     pub public_keys: Option<std::path::PathBuf>,
+    /// Also assess every pipeline (as `pipewarden assess`, saved for `gate`) and write the
+    /// assessment: FORMAT or FORMAT=DEST, FORMAT one of table, json, markdown, html, ocsf, DEST
+    /// a file, `-` or s3://bucket/key. Repeat for several.
+    #[arg(long, value_name = "FORMAT[=DEST]")]
+    pub assess: Vec<String>,
+    /// Days the assessment covers, ending with the detect window.
+    #[arg(long, default_value = "90d", value_name = "DAYS")]
+    pub assess_since: String,
 }
 
 /// Where `scan` sends its report: files, stdout, S3 and SIEMs.
@@ -557,10 +565,32 @@ impl ScanArgs {
         } else {
             None
         };
+        let assess = self
+            .assess
+            .iter()
+            .map(|spec| {
+                let (f, d) = spec.split_once('=').unwrap_or((spec, "-"));
+                let format = crate::assess::render::Format::parse(f).ok_or_else(|| FlagError {
+                    flag: "assess",
+                    reason: format!("{f:?}: not one of table, json, markdown, html, ocsf"),
+                })?;
+                let dest = crate::report::Destination::parse(d).map_err(|reason| FlagError {
+                    flag: "assess",
+                    reason,
+                })?;
+                Ok((format, dest))
+            })
+            .collect::<Result<Vec<_>, FlagError>>()?;
+        let assess_days = parse_days(&self.assess_since).ok_or(FlagError {
+            flag: "assess-since",
+            reason: format!("{:?} is not a number of days like 90d", self.assess_since),
+        })?;
         Ok(crate::cmd::scan::ScanPlan {
             trail,
             builds,
             verify,
+            assess,
+            assess_days,
             progress: !self.no_progress,
             detect,
             delivery,

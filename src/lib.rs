@@ -27,8 +27,9 @@
 //! ```
 //!
 //! - [`cmd`]: one file per subcommand, each with one `run` taking its validated plan and the
-//!   process's one tokio runtime: `ingest`, `detect`, `scan` (verify → ingest → detect → report),
-//!   `query`, `shell`, `lint`, `verify`, `generate`, and the cluster's `scheduler`/`executor`.
+//!   process's one tokio runtime: `ingest`, `detect`, `scan` (verify → ingest → detect → report
+//!   → assess), `assess`, `gate`, `query`, `shell`, `lint`, `verify`, `generate`, and the
+//!   cluster's `scheduler`/`executor`.
 //! - [`cli`]: flags (clap) and their validation into plans; `detect` and `scan` share their
 //!   flag groups ([`cli::DetectFlags`], [`cli::ReportFlags`]).
 //! - [`source`]: where log objects are (an S3 prefix through aws-sdk-s3, or a folder), the
@@ -62,7 +63,13 @@
 //!   headers from `queries/rules/` ([`detect::rules`]), required checks and their bypasses
 //!   ([`detect::checks`]), what changed between pipeline definitions ([`detect::definitions`])
 //!   and how wide an OIDC trust is ([`detect::trust`]), both pure and called by rules as SQL
-//!   functions, suppressions ([`detect::suppress`]) and the ranking.
+//!   functions, a pipeline's identity acting with no run active and build records that go
+//!   silent ([`detect::activity`], pure), suppressions ([`detect::suppress`]) and the ranking.
+//! - [`assess`]: the per-pipeline SEC11-BP07 assessment: the controls as data
+//!   ([`assess::Control::detectors`]) and the pure [`assess::decide`], the period's facts from
+//!   `queries/assess/`, the saved findings and the `integrity` table ([`assess::facts`]), its
+//!   formats ([`assess::render`]: table, JSON, Markdown, HTML matrix, OCSF Compliance Findings),
+//!   the lake's `assessment` table, and the deploy gate's verdict ([`assess::gate`], pure).
 //! - [`findings`]: the findings model (typed times, kinds, severities) every output reads.
 //! - [`report`]: a detect report for people (terminal [`report::terminal`], Markdown,
 //!   self-contained HTML with SVG plots, [`report::html`]) and machines (JSON, NDJSON, OCSF,
@@ -90,7 +97,8 @@
 //! - [`ingest`]: source → parse → lake transaction, with bounded queues on every core.
 //! - [`generate`]: `pipewarden generate`, a deterministic simulated organisation whose pipelines
 //!   leave CloudTrail delivery files, CI build records and audit logs, with labelled anomalies and
-//!   quiet look-alikes (the sample logs, the tests' known answers, the benchmarks' input).
+//!   quiet look-alikes (the sample logs, the tests' known answers, the benchmarks' input), and
+//!   the assessment the history must get ([`generate::truth`]).
 //! - [`progress`] and [`sanitize`]: what people see on the terminal, made safe from
 //!   log-controlled text.
 //!

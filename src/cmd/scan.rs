@@ -44,6 +44,10 @@ pub struct ScanPlan {
     pub detect: DetectJob,
     /// The reports.
     pub delivery: Delivery,
+    /// The assessment's outputs (`--assess`); none: no assessment.
+    pub assess: Vec<(crate::assess::render::Format, Destination)>,
+    /// Days the assessment covers, ending with the detect window.
+    pub assess_days: i64,
 }
 
 /// Runs the scan; the exit code is `detect`'s.
@@ -95,6 +99,10 @@ async fn detect_and_deliver(plan: &ScanPlan) -> anyhow::Result<Exit> {
         .outputs
         .iter()
         .any(|o| matches!(o.dest, Destination::S3 { .. }))
+        || plan
+            .assess
+            .iter()
+            .any(|(_, dest)| matches!(dest, Destination::S3 { .. }))
         || d.sinks
             .iter()
             .any(|s| s.kind == report::siem::SinkKind::SecurityHub);
@@ -150,6 +158,26 @@ async fn detect_and_deliver(plan: &ScanPlan) -> anyhow::Result<Exit> {
                 failed += 1;
                 eprintln!("pipewarden: error: {}", for_terminal(&e.to_string()));
             }
+        }
+    }
+    if !plan.assess.is_empty() {
+        let until = j.report.window_end;
+        let since =
+            crate::findings::Time::from_micros(until.micros() - plan.assess_days * 86_400_000_000);
+        let a = crate::assess::assess(&j.ctx, &j.lake, since, until, None).await?;
+        if let Err(e) = crate::assess::save(&j.lake, &a).await {
+            eprintln!(
+                "pipewarden: warning: assessment not saved to the lake's assessment table: {}",
+                for_terminal(&e.to_string())
+            );
+        }
+        for (format, dest) in &plan.assess {
+            report::write_to(
+                dest,
+                crate::assess::render::render(&a, *format),
+                j.aws.as_ref(),
+            )
+            .await?;
         }
     }
     if failed > 0 {

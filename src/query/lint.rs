@@ -38,6 +38,13 @@ pub fn queries(queries_dir: Option<&Path>, failures: &mut Vec<String>) -> Vec<(S
     let plan = crate::detect::DetectPlan::default();
     let w = crate::detect::Window::of(&plan, Some(1_790_000_000_000_000), 1_790_000_000_000_000);
     out.extend(crate::detect::filled_queries(&w, failures));
+    let (since, until) = (
+        crate::findings::Time::from_micros(w.baseline_start),
+        crate::findings::Time::from_micros(w.end),
+    );
+    for (name, sql) in crate::assess::facts::QUERIES {
+        out.push((name.into(), crate::assess::facts::fill(sql, since, until)));
+    }
     let (hunts, errors) = catalog::load(queries_dir);
     failures.extend(errors.into_iter().map(|e| e.to_string()));
     for h in hunts {

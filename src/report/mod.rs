@@ -83,6 +83,26 @@ pub enum Destination {
     },
 }
 
+impl Destination {
+    /// `-` (stdout), `s3://bucket/key` or a file.
+    pub fn parse(d: &str) -> Result<Destination, String> {
+        Ok(if d == "-" {
+            Destination::Stdout
+        } else if let Some(rest) = d.strip_prefix("s3://") {
+            let (bucket, key) = rest
+                .split_once('/')
+                .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+                .ok_or_else(|| format!("{d:?}: expected s3://bucket/key"))?;
+            Destination::S3 {
+                bucket: bucket.into(),
+                key: key.into(),
+            }
+        } else {
+            Destination::File(d.into())
+        })
+    }
+}
+
 /// One `--format FORMAT[=DEST]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
@@ -112,20 +132,7 @@ impl Output {
                 "{f:?}: unknown format (terminal, markdown, html, json, ndjson, ocsf, asff, csv, security-lake)"
             )
         })?;
-        let dest = if d == "-" {
-            Destination::Stdout
-        } else if let Some(rest) = d.strip_prefix("s3://") {
-            let (bucket, key) = rest
-                .split_once('/')
-                .filter(|(b, k)| !b.is_empty() && !k.is_empty())
-                .ok_or_else(|| format!("{d:?}: expected s3://bucket/key"))?;
-            Destination::S3 {
-                bucket: bucket.into(),
-                key: key.into(),
-            }
-        } else {
-            Destination::File(d.into())
-        };
+        let dest = Destination::parse(d)?;
         if format == Format::SecurityLake && dest == Destination::Stdout {
             return Err(
                 "security-lake writes Parquet files: give a folder or the source's prefix, security-lake=s3://bucket/ext/SOURCE/"

@@ -98,6 +98,7 @@ fn scan() -> &'static Scan {
             .args(["--security-lake-account", "123456789012"])
             .args(["--security-lake-region", "eu-west-1"])
             .args(["--format", &format!("asff={}", f("findings.asff.json"))])
+            .args(["--assess", &format!("json={}", f("assessment.json"))])
             .args([
                 "--asff-account",
                 "123456789012",
@@ -360,6 +361,27 @@ print(len(findings))
             .unwrap()
             .starts_with("arn:aws:securityhub:eu-west-1:123456789012:product/")
     );
+}
+
+#[test]
+fn scan_assess_writes_the_assessment_of_the_window_it_judged() {
+    let s = scan();
+    let a: serde_json::Value = serde_json::from_str(&read(s, "assessment.json")).unwrap();
+    assert_eq!(a["schema"], "pipewarden.assessment/v1");
+    assert_eq!(a["period_end"], "2026-10-06T00:00:00Z");
+    let web = a["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pipeline_id"] == "github:acme/web:deploy.yml")
+        .expect("web assessed");
+    let state = web["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["control"] == "state_emitted")
+        .unwrap();
+    assert_eq!(state["status"], "fail", "{state}");
 }
 
 #[test]
