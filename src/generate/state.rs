@@ -138,6 +138,10 @@ pub fn inject(day: &mut Day, kind: Anomaly, ps: &[Pipeline], label: &mut Label) 
             let n = day.builds.len();
             let (run, _, ids) = simulate_run(day, mobile, start, &RunTweak::default());
             day.builds.truncate(n);
+            // The run happened (its calls are in the trail) but left no build record.
+            if let Some(t) = day.runs.last_mut() {
+                t["recorded"] = serde_json::Value::Bool(false);
+            }
             label.event_ids.extend(ids);
             label.run_ids.push(run.id.clone());
             label.pipeline = mobile.id.into();

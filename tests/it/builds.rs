@@ -561,7 +561,11 @@ fn generated_build_logs_round_trip_and_roll_up_into_runs() {
         g.build_records.to_string()
     );
 
-    let truth = truth_runs(&out);
+    // Runs that left no build record (the generator's records-stopped case) are not in `runs`.
+    let truth: Vec<_> = truth_runs(&out)
+        .into_iter()
+        .filter(|t| t["recorded"] != false)
+        .collect();
     assert!(truth.len() > 50, "{}", truth.len());
     assert_eq!(
         scalar(&lake, "SELECT count(*) FROM runs"),

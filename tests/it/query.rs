@@ -380,14 +380,22 @@ fn formats_files_and_the_findings_table() {
         ["PutEventSelectors", "StopLogging"]
     );
 
-    // The analyst functions, on real columns.
+    // The analyst functions, on real columns: the first call of the foreign-network label (the
+    // api deploy role's session, from a Tor exit in 185.220.0.0/16).
+    let foreign = sample_labels("labels.jsonl")
+        .into_iter()
+        .find(|l| l.kind == "foreign_network")
+        .expect("a foreign_network label");
     let t = squash(&table(
         lake,
-        "SELECT arn_part(user_arn, 'account') AS a, arn_role(session_issuer_arn) AS r, \
-         oidc_sub_part(user_name, 'repo') AS repo, access_key_type(user_access_key_id) AS k, \
-         json_get_str(request_parameters, 'roleArn') AS role, hour_of_week(event_time) AS h, \
-         ip_in_cidr(source_ip_address, '185.220.0.0/16') AS tor \
-         FROM cloudtrail WHERE event_id = 'ee020d70-3392-4fee-9478-d3777a485d2f'",
+        &format!(
+            "SELECT arn_part(user_arn, 'account') AS a, arn_role(session_issuer_arn) AS r, \
+             oidc_sub_part(user_name, 'repo') AS repo, access_key_type(user_access_key_id) AS k, \
+             json_get_str(request_parameters, 'roleArn') AS role, hour_of_week(event_time) AS h, \
+             ip_in_cidr(source_ip_address, '185.220.0.0/16') AS tor \
+             FROM cloudtrail WHERE event_id = '{}'",
+            foreign.events.iter().min().expect("its events")
+        ),
     ));
     assert!(t.contains("|gha-deploy-api|"), "{t}");
     assert!(t.contains("|temporary|"), "{t}");

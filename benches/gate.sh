@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `pipewarden gate` and `pipewarden assess` over ~10 million generated events
+# (benches/lake_10m.sh): the nightly detect saves the findings once (cached), assess saves the
+# assessment, then gate answers for a blocked and a clear pipeline, with and without --controls.
+# Prints wall time and peak RSS of each.
+#
+#   benches/gate.sh                   # builds release, generates and ingests once (cached)
+#   PIPEWARDEN_BIN=path benches/gate.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source benches/lake_10m.sh
+if [ ! -f "$LAKE/findings/findings.parquet" ]; then
+  /usr/bin/time -f "detect (nightly, 1 day): %e s, %M KiB peak" \
+    "$BIN" detect --lake "$LAKE" --window 1d --baseline 29d --fail-on critical >/dev/null || true
+fi
+/usr/bin/time -f "assess (30 days): %e s, %M KiB peak" \
+  "$BIN" assess --lake "$LAKE" --since 30d --until 2026-09-30 --format json -o /dev/null
+for args in \
+  "--pipeline github:acme/web:deploy.yml" \
+  "--pipeline github:acme/docs:publish.yml" \
+  "--pipeline jenkins:jenkins.acme.example/legacy-portal-deploy --controls long_term_credentials,untrusted_input,state_emitted"; do
+  # shellcheck disable=SC2086
+  /usr/bin/time -f "gate $args: %e s, %M KiB peak" "$BIN" gate --lake "$LAKE" $args >/dev/null || true
+done
