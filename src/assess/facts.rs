@@ -28,8 +28,14 @@ pub const PIPELINES_SQL: (&str, &str) = (
     include_str!("../../queries/assess/pipelines.sql"),
 );
 
+/// Runs that wrote to production, and whether each went through a production environment.
+pub const PROD_RUNS_SQL: (&str, &str) = (
+    "queries/assess/prod_runs.sql",
+    include_str!("../../queries/assess/prod_runs.sql"),
+);
+
 /// Every assessment query, for `lint`.
-pub const QUERIES: [(&str, &str); 3] = [CALLS_SQL, LONG_TERM_SQL, PIPELINES_SQL];
+pub const QUERIES: [(&str, &str); 4] = [CALLS_SQL, LONG_TERM_SQL, PIPELINES_SQL, PROD_RUNS_SQL];
 
 /// A query of the assessment that failed.
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +168,28 @@ pub async fn facts(
                 && !f.long_term_principals.contains(w)
             {
                 f.long_term_principals.push(w.clone());
+            }
+        }
+    }
+    for b in run(ctx, PROD_RUNS_SQL.0, &fill(PROD_RUNS_SQL.1, since, until)).await? {
+        let (ids, runs) = (strs(&b, "pipeline_id"), strs(&b, "run_id"));
+        let through = b
+            .column_by_name("through_environment")
+            .map(|c| c.as_boolean().clone());
+        for i in 0..b.num_rows() {
+            let Some(f) = ids[i].as_deref().and_then(|p| out.get_mut(p)) else {
+                continue;
+            };
+            f.prod_runs += 1;
+            if through
+                .as_ref()
+                .is_some_and(|t| !t.is_null(i) && t.value(i))
+            {
+                f.prod_runs_through_environment += 1;
+            } else if let Some(r) = &runs[i]
+                && f.prod_runs_outside.len() < super::Evidence::MAX
+            {
+                f.prod_runs_outside.push(r.clone());
             }
         }
     }

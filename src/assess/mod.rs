@@ -304,6 +304,12 @@ pub struct Facts {
     pub repository: Option<String>,
     /// Its roles (ARNs).
     pub roles: Vec<String>,
+    /// Its runs in the period that wrote to production.
+    pub prod_runs: u64,
+    /// Of them, those on record as going through a production environment of the CI system.
+    pub prod_runs_through_environment: u64,
+    /// Up to [`Evidence::MAX`] of the others.
+    pub prod_runs_outside: Vec<String>,
 }
 
 impl Facts {
@@ -554,8 +560,42 @@ fn decide_one(
             }
         }
         Control::EnvironmentSafeguards => {
-            if !open.is_empty() {
-                row(c, Status::Fail, findings_detail(&open), ev)
+            // Where the pipeline's production deploys go through a protected environment, every
+            // one must.
+            let outside = facts.prod_runs - facts.prod_runs_through_environment;
+            let bypassed = facts.prod_runs_through_environment > 0 && outside > 0;
+            if bypassed {
+                push_max(&mut ev.runs, &facts.prod_runs_outside);
+            }
+            let prod = if facts.prod_runs == 0 {
+                String::new()
+            } else if facts.prod_runs_through_environment == 0 {
+                format!(
+                    "; {} run(s) wrote to production with no production environment or approval on record",
+                    facts.prod_runs
+                )
+            } else {
+                format!(
+                    "; {} of {} production run(s) through its production environment",
+                    facts.prod_runs_through_environment, facts.prod_runs
+                )
+            };
+            if !open.is_empty() || bypassed {
+                let mut d = if open.is_empty() {
+                    String::new()
+                } else {
+                    findings_detail(&open)
+                };
+                if bypassed {
+                    if !d.is_empty() {
+                        d.push_str("; ");
+                    }
+                    d.push_str(&format!(
+                        "{outside} of {} run(s) that wrote to production did not go through the production environment the other {} went through",
+                        facts.prod_runs, facts.prod_runs_through_environment
+                    ));
+                }
+                row(c, Status::Fail, d, ev)
             } else if !saved {
                 row(c, Status::Unknown, no_findings.into(), ev)
             } else if !facts.allowed_environments.is_empty() {
@@ -563,7 +603,7 @@ fn decide_one(
                     c,
                     Status::Pass,
                     format!(
-                        "allowed environments declared ({}), none crossed; reached: {}{also}",
+                        "allowed environments declared ({}), none crossed; reached: {}{prod}{also}",
                         facts.allowed_environments.join(", "),
                         list_or_none(&facts.environments)
                     ),
@@ -581,7 +621,7 @@ fn decide_one(
                     c,
                     Status::Pass,
                     format!(
-                        "environments learned from its history ({}), no new one reached{also}",
+                        "environments learned from its history ({}), no new one reached{prod}{also}",
                         facts.environments.join(", ")
                     ),
                     ev,
@@ -958,6 +998,39 @@ mod tests {
         assert_eq!(r.status, Status::Fail);
         assert!(r.detail.contains("3 of 100"), "{}", r.detail);
         assert_eq!(r.evidence.events, ["k1"]);
+    }
+
+    #[test]
+    fn a_production_deploy_outside_the_environment_the_others_use_fails() {
+        let saved = Saved {
+            present: true,
+            findings: vec![],
+        };
+        let f = Facts {
+            prod_runs: 5,
+            prod_runs_through_environment: 4,
+            prod_runs_outside: vec!["r9".into()],
+            ..facts()
+        };
+        let a = decide(&f, &saved, &Verification::default(), period());
+        let r = a.row(Control::EnvironmentSafeguards).unwrap();
+        assert_eq!(r.status, Status::Fail, "{}", r.detail);
+        assert_eq!(r.evidence.runs, ["r9"]);
+        // No production environment on record at all: nothing to require, said in the detail.
+        let f = Facts {
+            prod_runs: 5,
+            prod_runs_through_environment: 0,
+            prod_runs_outside: vec!["r1".into()],
+            ..facts()
+        };
+        let a = decide(&f, &saved, &Verification::default(), period());
+        let r = a.row(Control::EnvironmentSafeguards).unwrap();
+        assert_eq!(r.status, Status::Pass);
+        assert!(
+            r.detail.contains("no production environment"),
+            "{}",
+            r.detail
+        );
     }
 
     #[test]
