@@ -715,6 +715,10 @@ pub struct AssessArgs {
     /// Write to this file (replaced whole) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// OCSF version of the ocsf format: 1.3.0 (what Amazon Security Lake accepts), 1.4.0,
+    /// 1.5.0, 1.6.0 or 1.7.0.
+    #[arg(long, default_value = "1.7.0", value_name = "VERSION")]
+    pub ocsf_version: String,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
@@ -751,6 +755,12 @@ impl AssessArgs {
             until,
             format: self.format,
             output: self.output.clone(),
+            ocsf_version: crate::report::formats::OcsfVersion::parse(&self.ocsf_version).map_err(
+                |reason| FlagError {
+                    flag: "ocsf-version",
+                    reason,
+                },
+            )?,
         })
     }
 }

@@ -23,7 +23,7 @@ pub enum Format {
     Markdown,
     /// A self-contained HTML matrix.
     Html,
-    /// OCSF Compliance Findings (NDJSON, OCSF 1.7.0).
+    /// OCSF Compliance Findings (NDJSON; `--ocsf-version`, 1.7.0 by default).
     Ocsf,
 }
 
@@ -41,14 +41,14 @@ impl Format {
     }
 }
 
-/// The assessment in `format`.
-pub fn render(a: &Assessment, format: Format) -> Vec<u8> {
+/// The assessment in `format` (OCSF events declare `ocsf_version`).
+pub fn render(a: &Assessment, format: Format, ocsf_version: OcsfVersion) -> Vec<u8> {
     match format {
         Format::Table => table(a).into_bytes(),
         Format::Json => json(a),
         Format::Markdown => markdown(a).into_bytes(),
         Format::Html => html(a).into_bytes(),
-        Format::Ocsf => ocsf(a, OcsfVersion::default()),
+        Format::Ocsf => ocsf(a, ocsf_version),
     }
 }
 

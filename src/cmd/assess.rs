@@ -29,6 +29,8 @@ pub struct AssessJob {
     pub format: Format,
     /// Where it goes (stdout when `None`).
     pub output: Option<std::path::PathBuf>,
+    /// The OCSF version of the `ocsf` format.
+    pub ocsf_version: crate::report::formats::OcsfVersion,
 }
 
 /// The period `[until - days, until)`: `until` the midnight starting the day after `until_day`
@@ -59,7 +61,7 @@ pub fn run(job: &AssessJob, rt: &tokio::runtime::Runtime) -> anyhow::Result<Exit
                 for_terminal(&e.to_string())
             );
         }
-        write(&a, job.format, job.output.as_deref())?;
+        write(&a, job.format, job.ocsf_version, job.output.as_deref())?;
         let fails: usize = a
             .pipelines
             .iter()
@@ -79,9 +81,10 @@ pub fn run(job: &AssessJob, rt: &tokio::runtime::Runtime) -> anyhow::Result<Exit
 pub fn write(
     a: &crate::assess::Assessment,
     format: Format,
+    ocsf_version: crate::report::formats::OcsfVersion,
     output: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
-    let bytes = crate::assess::render::render(a, format);
+    let bytes = crate::assess::render::render(a, format, ocsf_version);
     match output {
         Some(p) if p.as_os_str() != "-" => {
             let tmp = p.with_extension("tmp-pipewarden");

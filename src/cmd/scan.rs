@@ -174,7 +174,7 @@ async fn detect_and_deliver(plan: &ScanPlan) -> anyhow::Result<Exit> {
         for (format, dest) in &plan.assess {
             report::write_to(
                 dest,
-                crate::assess::render::render(&a, *format),
+                crate::assess::render::render(&a, *format, d.ocsf_version),
                 j.aws.as_ref(),
             )
             .await?;

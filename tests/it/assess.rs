@@ -56,8 +56,15 @@ fn stdout(o: &Output) -> String {
 
 /// `assess` of the 35 generated days in `format`, written to a file; its path.
 fn assess(format: &str) -> PathBuf {
+    assess_with(format, &[])
+}
+
+/// `assess` in `format` with `extra` flags.
+fn assess_with(format: &str, extra: &[&str]) -> PathBuf {
     let (d, lake) = lake();
-    let out = d.path().join(format!("assessment.{format}"));
+    let out = d
+        .path()
+        .join(format!("assessment{}.{format}", extra.join("")));
     let o = bin()
         .args([
             "assess",
@@ -70,6 +77,7 @@ fn assess(format: &str) -> PathBuf {
         ])
         .args(["--format", format, "-o"])
         .arg(&out)
+        .args(extra)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -168,6 +176,9 @@ fn assessment_compliance_findings_validate_strictly_and_the_matrix_renders() {
     assert_eq!(first["class_uid"], 2003);
     assert_eq!(first["compliance"]["requirements"][0], "SEC11-BP07");
     assert!(text.contains("\"status\":\"Fail\"") && text.contains("\"status\":\"Pass\""));
+    // What Amazon Security Lake accepts.
+    let v13 = assess_with("ocsf", &["--ocsf-version", "1.3.0"]);
+    assert_eq!(assert_ocsf_strict(&v13, "1.3.0"), 12 * 7);
     let md = std::fs::read_to_string(assess("markdown")).unwrap();
     assert!(
         md.contains("| github:acme/web:deploy.yml |"),
