@@ -668,13 +668,7 @@ impl DetectFlags {
             ..Default::default()
         };
         plan.until = day("until", &self.until)?;
-        let fail_on = crate::detect::Severity::parse(&self.fail_on).ok_or_else(|| FlagError {
-            flag: "fail-on",
-            reason: format!(
-                "{:?} is not one of info, low, medium, high, critical",
-                self.fail_on
-            ),
-        })?;
+        let fail_on = fail_on(&self.fail_on)?;
         let engine = self.engine.engine()?;
         let config = match &self.config {
             Some(p) => crate::attribute::config::Config::load(p)?,
@@ -723,6 +717,14 @@ pub struct AssessArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub s3: S3Args,
+}
+
+/// `--fail-on`: a severity.
+fn fail_on(s: &str) -> Result<crate::detect::Severity, FlagError> {
+    crate::detect::Severity::parse(s).ok_or_else(|| FlagError {
+        flag: "fail-on",
+        reason: format!("{s:?} is not one of info, low, medium, high, critical"),
+    })
 }
 
 /// The day after `d` (the exclusive end of a period whose last day is `d`).
@@ -800,13 +802,7 @@ pub struct GateArgs {
 impl GateArgs {
     /// Validates the flags into a job.
     pub fn plan(&self) -> anyhow::Result<crate::cmd::gate::GateJob> {
-        let fail_on = crate::detect::Severity::parse(&self.fail_on).ok_or_else(|| FlagError {
-            flag: "fail-on",
-            reason: format!(
-                "{:?} is not one of info, low, medium, high, critical",
-                self.fail_on
-            ),
-        })?;
+        let fail_on = fail_on(&self.fail_on)?;
         let window_days = parse_days(&self.window).ok_or(FlagError {
             flag: "window",
             reason: format!("{:?} is not a number of days like 1d", self.window),

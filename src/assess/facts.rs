@@ -70,30 +70,6 @@ async fn run(ctx: &SessionContext, name: &str, sql: &str) -> Result<Vec<RecordBa
         .map_err(err)
 }
 
-/// One string list column (`NULL` is empty).
-fn str_lists(b: &RecordBatch, name: &str) -> Vec<Vec<String>> {
-    let Some(c) = b.column_by_name(name) else {
-        return vec![vec![]; b.num_rows()];
-    };
-    let l = c.as_list::<i32>();
-    (0..b.num_rows())
-        .map(|i| {
-            if l.is_null(i) {
-                return vec![];
-            }
-            let v = l.value(i);
-            let v = v.as_string::<i32>();
-            let mut out: Vec<String> = (0..v.len())
-                .filter(|j| !v.is_null(*j))
-                .map(|j| v.value(j).to_string())
-                .collect();
-            out.sort();
-            out.dedup();
-            out
-        })
-        .collect()
-}
-
 /// Facts of every pipeline the lake knows (from build records, CloudTrail or the config), by id.
 pub async fn facts(
     ctx: &SessionContext,
@@ -110,9 +86,9 @@ pub async fn facts(
             ints(&b, "runs_ever"),
         );
         let (envs, checks, roles, repo) = (
-            str_lists(&b, "allowed_environments"),
-            str_lists(&b, "required_checks"),
-            str_lists(&b, "roles"),
+            lists(&b, "allowed_environments"),
+            lists(&b, "required_checks"),
+            lists(&b, "roles"),
             strs(&b, "repository"),
         );
         for i in 0..b.num_rows() {
@@ -138,7 +114,7 @@ pub async fn facts(
             ints(&b, "calls"),
             ints(&b, "long_term_calls"),
         );
-        let (envs, accounts) = (str_lists(&b, "environments"), str_lists(&b, "accounts"));
+        let (envs, accounts) = (lists(&b, "environments"), lists(&b, "accounts"));
         for i in 0..b.num_rows() {
             let Some(p) = ids[i].as_deref().filter(|p| keep(p)) else {
                 continue;
@@ -210,18 +186,27 @@ pub async fn facts(
     Ok(out)
 }
 
-/// The lake's saved findings (`findings` table), and whether a detect run saved any table.
-pub async fn saved_findings(ctx: &SessionContext, lake: &Lake) -> Result<Saved, FactsError> {
+/// The one file of a single-file table (`findings`, `integrity`, `assessment`), when a run saved it.
+pub async fn saved_file(
+    lake: &Lake,
+    table: &crate::lake::catalog::Table,
+) -> Result<Option<object_store::ObjectMeta>, FactsError> {
     let files = lake
-        .parquet_files(&object_store::path::Path::from(
-            crate::lake::catalog::FINDINGS.dir,
-        ))
+        .parquet_files(&object_store::path::Path::from(table.dir))
         .await
         .map_err(|e| FactsError {
-            query: "findings table".into(),
+            query: format!("{} table", table.name),
             source: datafusion::error::DataFusionError::External(Box::new(e)),
         })?;
-    if files.is_empty() {
+    Ok(files.into_iter().last())
+}
+
+/// The lake's saved findings (`findings` table), and whether a detect run saved any table.
+pub async fn saved_findings(ctx: &SessionContext, lake: &Lake) -> Result<Saved, FactsError> {
+    if saved_file(lake, &crate::lake::catalog::FINDINGS)
+        .await?
+        .is_none()
+    {
         return Ok(Saved::default());
     }
     let mut out = Saved {
@@ -302,16 +287,7 @@ pub async fn findings_window(ctx: &SessionContext) -> Option<(Time, Time)> {
 
 /// The last `verify --lake`: when it wrote the `integrity` table, and its problems.
 pub async fn verification(ctx: &SessionContext, lake: &Lake) -> Result<Verification, FactsError> {
-    let files = lake
-        .parquet_files(&object_store::path::Path::from(
-            crate::lake::catalog::INTEGRITY.dir,
-        ))
-        .await
-        .map_err(|e| FactsError {
-            query: "integrity table".into(),
-            source: datafusion::error::DataFusionError::External(Box::new(e)),
-        })?;
-    let Some(file) = files.last() else {
+    let Some(file) = saved_file(lake, &crate::lake::catalog::INTEGRITY).await? else {
         return Ok(Verification::default());
     };
     let mut v = Verification {

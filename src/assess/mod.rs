@@ -829,20 +829,13 @@ pub async fn saved_rows(
         query: query.into(),
         source: e,
     };
-    let files = lake
-        .parquet_files(&object_store::path::Path::from(
-            crate::lake::catalog::ASSESSMENT.dir,
-        ))
-        .await
-        .map_err(|e| {
-            err(
-                "assessment table",
-                datafusion::error::DataFusionError::External(Box::new(e)),
-            )
-        })?;
-    if files.is_empty() {
+    if facts::saved_file(lake, &crate::lake::catalog::ASSESSMENT)
+        .await?
+        .is_none()
+    {
         return Ok(None);
     }
+
     let df = ctx
         .table("assessment")
         .await

@@ -86,12 +86,8 @@ pub fn write(
 ) -> anyhow::Result<()> {
     let bytes = crate::assess::render::render(a, format, ocsf_version);
     match output {
-        Some(p) if p.as_os_str() != "-" => {
-            let tmp = p.with_extension("tmp-pipewarden");
-            std::fs::write(&tmp, &bytes)
-                .and_then(|_| std::fs::rename(&tmp, p))
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-        }
+        Some(p) if p.as_os_str() != "-" => crate::report::write_atomic(p, &bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
         _ => super::out(&String::from_utf8_lossy(&bytes))?,
     }
     Ok(())

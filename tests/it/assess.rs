@@ -20,14 +20,7 @@ fn lake() -> &'static (tempfile::TempDir, String) {
     LAKE.get_or_init(|| {
         let d = tempfile::tempdir().unwrap();
         let lake = d.path().join("lake").display().to_string();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
-        ingest(&plan(
-            root.join("cloudtrail/AWSLogs").display().to_string(),
-            &lake,
-        ));
-        let mut p = plan(root.join("builds").display().to_string(), &lake);
-        p.dataset = pipewarden::lake::Dataset::Builds;
-        ingest(&p);
+        ingest_sample_logs(&lake);
         let o = bin()
             .args([
                 "detect",

@@ -250,21 +250,26 @@ pub fn write_corpus(dir: &Path, days: &[&str], n_files: usize, per_file: usize) 
     ids
 }
 
-/// The bundled sample logs (generator output with 13 labelled anomalies), ingested once.
+/// Ingests the generated history of `sample-logs/` (CloudTrail, then build records) into `lake`.
+pub fn ingest_sample_logs(lake: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+    ingest(&plan(
+        root.join("cloudtrail/AWSLogs").display().to_string(),
+        lake,
+    ));
+    let mut p = plan(root.join("builds").display().to_string(), lake);
+    p.dataset = pipewarden::lake::Dataset::Builds;
+    ingest(&p);
+}
+
+/// The bundled sample logs (generator output with 27 labelled anomalies), ingested once.
 pub fn sample_lake() -> &'static str {
     static LAKE: std::sync::OnceLock<(tempfile::TempDir, String)> = std::sync::OnceLock::new();
     &LAKE
         .get_or_init(|| {
             let d = tempfile::tempdir().unwrap();
             let lake = d.path().join("lake").display().to_string();
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
-            ingest(&plan(
-                root.join("cloudtrail/AWSLogs").display().to_string(),
-                &lake,
-            ));
-            let mut p = plan(root.join("builds").display().to_string(), &lake);
-            p.dataset = pipewarden::lake::Dataset::Builds;
-            ingest(&p);
+            ingest_sample_logs(&lake);
             (d, lake)
         })
         .1
