@@ -36,6 +36,9 @@ pub enum Command {
     /// The per-pipeline SEC11-BP07 assessment: one row per control, pass, fail or unknown, with
     /// its evidence (saved as the lake's `assessment` table).
     Assess(AssessArgs),
+    /// The permissions review: per role or user a pipeline uses, what it may do against what it
+    /// did, why the grant is too wide, and a least-privilege policy for what it used.
+    Permissions(PermissionsArgs),
     /// Before a deploy: exit 1 when the pipeline has an unsuppressed finding at or above
     /// --fail-on in the window or fails a listed control, 0 when clear, 2 on error.
     Gate(GateArgs),
@@ -763,6 +766,65 @@ impl AssessArgs {
                     reason,
                 },
             )?,
+        })
+    }
+}
+
+/// Flags of `permissions`.
+#[derive(Debug, Args)]
+pub struct PermissionsArgs {
+    /// The lake: a folder or s3://bucket/prefix.
+    #[arg(long, default_value = "pipewarden-lake", value_name = "DIR|S3")]
+    pub lake: LakeLocation,
+    /// Days reviewed, ending with --until.
+    #[arg(long, default_value = "90d", value_name = "DAYS")]
+    pub since: String,
+    /// Last day reviewed, inclusive (YYYY-MM-DD or Nd; default: today).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Attribution and pipeline configuration (pipewarden.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Also read the live account's grants (IAM GetAccountAuthorizationDetails and
+    /// ListAccessKeys, on the standard credential chain).
+    #[arg(long)]
+    pub iam: bool,
+    /// IAM's endpoint, if not AWS's (moto, LocalStack).
+    #[arg(long, env = "AWS_ENDPOINT_URL_IAM", value_name = "URL")]
+    pub iam_endpoint_url: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::permissions::render::Format,
+    /// Write to this file (replaced whole) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+impl PermissionsArgs {
+    /// Validates the flags into a job.
+    pub fn plan(&self) -> anyhow::Result<crate::cmd::permissions::PermissionsJob> {
+        let days = parse_days(&self.since).ok_or(FlagError {
+            flag: "since",
+            reason: format!("{:?} is not a number of days like 90d", self.since),
+        })?;
+        let (since, until) =
+            crate::cmd::assess::period(days, day_after(day("until", &self.until)?));
+        Ok(crate::cmd::permissions::PermissionsJob {
+            lake: self.lake.clone(),
+            s3: self.s3.options(),
+            engine: self.engine.engine()?,
+            config: load_config(&self.config)?,
+            since,
+            until,
+            iam: self.iam.then(|| crate::permissions::iam::IamOptions {
+                endpoint: self.iam_endpoint_url.clone(),
+            }),
+            format: self.format,
+            output: self.output.clone(),
         })
     }
 }

@@ -119,6 +119,7 @@ pub mod generate;
 pub mod ingest;
 pub mod lake;
 pub mod parse;
+pub mod permissions;
 pub mod progress;
 pub mod query;
 pub mod report;
@@ -147,6 +148,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
         C::Detect(a) => cmd::detect::run(&a.detect.plan()?, a.json.as_deref(), &rt()?),
         C::Scan(a) => cmd::scan::run(&a.plan()?, &rt()?),
         C::Assess(a) => cmd::assess::run(&a.plan()?, &rt()?),
+        C::Permissions(a) => cmd::permissions::run(&a.plan()?, &rt()?),
         C::Gate(a) => cmd::gate::run(&a.plan()?, &rt()?),
         C::Query(a) if a.list_hunts => cmd::query::list_hunts(a.session.queries.as_deref()),
         C::Query(a) => cmd::query::run(&a.plan()?, a.show_sql, &rt()?),

@@ -14,6 +14,7 @@ pub mod gate;
 pub mod generate;
 pub mod ingest;
 pub mod lint;
+pub mod permissions;
 pub mod query;
 pub mod scan;
 pub mod shell;

@@ -133,7 +133,7 @@ pub(super) fn payments_build(buildspec: &str, role: &str) -> Value {
 
 /// One call by a person's SSO session (see [`human`]); returns the event id.
 #[allow(clippy::too_many_arguments)]
-fn call(
+pub(super) fn call(
     day: &mut Day,
     who: &Who,
     ip: &str,

@@ -15,6 +15,7 @@
 pub mod anomalies;
 pub mod builds;
 pub mod bypasses;
+pub mod grants;
 pub mod org;
 pub mod rng;
 pub mod state;
@@ -178,13 +179,52 @@ pub struct Frozen {
     pub json: String,
 }
 
-/// The finished events of a day.
+/// The finished events of a day, with what the permissions truth needs from them.
 #[derive(Default)]
-pub struct Events(pub Vec<Frozen>);
+pub struct Events(
+    pub Vec<Frozen>,
+    /// Calls per principal, for `truth/permissions.json`.
+    pub grants::Usage,
+    /// Policies attached or put on roles: (role ARN, `managed` or `inline`, ARN or
+    /// `{"name", "document"}`).
+    pub Vec<(String, String, String)>,
+);
 
 impl Events {
     /// Records a finished event.
     pub fn push(&mut self, e: Event) {
+        if let Some(k) = grants::usage_key(&e.record) {
+            *self.1.entry(k).or_default() += 1;
+        }
+        let r = &e.record;
+        if r["eventSource"] == "iam.amazonaws.com" && r["errorCode"].is_null() {
+            let role = |req: &Value| {
+                req["roleName"].as_str().map(|n| {
+                    format!(
+                        "arn:aws:iam::{}:role/{n}",
+                        r["recipientAccountId"].as_str().unwrap_or("")
+                    )
+                })
+            };
+            let req = &r["requestParameters"];
+            match r["eventName"].as_str() {
+                Some("AttachRolePolicy") => {
+                    if let (Some(a), Some(p)) = (role(req), req["policyArn"].as_str()) {
+                        self.2.push((a, "managed".into(), p.to_string()));
+                    }
+                }
+                Some("PutRolePolicy") => {
+                    let doc = req["policyDocument"]
+                        .as_str()
+                        .and_then(|d| serde_json::from_str::<Value>(d).ok());
+                    if let (Some(a), Some(d)) = (role(req), doc) {
+                        let v = serde_json::json!({"name": req["policyName"], "document": d});
+                        self.2.push((a, "inline".into(), v.to_string()));
+                    }
+                }
+                _ => {}
+            }
+        }
         let json = serde_json::to_string(&e.record).expect("a JSON value serialises");
         self.0.push(Frozen {
             time: e.time,
@@ -853,6 +893,8 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
     let mut labels: Vec<(usize, Label)> = vec![];
     let mut quiet: Vec<Label> = vec![];
     let mut truth = Vec::new();
+    let mut usage = grants::Usage::new();
+    let mut granted = vec![];
     let mut d0 = 0;
     while d0 < plan.days {
         let days: Vec<u32> = (d0..(d0 + threads).min(plan.days)).collect();
@@ -879,6 +921,10 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
             summary.build_records += out.build_records;
             labels.extend(out.labels);
             quiet.extend(out.quiet);
+            for (k, n) in out.usage {
+                *usage.entry(k).or_default() += n;
+            }
+            granted.extend(out.granted);
             for r in out.runs {
                 serde_json::to_writer(&mut truth, &r)?;
                 truth.push(b'\n');
@@ -917,6 +963,9 @@ pub fn run(plan: &GeneratePlan) -> anyhow::Result<GenerateSummary> {
     let mut bytes = serde_json::to_vec_pretty(&expected)?;
     bytes.push(b'\n');
     sink.put("truth/assessment.json", bytes)?;
+    let mut bytes = serde_json::to_vec_pretty(&grants::truth(&usage, &granted))?;
+    bytes.push(b'\n');
+    sink.put("truth/permissions.json", bytes)?;
     summary.labels = labels.len() as u64;
     Ok(summary)
 }
@@ -932,6 +981,9 @@ struct DayOutput {
     quiet: Vec<Label>,
     /// Truth about the day's runs (`truth/runs.jsonl.gz`).
     runs: Vec<Value>,
+    /// Calls per principal and policies granted (`truth/permissions.json`).
+    usage: grants::Usage,
+    granted: Vec<(String, String, String)>,
 }
 
 fn generate_day(
@@ -977,6 +1029,7 @@ fn generate_day(
     simulate_services(&mut day);
     if d == 0 {
         bypasses::history(&mut day);
+        grants::history(&mut day);
     }
     let mut labels = vec![];
     for (i, (kind, on_day)) in schedule.iter().enumerate() {
@@ -1000,6 +1053,8 @@ fn generate_day(
         labels,
         quiet,
         runs: std::mem::take(&mut day.runs),
+        usage: std::mem::take(&mut day.events.1),
+        granted: std::mem::take(&mut day.events.2),
     })
 }
 
