@@ -11,6 +11,7 @@ use serde_json::Value;
 const ACTIONS_TSV: &str = include_str!("data/actions.tsv");
 const EVENT_ACTIONS_TSV: &str = include_str!("data/event_actions.tsv");
 const EVENT_SOURCES_TSV: &str = include_str!("data/event_sources.tsv");
+const EVENT_OVERRIDES_TSV: &str = include_str!("data/event_overrides.tsv");
 const MANAGED_GZ: &[u8] = include_bytes!("data/managed_policies.json.gz");
 
 /// Version of the bundled mapping data, reported with every review.
@@ -206,6 +207,7 @@ fn event_map() -> &'static EventMap {
             .map(|f| (f[0].to_string(), f[1].to_string()))
             .collect();
         let actions = rows(EVENT_ACTIONS_TSV)
+            .chain(rows(EVENT_OVERRIDES_TSV))
             .filter(|f| f.len() >= 3)
             .map(|f| {
                 let acts = if f[2] == "-" {
@@ -249,6 +251,9 @@ pub fn map_event(event_source: &str, event_name: &str, event_type: Option<&str>)
         }
         _ => {}
     }
+    if event_source == "signin.amazonaws.com" {
+        return Mapped::Unmapped("a sign-in, not an API call: no IAM action".into());
+    }
     let ns = namespace_of(event_source);
     let m = event_map();
     if let Some(acts) = m
@@ -267,7 +272,19 @@ pub fn map_event(event_source: &str, event_name: &str, event_type: Option<&str>)
             "event source {event_source} has no IAM namespace in the catalogue"
         ));
     }
-    match c.get(&format!("{ns}:{event_name}")) {
+    // Lambda records its API version in the name: `UpdateFunctionCode20150331v2`.
+    // CloudFront its date: `CreateFunction2020_05_31`.
+    let versioned = event_name
+        .trim_end_matches(|ch: char| ch.is_ascii_digit() || ch == 'v' || ch == '_')
+        .len();
+    let unversioned = match event_name.get(versioned..) {
+        Some(tail) if tail.len() >= 8 && tail.starts_with("20") => event_name.get(..versioned),
+        _ => None,
+    };
+    match c
+        .get(&format!("{ns}:{event_name}"))
+        .or_else(|| unversioned.and_then(|n| c.get(&format!("{ns}:{n}"))))
+    {
         Some((a, _)) => Mapped::Actions(vec![a.to_string()]),
         None => Mapped::Unmapped(format!(
             "{ns} has no IAM action {event_name} in the catalogue (an internal or console-only call)"
@@ -382,6 +399,10 @@ mod tests {
             ),
             Mapped::Unmapped(_)
         ));
+        assert_eq!(
+            a("lambda.amazonaws.com", "UpdateFunctionCode20150331v2"),
+            Mapped::Actions(vec!["lambda:UpdateFunctionCode".into()])
+        );
         assert!(matches!(
             a("nothing.amazonaws.com", "Foo"),
             Mapped::Unmapped(_)

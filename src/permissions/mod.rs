@@ -431,7 +431,7 @@ async fn used_rows(
         );
         let pcols: Vec<(String, Vec<Option<String>>)> = params
             .iter()
-            .map(|p| (p.clone(), s(&format!("p_{p}"))))
+            .map(|p| (p.clone(), s(&format!("p_{}", p.to_ascii_lowercase()))))
             .collect();
         let denied = batch
             .column_by_name("denied")

@@ -18,6 +18,7 @@ mod helpers;
 mod ingest_local;
 mod ingest_s3;
 mod interop;
+mod permissions;
 mod query;
 mod report;
 mod verify;
