@@ -28,7 +28,7 @@
 //!
 //! - [`cmd`]: one file per subcommand, each with one `run` taking its validated plan and the
 //!   process's one tokio runtime: `ingest`, `detect`, `scan` (verify → ingest → detect → report
-//!   → assess), `assess`, `gate`, `query`, `shell`, `lint`, `verify`, `generate`, and the
+//!   → assess), `assess`, `gate`, `permissions`, `query`, `shell`, `lint`, `verify`, `generate`, and the
 //!   cluster's `scheduler`/`executor`.
 //! - [`cli`]: flags (clap) and their validation into plans; `detect` and `scan` share their
 //!   flag groups ([`cli::DetectFlags`], [`cli::ReportFlags`]).
@@ -70,6 +70,12 @@
 //!   `queries/assess/`, the saved findings and the `integrity` table ([`assess::facts`]), its
 //!   formats ([`assess::render`]: table, JSON, Markdown, HTML matrix, OCSF Compliance Findings),
 //!   the lake's `assessment` table, and the deploy gate's verdict ([`assess::gate`], pure).
+//! - [`permissions`]: `pipewarden permissions`, the permissions review per principal a pipeline
+//!   uses: granted (the trail's IAM changes replayed, [`permissions::grants`]; the live account
+//!   with `--iam`, [`permissions::iam`]) against used (CloudTrail events mapped to IAM actions
+//!   through bundled data, [`permissions::catalog`]), why the grant is too wide and the
+//!   least-privilege policy for what it used ([`permissions::policy`], pure), and its formats
+//!   ([`permissions::render`]).
 //! - [`findings`]: the findings model (typed times, kinds, severities) every output reads.
 //! - [`report`]: a detect report for people (terminal [`report::terminal`], Markdown,
 //!   self-contained HTML with SVG plots, [`report::html`]) and machines (JSON, NDJSON, OCSF,

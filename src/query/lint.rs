@@ -45,6 +45,7 @@ pub fn queries(queries_dir: Option<&Path>, failures: &mut Vec<String>) -> Vec<(S
     for (name, sql) in crate::assess::facts::QUERIES {
         out.push((name.into(), crate::assess::facts::fill(sql, since, until)));
     }
+    out.extend(crate::permissions::queries(since, until));
     let (hunts, errors) = catalog::load(queries_dir);
     failures.extend(errors.into_iter().map(|e| e.to_string()));
     for h in hunts {
