@@ -461,7 +461,7 @@ impl Grants {
                     return warn(self, "no userName".into());
                 };
                 let Some(id) = s(&key, "accessKeyId")
-                    .or(s(&req, "accessKeyId"))
+                    .or(s(req, "accessKeyId"))
                     .map(str::to_string)
                 else {
                     return warn(self, "no accessKeyId".into());
@@ -484,7 +484,7 @@ impl Grants {
                         );
                     }
                     _ => {
-                        let status = s(&req, "status").unwrap_or("Active").to_string();
+                        let status = s(req, "status").unwrap_or("Active").to_string();
                         p.keys
                             .entry(id.clone())
                             .or_insert_with(|| AccessKey {

@@ -301,8 +301,7 @@ pub fn broad(
                 .iter()
                 .any(|r| !s.not_resource && (r == "*" || super::catalog::glob_match(r, arn)));
             let selfmod: Vec<&str> = SELF_MODIFY.iter().copied().filter(|a| allows(a)).collect();
-            if own && !selfmod.is_empty() && !(s.actions.iter().any(|a| a == "*") && !s.not_action)
-            {
+            if own && !selfmod.is_empty() && (s.not_action || !s.actions.iter().any(|a| a == "*")) {
                 out.push(Broad {
                     reason: "self_modify",
                     detail: format!("it may change its own permissions: {}", selfmod.join(", ")),
