@@ -694,18 +694,8 @@ impl DetectFlags {
 /// Flags of `assess`.
 #[derive(Debug, Args)]
 pub struct AssessArgs {
-    /// The lake: a folder or s3://bucket/prefix.
-    #[arg(long, default_value = "pipewarden-lake", value_name = "DIR|S3")]
-    pub lake: LakeLocation,
-    /// Days assessed, ending with --until.
-    #[arg(long, default_value = "90d", value_name = "DAYS")]
-    pub since: String,
-    /// Last day assessed, inclusive (YYYY-MM-DD or Nd; default: today).
-    #[arg(long, value_name = "DATE")]
-    pub until: Option<String>,
-    /// Attribution and pipeline configuration (pipewarden.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub period: PeriodFlags,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: crate::assess::render::Format,
@@ -745,17 +735,12 @@ fn load_config(p: &Option<std::path::PathBuf>) -> anyhow::Result<crate::attribut
 impl AssessArgs {
     /// Validates the flags into a job.
     pub fn plan(&self) -> anyhow::Result<crate::cmd::assess::AssessJob> {
-        let days = parse_days(&self.since).ok_or(FlagError {
-            flag: "since",
-            reason: format!("{:?} is not a number of days like 90d", self.since),
-        })?;
-        let (since, until) =
-            crate::cmd::assess::period(days, day_after(day("until", &self.until)?));
+        let (since, until) = self.period.period()?;
         Ok(crate::cmd::assess::AssessJob {
-            lake: self.lake.clone(),
+            lake: self.period.lake.clone(),
             s3: self.s3.options(),
             engine: self.engine.engine()?,
-            config: load_config(&self.config)?,
+            config: self.period.config()?,
             since,
             until,
             format: self.format,
@@ -770,21 +755,48 @@ impl AssessArgs {
     }
 }
 
-/// Flags of `permissions`.
+/// The lake and the period of `assess` and `permissions`: `--lake`, `--since`, `--until`,
+/// `--config`.
 #[derive(Debug, Args)]
-pub struct PermissionsArgs {
+pub struct PeriodFlags {
     /// The lake: a folder or s3://bucket/prefix.
     #[arg(long, default_value = "pipewarden-lake", value_name = "DIR|S3")]
     pub lake: LakeLocation,
-    /// Days reviewed, ending with --until.
+    /// Days of the period, ending with --until.
     #[arg(long, default_value = "90d", value_name = "DAYS")]
     pub since: String,
-    /// Last day reviewed, inclusive (YYYY-MM-DD or Nd; default: today).
+    /// Last day of the period, inclusive (YYYY-MM-DD or Nd; default: today).
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
     /// Attribution and pipeline configuration (pipewarden.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
+}
+
+impl PeriodFlags {
+    /// The period `[since, until)`.
+    pub fn period(&self) -> anyhow::Result<(crate::findings::Time, crate::findings::Time)> {
+        let days = parse_days(&self.since).ok_or(FlagError {
+            flag: "since",
+            reason: format!("{:?} is not a number of days like 90d", self.since),
+        })?;
+        Ok(crate::cmd::assess::period(
+            days,
+            day_after(day("until", &self.until)?),
+        ))
+    }
+
+    /// The configuration file, loaded (the default when none is given).
+    pub fn config(&self) -> anyhow::Result<crate::attribute::config::Config> {
+        load_config(&self.config)
+    }
+}
+
+/// Flags of `permissions`.
+#[derive(Debug, Args)]
+pub struct PermissionsArgs {
+    #[command(flatten)]
+    pub period: PeriodFlags,
     /// Also read the live account's grants (IAM GetAccountAuthorizationDetails and
     /// ListAccessKeys, on the standard credential chain).
     #[arg(long)]
@@ -807,17 +819,12 @@ pub struct PermissionsArgs {
 impl PermissionsArgs {
     /// Validates the flags into a job.
     pub fn plan(&self) -> anyhow::Result<crate::cmd::permissions::PermissionsJob> {
-        let days = parse_days(&self.since).ok_or(FlagError {
-            flag: "since",
-            reason: format!("{:?} is not a number of days like 90d", self.since),
-        })?;
-        let (since, until) =
-            crate::cmd::assess::period(days, day_after(day("until", &self.until)?));
+        let (since, until) = self.period.period()?;
         Ok(crate::cmd::permissions::PermissionsJob {
-            lake: self.lake.clone(),
+            lake: self.period.lake.clone(),
             s3: self.s3.options(),
             engine: self.engine.engine()?,
-            config: load_config(&self.config)?,
+            config: self.period.config()?,
             since,
             until,
             iam: self.iam.then(|| crate::permissions::iam::IamOptions {

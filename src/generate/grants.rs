@@ -291,86 +291,66 @@ pub fn history(day: &mut Day) {
                 "AWSReservedSSO_AdministratorAccess_5e0c1b2a3d4f6789",
                 t,
             );
-            let at = |k: i64| t + 10 + k * 5;
-            let iam = |name: &'static str| ("iam.amazonaws.com", name, "us-east-1", account);
             let principal_arn = arn(g, *env);
-            let mut k = 0;
+            let (kind, field) = if g.user {
+                ("User", "userName")
+            } else {
+                ("Role", "roleName")
+            };
+            // The calls, in order: create, attach each managed policy, put each inline one,
+            // and a user's access key.
+            let mut calls: Vec<(String, Value, Value)> = vec![];
             if g.user {
-                super::bypasses::call(
-                    day,
-                    &who,
-                    &ip,
-                    &ua,
-                    at(k),
-                    iam("CreateUser"),
+                calls.push((
+                    "CreateUser".into(),
                     json!({"userName": g.name}),
                     json!({"user": {"userName": g.name, "arn": principal_arn, "path": "/"}}),
-                );
+                ));
             } else {
                 let trust = g
                     .trust
                     .as_ref()
                     .map(|t| t.to_string().replace("ACCOUNT", account))
                     .unwrap_or_default();
-                super::bypasses::call(
-                    day,
-                    &who,
-                    &ip,
-                    &ua,
-                    at(k),
-                    iam("CreateRole"),
+                calls.push((
+                    "CreateRole".into(),
                     json!({"roleName": g.name, "assumeRolePolicyDocument": trust}),
                     json!({"role": {"roleName": g.name, "arn": principal_arn, "path": "/"}}),
-                );
+                ));
             }
             for m in g.managed {
-                k += 1;
-                let (name, field) = if g.user {
-                    ("AttachUserPolicy", "userName")
-                } else {
-                    ("AttachRolePolicy", "roleName")
-                };
-                super::bypasses::call(
-                    day,
-                    &who,
-                    &ip,
-                    &ua,
-                    at(k),
-                    iam(name),
+                calls.push((
+                    format!("Attach{kind}Policy"),
                     json!({field: g.name, "policyArn": format!("arn:aws:iam::aws:policy/{m}")}),
                     Value::Null,
-                );
+                ));
             }
             for (pn, d) in &g.inline {
-                k += 1;
-                let (name, field) = if g.user {
-                    ("PutUserPolicy", "userName")
-                } else {
-                    ("PutRolePolicy", "roleName")
-                };
-                super::bypasses::call(
-                    day,
-                    &who,
-                    &ip,
-                    &ua,
-                    at(k),
-                    iam(name),
+                calls.push((
+                    format!("Put{kind}Policy"),
                     json!({field: g.name, "policyName": pn, "policyDocument": d.to_string()}),
                     Value::Null,
-                );
+                ));
             }
+            let at = |k: usize| t + 10 + k as i64 * 5;
             if g.user {
-                k += 1;
+                calls.push((
+                    "CreateAccessKey".into(),
+                    json!({"userName": g.name}),
+                    json!({"accessKey": {"userName": g.name, "accessKeyId": super::jenkins_key(), "status": "Active",
+                        "createDate": super::trail::iso(at(calls.len()))}}),
+                ));
+            }
+            for (k, (name, request, response)) in calls.into_iter().enumerate() {
                 super::bypasses::call(
                     day,
                     &who,
                     &ip,
                     &ua,
                     at(k),
-                    iam("CreateAccessKey"),
-                    json!({"userName": g.name}),
-                    json!({"accessKey": {"userName": g.name, "accessKeyId": super::jenkins_key(), "status": "Active",
-                        "createDate": super::trail::iso(at(k))}}),
+                    ("iam.amazonaws.com", &name, "us-east-1", account),
+                    request,
+                    response,
                 );
             }
         }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::policy::{document_of, parse_text};
+use super::policy::document_of;
 
 /// Where a grant is known from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -129,8 +129,6 @@ pub struct Grants {
     pub customer: BTreeMap<String, Customer>,
     /// Changes that could not be applied, naming the event id.
     pub warnings: Vec<String>,
-    /// IAM events replayed.
-    pub events: usize,
 }
 
 /// One IAM event of the trail, in time order.
@@ -192,6 +190,26 @@ fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
 
+/// The kind of principal an IAM event changes, and the request parameter naming it.
+fn target_of(event_name: &str) -> (PrincipalKind, &'static str) {
+    if event_name.contains("Role") {
+        (PrincipalKind::Role, "roleName")
+    } else if event_name.contains("Group") {
+        (PrincipalKind::Group, "groupName")
+    } else {
+        (PrincipalKind::User, "userName")
+    }
+}
+
+/// The user whose access key an event creates, changes or deletes: the one named, else the
+/// caller (a call on one's own user names none).
+fn key_user(e: &IamEvent, req: &Value, resp: &Value) -> Option<String> {
+    s(req, "userName")
+        .or_else(|| resp.get("accessKey").and_then(|k| s(k, "userName")))
+        .map(str::to_string)
+        .or(e.caller_user.clone())
+}
+
 impl Grants {
     fn principal(&mut self, account: &str, kind: PrincipalKind, name: &str) -> &mut Principal {
         self.principals
@@ -202,64 +220,37 @@ impl Grants {
     /// Applies one IAM event of the trail (events must come in time order). A change whose
     /// policy document is malformed is skipped with a warning naming the event.
     pub fn apply(&mut self, e: &IamEvent) {
-        use PrincipalKind::*;
-        self.events += 1;
         let req = json(e.request.as_deref());
         let resp = json(e.response.as_deref());
-        let acct = e.account.as_str();
-        let name_of = |k: &str| s(&req, k).map(str::to_string);
-        let kind_of = |n: &str| {
-            if n.contains("Role") {
-                Role
-            } else if n.contains("Group") {
-                Group
-            } else {
-                User
-            }
-        };
-        let target_key = match e.event_name.as_str() {
-            n if n.contains("Role") => "roleName",
-            n if n.contains("Group") => "groupName",
-            _ => "userName",
-        };
-        let target = name_of(target_key);
         let n = e.event_name.as_str();
+        let (kind, key) = target_of(n);
         let touched = match n {
-            "AddUserToGroup" | "RemoveUserFromGroup" => name_of("userName").map(|u| (User, u)),
-            "CreateAccessKey" | "UpdateAccessKey" | "DeleteAccessKey" => name_of("userName")
-                .or_else(|| {
-                    resp.get("accessKey")
-                        .and_then(|k| s(k, "userName"))
-                        .map(str::to_string)
-                })
-                .or(e.caller_user.clone())
-                .map(|u| (User, u)),
+            "AddUserToGroup" | "RemoveUserFromGroup" => {
+                s(&req, "userName").map(|u| (PrincipalKind::User, u.to_string()))
+            }
+            "CreateAccessKey" | "UpdateAccessKey" | "DeleteAccessKey" => {
+                key_user(e, &req, &resp).map(|u| (PrincipalKind::User, u))
+            }
             _ if n.ends_with("Policy") && (n.contains("Create") || n.contains("Version")) => None,
-            _ => target.clone().map(|t| (kind_of(n), t)),
+            _ => s(&req, key).map(|t| (kind, t.to_string())),
         };
         let before = self.warnings.len();
-        self.replay(e, n, target, target_key, &req, &resp, acct);
+        self.replay(e, &req, &resp);
         if self.warnings.len() == before
             && let Some((k, name)) = touched
-            && let Some(p) = self.principals.get_mut(&(acct.to_string(), k, name))
+            && let Some(p) = self.principals.get_mut(&(e.account.clone(), k, name))
         {
             p.event_ids.push(e.event_id.clone());
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn replay(
-        &mut self,
-        e: &IamEvent,
-        n: &str,
-        target: Option<String>,
-        target_key: &str,
-        req: &Value,
-        resp: &Value,
-        acct: &str,
-    ) {
+    fn replay(&mut self, e: &IamEvent, req: &Value, resp: &Value) {
         use PrincipalKind::*;
+        let n = e.event_name.as_str();
+        let acct = e.account.as_str();
+        let (kind, target_key) = target_of(n);
         let name_of = |k: &str| s(req, k).map(str::to_string);
+        let target = name_of(target_key);
         let warn = |g: &mut Grants, m: String| {
             g.warnings.push(format!(
                 "event {} ({}): {m}; skipped",
@@ -267,21 +258,11 @@ impl Grants {
             ));
         };
         let doc = |field: &str| document_of(req.get(field).unwrap_or(&Value::Null));
-        let kind_of = |n: &str| {
-            if n.contains("Role") {
-                Role
-            } else if n.contains("Group") {
-                Group
-            } else {
-                User
-            }
-        };
         match n {
             "CreateRole" | "CreateUser" | "CreateGroup" => {
                 let Some(t) = target else {
                     return warn(self, format!("no {target_key}"));
                 };
-                let kind = kind_of(n);
                 let trust = if kind == Role {
                     match doc("assumeRolePolicyDocument") {
                         Ok(d) => Some(d),
@@ -308,7 +289,7 @@ impl Grants {
             }
             "DeleteRole" | "DeleteUser" | "DeleteGroup" => {
                 if let Some(t) = target {
-                    let p = self.principal(acct, kind_of(n), &t);
+                    let p = self.principal(acct, kind, &t);
                     *p = Principal {
                         arn: p.arn.take(),
                         deleted: true,
@@ -323,7 +304,7 @@ impl Grants {
                 let (Some(t), Some(arn)) = (target, name_of("policyArn")) else {
                     return warn(self, format!("no {target_key} or policyArn"));
                 };
-                let p = self.principal(acct, kind_of(n), &t);
+                let p = self.principal(acct, kind, &t);
                 p.sources.insert(Source::Trail);
                 if n.starts_with("Attach") {
                     p.managed.entry(arn).or_default().insert(Source::Trail);
@@ -337,7 +318,7 @@ impl Grants {
                 };
                 match doc("policyDocument") {
                     Ok(d) if super::policy::statements(&d).is_ok() => {
-                        let p = self.principal(acct, kind_of(n), &t);
+                        let p = self.principal(acct, kind, &t);
                         p.sources.insert(Source::Trail);
                         p.inline.insert(
                             pn,
@@ -356,7 +337,7 @@ impl Grants {
             }
             "DeleteRolePolicy" | "DeleteUserPolicy" | "DeleteGroupPolicy" => {
                 if let (Some(t), Some(pn)) = (target, name_of("policyName")) {
-                    let p = self.principal(acct, kind_of(n), &t);
+                    let p = self.principal(acct, kind, &t);
                     p.sources.insert(Source::Trail);
                     p.inline.remove(&pn);
                 }
@@ -454,10 +435,7 @@ impl Grants {
             }
             "CreateAccessKey" | "UpdateAccessKey" | "DeleteAccessKey" => {
                 let key = resp.get("accessKey").cloned().unwrap_or(Value::Null);
-                let Some(user) = name_of("userName")
-                    .or_else(|| s(&key, "userName").map(str::to_string))
-                    .or(e.caller_user.clone())
-                else {
+                let Some(user) = key_user(e, req, resp) else {
                     return warn(self, "no userName".into());
                 };
                 let Some(id) = s(&key, "accessKeyId")
@@ -580,11 +558,6 @@ impl Grants {
         }
         self.warnings.extend(live.warnings);
     }
-}
-
-/// Parses a document that IAM's API returns (URL-encoded JSON).
-pub fn api_document(text: &str) -> Result<Value, String> {
-    parse_text(text)
 }
 
 #[cfg(test)]

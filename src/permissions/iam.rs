@@ -14,17 +14,43 @@ pub struct IamOptions {
     pub endpoint: Option<String>,
 }
 
-fn arn_grants(g: &mut Grants, arn: Option<&str>) -> Option<Key> {
+/// Records a role, user or group of the account with its inline and attached managed
+/// policies (an inline document that cannot be read is a warning); its key.
+fn principal(
+    g: &mut Grants,
+    arn: Option<&str>,
+    inline: &[aws_sdk_iam::types::PolicyDetail],
+    managed: &[aws_sdk_iam::types::AttachedPolicy],
+) -> Option<Key> {
     let k = key_of(arn?)?;
+    let mut docs = vec![];
+    for p in inline {
+        let name = p.policy_name().unwrap_or("").to_string();
+        if let Some(d) = doc(g, &format!("{name} of {}", k.2), p.policy_document()) {
+            docs.push((name, d));
+        }
+    }
     let p = g.principals.entry(k.clone()).or_default();
     p.arn = arn.map(str::to_string);
     p.complete = true;
     p.sources.insert(Source::Iam);
+    for a in managed.iter().filter_map(|a| a.policy_arn()) {
+        p.managed.insert(a.to_string(), [Source::Iam].into());
+    }
+    for (name, document) in docs {
+        p.inline.insert(
+            name,
+            Inline {
+                document,
+                sources: [Source::Iam].into(),
+            },
+        );
+    }
     Some(k)
 }
 
 fn doc(g: &mut Grants, what: &str, text: Option<&str>) -> Option<serde_json::Value> {
-    match super::grants::api_document(text?) {
+    match super::policy::parse_text(text?) {
         Ok(v) => Some(v),
         Err(e) => {
             g.warnings.push(format!(
@@ -58,7 +84,12 @@ pub async fn read(
             )
         })?;
         for r in page.role_detail_list() {
-            let Some(k) = arn_grants(&mut g, r.arn()) else {
+            let Some(k) = principal(
+                &mut g,
+                r.arn(),
+                r.role_policy_list(),
+                r.attached_managed_policies(),
+            ) else {
                 continue;
             };
             let trust = doc(
@@ -66,84 +97,26 @@ pub async fn read(
                 &format!("trust policy of {}", k.2),
                 r.assume_role_policy_document(),
             );
-            let mut inline = vec![];
-            for p in r.role_policy_list() {
-                let name = p.policy_name().unwrap_or("").to_string();
-                if let Some(d) = doc(&mut g, &format!("{name} of {}", k.2), p.policy_document()) {
-                    inline.push((name, d));
-                }
-            }
-            let p = g.principals.get_mut(&k).expect("added above");
-            p.trust = trust;
-            for a in r.attached_managed_policies() {
-                if let Some(arn) = a.policy_arn() {
-                    p.managed.insert(arn.to_string(), [Source::Iam].into());
-                }
-            }
-            for (name, d) in inline {
-                p.inline.insert(
-                    name,
-                    Inline {
-                        document: d,
-                        sources: [Source::Iam].into(),
-                    },
-                );
-            }
+            g.principals.get_mut(&k).expect("added").trust = trust;
         }
         for u in page.user_detail_list() {
-            let Some(k) = arn_grants(&mut g, u.arn()) else {
-                continue;
-            };
-            let mut inline = vec![];
-            for p in u.user_policy_list() {
-                let name = p.policy_name().unwrap_or("").to_string();
-                if let Some(d) = doc(&mut g, &format!("{name} of {}", k.2), p.policy_document()) {
-                    inline.push((name, d));
-                }
-            }
-            let p = g.principals.get_mut(&k).expect("added above");
-            p.groups = u.group_list().iter().cloned().collect();
-            for a in u.attached_managed_policies() {
-                if let Some(arn) = a.policy_arn() {
-                    p.managed.insert(arn.to_string(), [Source::Iam].into());
-                }
-            }
-            for (name, d) in inline {
-                p.inline.insert(
-                    name,
-                    Inline {
-                        document: d,
-                        sources: [Source::Iam].into(),
-                    },
-                );
+            if let Some(k) = principal(
+                &mut g,
+                u.arn(),
+                u.user_policy_list(),
+                u.attached_managed_policies(),
+            ) {
+                g.principals.get_mut(&k).expect("added").groups =
+                    u.group_list().iter().cloned().collect();
             }
         }
         for gr in page.group_detail_list() {
-            let Some(k) = arn_grants(&mut g, gr.arn()) else {
-                continue;
-            };
-            let mut inline = vec![];
-            for p in gr.group_policy_list() {
-                let name = p.policy_name().unwrap_or("").to_string();
-                if let Some(d) = doc(&mut g, &format!("{name} of {}", k.2), p.policy_document()) {
-                    inline.push((name, d));
-                }
-            }
-            let p = g.principals.get_mut(&k).expect("added above");
-            for a in gr.attached_managed_policies() {
-                if let Some(arn) = a.policy_arn() {
-                    p.managed.insert(arn.to_string(), [Source::Iam].into());
-                }
-            }
-            for (name, d) in inline {
-                p.inline.insert(
-                    name,
-                    Inline {
-                        document: d,
-                        sources: [Source::Iam].into(),
-                    },
-                );
-            }
+            principal(
+                &mut g,
+                gr.arn(),
+                gr.group_policy_list(),
+                gr.attached_managed_policies(),
+            );
         }
         for pol in page.policies() {
             let Some(arn) = pol.arn() else { continue };

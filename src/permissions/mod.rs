@@ -332,28 +332,34 @@ struct UseRow {
     last: i64,
 }
 
-fn resource_templates() -> Vec<(String, Vec<String>, String)> {
-    RESOURCE_PARAMS_TSV
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f.len() >= 3).then(|| {
-                (
-                    f[0].to_string(),
-                    f[1].split(',').map(str::to_string).collect(),
-                    f[2].to_string(),
-                )
+/// A row of `resource_params.tsv`: namespace, the parameters it needs, the ARN template.
+type Template = (String, Vec<String>, String);
+
+fn resource_templates() -> &'static [Template] {
+    static T: std::sync::LazyLock<Vec<Template>> = std::sync::LazyLock::new(|| {
+        RESOURCE_PARAMS_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f.len() >= 3).then(|| {
+                    (
+                        f[0].to_string(),
+                        f[1].split(',').map(str::to_string).collect(),
+                        f[2].to_string(),
+                    )
+                })
             })
-        })
-        .collect()
+            .collect()
+    });
+    &T
 }
 
 /// The request parameters `used.sql` reads (its `p_*` columns).
 pub fn resource_params() -> BTreeSet<String> {
     resource_templates()
-        .into_iter()
-        .flat_map(|(_, p, _)| p)
+        .iter()
+        .flat_map(|(_, p, _)| p.iter().cloned())
         .collect()
 }
 
@@ -399,7 +405,7 @@ fn row_resources(r: &UseRow, ns: &str, partition: &str) -> Vec<String> {
                 _ => r.params.get(n).cloned(),
             }
         };
-        let filled = crate::bundled::fill(&template, &value);
+        let filled = crate::bundled::fill(template, &value);
         if !filled.contains("${") {
             return vec![filled];
         }
@@ -591,11 +597,7 @@ fn entry(
             let res = row_resources(r, a.split(':').next().unwrap_or(&ns), &partition);
             let u = used.entry(a).or_default();
             u.calls += r.calls;
-            u.last = if u.calls == r.calls {
-                r.last
-            } else {
-                u.last.max(r.last)
-            };
+            u.last = u.last.max(r.last);
             if res.is_empty() {
                 u.no_resource = true;
             }
@@ -632,7 +634,7 @@ fn entry(
     let grant_known = known.is_some_and(|p| p.complete) || !parsed.is_empty();
     let used_actions: BTreeSet<String> = used
         .keys()
-        .filter_map(|a| c.get(a).map(|(s, _)| s.to_string()).or(Some(a.clone())))
+        .map(|a| c.get(a).map_or_else(|| a.clone(), |(s, _)| s.to_string()))
         .collect();
     let used_granted = used_actions
         .iter()
@@ -904,4 +906,82 @@ pub fn findings(r: &Review) -> Vec<crate::findings::Finding> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_resource_parameter_is_a_column_of_used_sql() {
+        for p in resource_params() {
+            assert!(
+                USED_SQL.1.contains(&format!("'{p}') AS p_{p}"))
+                    || USED_SQL
+                        .1
+                        .contains(&format!("'{p}'), '[^/]*$', '*') AS p_{p}")),
+                "queries/permissions/used.sql reads no p_{p}"
+            );
+        }
+    }
+
+    fn row(ns_source: &str, params: &[(&str, &str)], resources: Option<&str>) -> UseRow {
+        UseRow {
+            principal: "arn:aws:iam::1:role/r".into(),
+            source: ns_source.into(),
+            name: "X".into(),
+            event_type: None,
+            denied: false,
+            env: None,
+            region: Some("eu-west-1".into()),
+            account: Some("111111111111".into()),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            resources: resources.map(str::to_string),
+            calls: 1,
+            last: 0,
+        }
+    }
+
+    #[test]
+    fn resources_come_from_the_event_then_from_its_parameters() {
+        let r = row(
+            "s3.amazonaws.com",
+            &[("bucketName", "b"), ("key", "releases/1/*")],
+            None,
+        );
+        assert_eq!(
+            row_resources(&r, "s3", "aws"),
+            ["arn:aws:s3:::b/releases/1/*"]
+        );
+        let r = row("s3.amazonaws.com", &[("bucketName", "b")], None);
+        assert_eq!(row_resources(&r, "s3", "aws"), ["arn:aws:s3:::b"]);
+        let r = row(
+            "lambda.amazonaws.com",
+            &[("functionName", "arn:aws:lambda:eu-west-1:1:function:f")],
+            None,
+        );
+        assert_eq!(
+            row_resources(&r, "lambda", "aws"),
+            ["arn:aws:lambda:eu-west-1:1:function:f"]
+        );
+        let r = row(
+            "kms.amazonaws.com",
+            &[("keyId", "alias/x")],
+            Some(r#"[{"ARN":"arn:aws:kms:eu-west-1:1:key/k","type":"AWS::KMS::Key"}]"#),
+        );
+        assert_eq!(
+            row_resources(&r, "kms", "aws"),
+            ["arn:aws:kms:eu-west-1:1:key/k"]
+        );
+        // A key id that is not an ARN makes none; hostile text stays text.
+        let r = row(
+            "kms.amazonaws.com",
+            &[("keyId", "alias/\u{202e}x")],
+            Some("not json"),
+        );
+        assert!(row_resources(&r, "kms", "aws").is_empty());
+    }
 }

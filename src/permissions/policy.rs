@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::catalog::{Access, Catalogue};
+use super::catalog::Catalogue;
 
 /// One statement of a policy document.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,8 +144,6 @@ pub struct Allowed {
     pub not_actions: BTreeSet<String>,
     /// The catalogue actions it allows (explicit, unconditional denies on `*` removed).
     pub actions: BTreeSet<String>,
-    /// The catalogue actions it allows on every resource.
-    pub on_any_resource: BTreeSet<String>,
 }
 
 /// What `policies` allow, expanded against the catalogue.
@@ -170,9 +168,6 @@ pub fn allowed(c: &Catalogue, policies: &[(&Named, &[Statement])]) -> Allowed {
                 } else {
                     out.patterns.extend(s.actions.iter().cloned());
                 }
-                if s.any_resource() {
-                    out.on_any_resource.extend(acts.iter().cloned());
-                }
                 out.actions.extend(acts);
             } else if s.any_resource() {
                 denied.extend(acts);
@@ -180,7 +175,6 @@ pub fn allowed(c: &Catalogue, policies: &[(&Named, &[Statement])]) -> Allowed {
         }
     }
     out.actions.retain(|a| !denied.contains(a));
-    out.on_any_resource.retain(|a| !denied.contains(a));
     out
 }
 
@@ -444,17 +438,6 @@ fn up_one(arn: &str) -> String {
         None if resource == "*" => "*".into(),
         None => format!("{}:*", parts[..5].join(":")),
     }
-}
-
-/// Catalogue actions among `actions` that write.
-pub fn writes(c: &Catalogue, actions: &BTreeSet<String>) -> usize {
-    actions
-        .iter()
-        .filter(|a| {
-            c.get(a)
-                .is_some_and(|(_, acc)| acc.writes() || acc == Access::Unknown)
-        })
-        .count()
 }
 
 #[cfg(test)]
