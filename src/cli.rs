@@ -630,6 +630,10 @@ pub struct DetectFlags {
     /// Exit 1 when an unsuppressed finding is at or above this severity.
     #[arg(long, default_value = "high", value_name = "SEVERITY")]
     pub fail_on: String,
+    /// Also judge the grant of every principal a pipeline uses (the permissions review over the
+    /// baseline and the window): `permissions_admin` and `permissions_unused` findings.
+    #[arg(long)]
+    pub permissions: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
@@ -668,6 +672,7 @@ impl DetectFlags {
                 reason: format!("{:?} is not a number of days like 1d", self.window),
             })?,
             min_score: self.min_score.min(100),
+            permissions: self.permissions,
             ..Default::default()
         };
         plan.until = day("until", &self.until)?;

@@ -74,8 +74,9 @@
 //!   uses: granted (the trail's IAM changes replayed, [`permissions::grants`]; the live account
 //!   with `--iam`, [`permissions::iam`]) against used (CloudTrail events mapped to IAM actions
 //!   through bundled data, [`permissions::catalog`]), why the grant is too wide and the
-//!   least-privilege policy for what it used ([`permissions::policy`], pure), and its formats
-//!   ([`permissions::render`]).
+//!   least-privilege policy for what it used ([`permissions::policy`], pure), its formats
+//!   ([`permissions::render`]) and the findings `detect --permissions` adds
+//!   ([`permissions::findings`]).
 //! - [`findings`]: the findings model (typed times, kinds, severities) every output reads.
 //! - [`report`]: a detect report for people (terminal [`report::terminal`], Markdown,
 //!   self-contained HTML with SVG plots, [`report::html`]) and machines (JSON, NDJSON, OCSF,

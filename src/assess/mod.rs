@@ -85,7 +85,11 @@ impl Control {
     pub fn detectors(self) -> &'static [&'static str] {
         match self {
             Control::LongTermCredentials => &["long_term_key_use", "access_key_created"],
-            Control::PermissionsLeastPrivilege => &["pipeline_role_broadened"],
+            Control::PermissionsLeastPrivilege => &[
+                "pipeline_role_broadened",
+                "permissions_admin",
+                "permissions_unused",
+            ],
             Control::SecurityChecksEnforced => &[
                 "checks_bypassed",
                 "codebuild_build_override",
@@ -517,7 +521,7 @@ fn decide_one(
                     c,
                     Status::Unknown,
                     format!(
-                        "no permissions review in the lake: granted against used is not compared yet; no broadening of its role seen{also}"
+                        "no broadening of its role seen, and no permissions_admin or permissions_unused finding saved (detect or scan with --permissions; `pipewarden permissions` for the whole review){also}"
                     ),
                     ev,
                 )

@@ -181,6 +181,24 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
             .into_iter()
             .filter(|f| f.score >= plan.min_score),
     );
+    if plan.permissions {
+        let review = crate::permissions::review(
+            ctx,
+            Time::from_micros(w.baseline_start),
+            Time::from_micros(w.end),
+            None,
+        )
+        .await
+        .map_err(|e| DetectError::Query {
+            query: e.query,
+            source: e.source,
+        })?;
+        findings.extend(
+            crate::permissions::findings(&review)
+                .into_iter()
+                .filter(|f| f.score >= plan.min_score),
+        );
+    }
     let expired = suppress(&mut findings, plan);
     rank(&mut findings, w.start);
     thin.sort();

@@ -24,6 +24,9 @@ pub struct DetectPlan {
     pub today: NaiveDate,
     /// The clock (µs), which bounds the trusted end of the trail.
     pub now: i64,
+    /// Also judge the pipeline principals' grants (`--permissions`): the permissions review
+    /// over the baseline and the window ([`crate::permissions::findings`]).
+    pub permissions: bool,
 }
 
 impl Default for DetectPlan {
@@ -36,6 +39,7 @@ impl Default for DetectPlan {
             suppressions: Suppressions::default(),
             today: Utc::now().date_naive(),
             now: Utc::now().timestamp_micros(),
+            permissions: false,
         }
     }
 }

@@ -837,7 +837,13 @@ pub fn findings(r: &Review) -> Vec<crate::findings::Finding> {
             environments: e.environments.clone(),
             run_ids: vec![],
             first_seen: r.since,
-            last_seen: r.until,
+            // Its last call: the grant was still in use then.
+            last_seen: e
+                .used
+                .iter()
+                .map(|u| u.last_used)
+                .max()
+                .unwrap_or(Time::from_micros(r.until.micros() - 1)),
             count: e
                 .used
                 .iter()

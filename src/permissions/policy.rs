@@ -190,16 +190,22 @@ pub struct Broad {
     pub policy: Option<String>,
 }
 
-/// IAM actions by which a principal changes its own permissions.
-const SELF_MODIFY: &[&str] = &[
+/// IAM actions by which a role changes its own permissions.
+const ROLE_SELF_MODIFY: &[&str] = &[
     "iam:PutRolePolicy",
     "iam:AttachRolePolicy",
     "iam:UpdateAssumeRolePolicy",
-    "iam:PutUserPolicy",
-    "iam:AttachUserPolicy",
     "iam:CreatePolicyVersion",
     "iam:SetDefaultPolicyVersion",
+];
+
+/// IAM actions by which a user changes its own permissions.
+const USER_SELF_MODIFY: &[&str] = &[
+    "iam:PutUserPolicy",
+    "iam:AttachUserPolicy",
     "iam:AddUserToGroup",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
 ];
 
 fn matches_any(patterns: &[String], text: &str) -> bool {
@@ -294,7 +300,12 @@ pub fn broad(
                 .resources
                 .iter()
                 .any(|r| !s.not_resource && (r == "*" || super::catalog::glob_match(r, arn)));
-            let selfmod: Vec<&str> = SELF_MODIFY.iter().copied().filter(|a| allows(a)).collect();
+            let own_actions = if arn.contains(":role/") {
+                ROLE_SELF_MODIFY
+            } else {
+                USER_SELF_MODIFY
+            };
+            let selfmod: Vec<&str> = own_actions.iter().copied().filter(|a| allows(a)).collect();
             if own && !selfmod.is_empty() && (s.not_action || !s.actions.iter().any(|a| a == "*")) {
                 out.push(Broad {
                     reason: "self_modify",

@@ -650,3 +650,156 @@ const KNOWN_UNMAPPED: &[&str] = &[
     "sso.amazonaws.com Authenticate", // the service's own event (eventType AwsServiceEvent)
     "sso.amazonaws.com CreateToken", // no IAM action of that name in the catalogue: console-internal, retired, or a test case's made-up name
 ];
+
+/// `detect --permissions` on the anomaly days: `permissions_admin` on every administrator grant
+/// the generator planted, `permissions_unused` on every principal using under 10% of its grant,
+/// nothing on the tight grants; suppressible; strictly valid OCSF.
+#[test]
+fn detect_with_permissions_finds_the_planted_broad_grants_and_not_the_tight_ones() {
+    use pipewarden::detect::{DetectPlan, suppress::Suppressions};
+    let d = tempfile::tempdir().unwrap();
+    let sup = d.path().join("suppressions.toml");
+    std::fs::write(
+        &sup,
+        "[[suppress]]\ndetector = \"permissions_admin\"\npipeline = \"github:acme/infra:*\"\n\
+         expires = \"2099-12-31\"\nreason = \"terraform applies everything (TICKET-7: split the role)\"\n",
+    )
+    .unwrap();
+    let plan = DetectPlan {
+        baseline_days: 23,
+        window_days: 12,
+        until: Some(chrono::NaiveDate::from_ymd_opt(2026, 10, 6).unwrap()),
+        permissions: true,
+        suppressions: Suppressions::load(&sup).unwrap(),
+        ..Default::default()
+    };
+    let lake_dir = sample_lake();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let r = rt.block_on(async {
+        let lake = pipewarden::lake::Lake::open(
+            &lake_dir.parse().unwrap(),
+            None,
+            pipewarden::lake::Access::Create,
+        )
+        .unwrap();
+        let ctx = pipewarden::engine::session(&lake).await.unwrap();
+        pipewarden::detect::detect(&ctx, &plan).await.unwrap()
+    });
+    let of = |detector: &str| -> BTreeMap<String, &pipewarden::detect::Finding> {
+        r.findings
+            .iter()
+            .filter(|f| f.detector == detector)
+            .map(|f| (f.value.clone(), f))
+            .collect()
+    };
+    let (admin, unused) = (of("permissions_admin"), of("permissions_unused"));
+
+    // What the generator planted (its truth), not what the review computed: administrator
+    // managed or inline grants, and the tight grants (no wildcard at all).
+    let truth: Value = serde_json::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs/truth/permissions.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let planted_admin: BTreeSet<String> = truth
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, t)| {
+            set(&t["managed"]).contains("arn:aws:iam::aws:policy/AdministratorAccess")
+                || set(&t["inline_patterns"]).contains("*")
+        })
+        .map(|(a, _)| a.clone())
+        .collect();
+    let tight: BTreeSet<String> = truth
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, t)| {
+            set(&t["managed"]).is_empty()
+                && set(&t["inline_patterns"]).iter().all(|p| !p.contains('*'))
+        })
+        .map(|(a, _)| a.clone())
+        .collect();
+    assert_eq!(planted_admin.len(), 4, "{planted_admin:?}");
+    assert_eq!(
+        admin.keys().cloned().collect::<BTreeSet<_>>(),
+        planted_admin,
+        "permissions_admin fires on exactly the planted administrator grants"
+    );
+    for (arn, f) in &admin {
+        assert!(
+            f.explanation.contains("AdministratorAccess") || f.explanation.contains("Action \"*\""),
+            "{}",
+            f.explanation
+        );
+        assert!(!f.event_ids.is_empty(), "{arn}: no evidence");
+        assert_eq!(
+            f.suppressed.is_some(),
+            arn.ends_with("role/gha-terraform"),
+            "{arn}"
+        );
+    }
+    // The anomaly's AttachRolePolicy (AdministratorAccess on the payments-build role) is evidence.
+    let labels = sample_labels("labels.jsonl");
+    let broadened = labels
+        .iter()
+        .find(|l| l.kind == "pipeline_role_broadened")
+        .unwrap();
+    assert!(shows(
+        broadened,
+        admin["arn:aws:iam::111111111111:role/codebuild-payments-build"]
+    ));
+
+    // permissions_unused on exactly the principals using under 10% of their grant (35 days of
+    // history), with the numbers in the explanation; never on a tight grant.
+    let review = review(sample_lake(), "35d", "2026-10-05", &[]);
+    let under: BTreeSet<String> = entries(&review)
+        .into_iter()
+        .filter(|(_, e)| e["fraction_used"].as_f64().is_some_and(|f| f < 0.10))
+        .map(|(a, _)| a)
+        .collect();
+    assert!(under.len() >= 10, "{under:?}");
+    assert_eq!(unused.keys().cloned().collect::<BTreeSet<_>>(), under);
+    for f in unused.values() {
+        assert!(
+            f.explanation.contains("granted actions"),
+            "{}",
+            f.explanation
+        );
+        assert!(f.explanation.contains('%'), "{}", f.explanation);
+    }
+    for arn in &tight {
+        assert!(
+            !admin.contains_key(arn) && !unused.contains_key(arn),
+            "{arn} is tight"
+        );
+    }
+    assert!(tight.len() >= 4, "{tight:?}");
+    let planted_broad: BTreeSet<&String> = truth
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|a| !tight.contains(*a))
+        .collect();
+    let fired: Vec<&String> = admin.keys().chain(unused.keys()).collect();
+    let precision =
+        fired.iter().filter(|a| planted_broad.contains(*a)).count() as f64 / fired.len() as f64;
+    eprintln!(
+        "detect --permissions: {} permissions_admin, {} permissions_unused, precision {precision:.2} against the planted broad grants, {} tight grants quiet",
+        admin.len(),
+        unused.len(),
+        tight.len()
+    );
+    assert_eq!(precision, 1.0);
+
+    // Strictly valid OCSF, every version.
+    use pipewarden::report::formats::{OcsfVersion, ocsf};
+    for v in OcsfVersion::ALL {
+        let p = d.path().join(format!("perm-{}.ndjson", v.as_str()));
+        std::fs::write(&p, ocsf(&r, v)).unwrap();
+        assert_eq!(assert_ocsf_strict(&p, v.as_str()), r.findings.len());
+    }
+}
