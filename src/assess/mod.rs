@@ -973,6 +973,20 @@ mod tests {
     }
 
     #[test]
+    fn permission_findings_fail_least_privilege() {
+        for detector in ["permissions_admin", "permissions_unused"] {
+            let saved = Saved {
+                present: true,
+                findings: vec![finding(detector, false)],
+            };
+            let a = decide(&facts(), &saved, &Verification::default(), period());
+            let r = a.row(Control::PermissionsLeastPrivilege).unwrap();
+            assert_eq!(r.status, Status::Fail, "{detector}");
+            assert_eq!(r.evidence.findings, [format!("pw-{detector}")]);
+        }
+    }
+
+    #[test]
     fn no_build_records_make_state_unknown_and_long_term_keys_fail() {
         let f = Facts {
             runs: 0,
