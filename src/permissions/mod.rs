@@ -921,11 +921,11 @@ mod tests {
     #[test]
     fn every_resource_parameter_is_a_column_of_used_sql() {
         for p in resource_params() {
+            // Each parameter is read for its service (`… END AS p_bucketName,`), the object
+            // key through its top folder (`… END AS p_key`).
             assert!(
-                USED_SQL.1.contains(&format!("'{p}') AS p_{p}"))
-                    || USED_SQL
-                        .1
-                        .contains(&format!("'{p}'), '[^/]*$', '*') AS p_{p}")),
+                USED_SQL.1.contains(&format!("'{p}') END AS p_{p},"))
+                    || USED_SQL.1.contains(&format!(" END AS p_{p}\n")),
                 "queries/permissions/used.sql reads no p_{p}"
             );
         }
