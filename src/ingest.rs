@@ -142,7 +142,8 @@ pub struct IngestSummary {
     pub files: u64,
     /// Pending commits rolled forward at start.
     pub recovered: u64,
-    /// Repeats of at-least-once events (audit streams) dropped ([`crate::lake::dedupe`]).
+    /// Events dropped as duplicates: CloudTrail events delivered again (same event id and
+    /// recipient account), audit streams' repeats ([`crate::lake::dedupe`]).
     pub duplicates: u64,
     /// Wall time.
     pub elapsed: Duration,
@@ -171,7 +172,7 @@ impl IngestSummary {
         format!(
             "ingested {} events from {} objects in {:.1}s ({:.0} events/s, {:.1} MB/s decompressed); \
              {} unchanged skipped, {} digest/insight skipped, {} changed ({} old rows replaced); bad input: {} rejected records, \
-             {} failed, {} partial, {} unreadable objects, {} coerced fields; {} repeated audit events dropped; {} commits, {} files",
+             {} failed, {} partial, {} unreadable objects, {} coerced fields; {} duplicate events dropped; {} commits, {} files",
             self.events,
             self.objects,
             secs,
@@ -559,6 +560,7 @@ fn parse_one(
         warnings: 0,
         warning: None,
         replaced: work.changed,
+        duplicates: 0,
     };
     // Inside a large object, rows and rejects go to the writer every `batch_rows`, with the
     // object's counts so far (status `open`), so memory follows the chunk, not the object.
@@ -689,34 +691,29 @@ fn write_loop(
     // commit replaces an earlier version's rows once, never the rows of this run's parts.
     let mut open: HashMap<usize, ManifestEntry> = HashMap::new();
     let mut in_part: HashSet<String> = HashSet::new();
-    // Audit streams deliver at least once: their repeats are dropped here, and their objects'
-    // event counts say what landed.
-    let mut seen = match plan.dataset {
-        Dataset::Builds => Some(rt.block_on(crate::lake::dedupe::Seen::load(lake))?),
-        Dataset::CloudTrail => None,
-    };
+    // Each event lands once: duplicates (CloudTrail delivered by two trails, audit streams'
+    // repeats) are dropped here, and their objects' counts say what landed and what was dropped.
+    let mut seen = crate::lake::dedupe::Seen::new(plan.dataset);
     let mut repeats: HashMap<String, u64> = HashMap::new();
     for mut chunk in rx {
         if let Some(b) = &chunk.batch {
-            match seen.as_mut() {
-                Some(seen) => {
-                    let (kept, dropped) = seen.filter(b);
-                    for (o, n) in dropped {
-                        summary.duplicates += n;
-                        *repeats.entry(o).or_default() += n;
-                    }
-                    tx.write(&kept)?;
-                }
-                None => tx.write(b)?,
+            let (kept, dropped) = seen.filter(lake, rt, b)?;
+            for (o, n) in dropped {
+                summary.duplicates += n;
+                *repeats.entry(o).or_default() += n;
             }
+            tx.write(&kept)?;
         }
         for e in chunk.objects.iter_mut() {
             if let Some(n) = repeats.remove(&e.object) {
                 e.events -= n as i64;
+                e.duplicates += n as i64;
             }
         }
         if let Some(e) = chunk.open.as_mut() {
-            e.events -= repeats.get(&e.object).copied().unwrap_or(0) as i64;
+            let n = repeats.get(&e.object).copied().unwrap_or(0) as i64;
+            e.events -= n;
+            e.duplicates += n;
         }
         for e in &chunk.objects {
             report_entry(reporter, e, &mut summary);

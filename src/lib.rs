@@ -48,7 +48,8 @@
 //!   schema, partitioning); data enters through a [`lake::transaction::Transaction`] (staged
 //!   event files from [`lake::writer`], removal of changed objects' rows [`lake::replace`], the
 //!   rejects and the manifest [`lake::manifest`], then the atomic, crash-safe commit
-//!   [`lake::commit`]); audit streams' repeats dropped on their event ids [`lake::dedupe`].
+//!   [`lake::commit`]); each event once (CloudTrail by event id and recipient account, audit streams by
+//!   event id), read from the lake per event day [`lake::dedupe`].
 //! - [`engine`]: a DataFusion session with the catalogue's tables registered, the views of
 //!   `queries/views/` (`runs`: one row per CI/CD run) created, the analysts' SQL functions
 //!   ([`engine::functions`]) and day pruning from time filters ([`engine::pruning`]).

@@ -148,6 +148,8 @@ pub fn manifest_schema() -> SchemaRef {
                 DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
                 false,
             ),
+            // Added in the second wave: older manifest files lack it (read as null).
+            Field::new("duplicates", DataType::Int64, true),
         ]))
     });
     S.clone()

@@ -1,104 +1,249 @@
-//! Events delivered at least once land once: GitHub's audit-log stream to S3 and GitLab's audit
-//! event streaming may deliver an event again, in the same object or in another one, in this
-//! run or a later one. Their rows (`format` in [`AT_LEAST_ONCE`]) are kept once per event id
-//! (GitHub's `_document_id`, GitLab's `id`).
+//! Each event lands once, however often it is delivered.
 //!
-//! At the start of an ingest the ids already in the `builds` table are read (their `format`,
-//! `event_id` and `source_object` columns only, as 64-bit hashes). A row is a repeat when this run
-//! kept its id already, or when the lake holds it from *another* object: an object read again
-//! because it changed (or was committed in part) replaces its own earlier rows, so its ids are
-//! not repeats of themselves.
+//! - **CloudTrail** can deliver one event in more than one file: several trails writing into one
+//!   bucket, an organization trail beside an account trail, a re-delivery. An event is keyed on
+//!   its `eventID` plus its `recipientAccountId` (the account whose trail received it: the same
+//!   event id may legitimately reach two accounts, as a cross-account call does). A record with
+//!   no event id is keyed on its bytes: a byte-identical record is a duplicate.
+//! - **Audit streams** (GitHub's audit-log stream to S3, GitLab's audit event streaming) deliver
+//!   at least once: their rows (`format` in [`AT_LEAST_ONCE`]) are kept once per event id
+//!   (GitHub's `_document_id`, GitLab's `id`). Other build records are never dropped.
+//!
+//! A row is a duplicate when this run kept its key already, or when the lake holds the key from
+//! *another* object: an object read again because it changed (or was committed in part) replaces
+//! its own earlier rows, so its keys are not duplicates of themselves.
+//!
+//! Deduplication is a budget, not a rescan: the lake's keys are read per event day, the first
+//! time this run meets a row of that day (a duplicate has the same event time as its original,
+//! so it lands in the same day's partition). A nightly ingest reads the keys of the day or two it
+//! touches, from two or three columns. Keys are 64-bit hashes (a false duplicate needs a hash
+//! collision: about one in 10^6 for 10^7 events of one day).
 
 use std::collections::{HashMap, HashSet};
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
+use arrow::datatypes::TimestampMicrosecondType;
 use futures::TryStreamExt;
 use object_store::path::Path;
+use parquet::arrow::ProjectionMask;
+#[allow(deprecated)]
+use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
 
 use super::manifest::hash_str;
+use super::writer::day_string;
 use super::{Dataset, Lake, LakeError};
+use crate::parse::time::micros_to_days;
 
-/// The formats whose sources deliver at least once.
+/// The build formats whose sources deliver at least once.
 pub const AT_LEAST_ONCE: &[&str] = &["github.audit", "gitlab.audit"];
 
-/// The ids seen: in the lake (with the object that holds each) and in this run.
-#[derive(Debug, Default)]
+/// The keys seen: in the lake (with the object that holds each) and in this run.
+#[derive(Debug)]
 pub struct Seen {
+    dataset: Dataset,
     lake: HashMap<u64, u64>,
     run: HashSet<u64>,
+    /// Event days whose keys were read from the lake.
+    loaded: HashSet<i32>,
 }
 
-fn key(format: &str, id: &str) -> u64 {
-    hash_str(&format!("{format}\u{0}{id}"))
+/// The columns a dataset's key is made of, in a batch.
+struct KeyCols<'a> {
+    dataset: Dataset,
+    a: &'a StringArray,
+    b: &'a StringArray,
+    /// The record's bytes (CloudTrail, for records with no event id), when read.
+    raw: Option<&'a StringArray>,
+}
+
+impl KeyCols<'_> {
+    /// Columns read from the lake to rebuild keys.
+    fn names(dataset: Dataset) -> [&'static str; 2] {
+        match dataset {
+            Dataset::CloudTrail => ["event_id", "recipient_account_id"],
+            Dataset::Builds => ["format", "event_id"],
+        }
+    }
+
+    fn of<'a>(dataset: Dataset, batch: &'a RecordBatch) -> Option<KeyCols<'a>> {
+        let [a, b] = Self::names(dataset);
+        Some(KeyCols {
+            dataset,
+            a: batch.column_by_name(a)?.as_string_opt::<i32>()?,
+            b: batch.column_by_name(b)?.as_string_opt::<i32>()?,
+            raw: batch
+                .column_by_name("raw")
+                .and_then(|c| c.as_string_opt::<i32>()),
+        })
+    }
+
+    /// Row `i`'s key, or `None` when the row is never a duplicate.
+    fn key(&self, i: usize) -> Option<u64> {
+        match self.dataset {
+            Dataset::CloudTrail => {
+                if self.a.is_valid(i) {
+                    let account = if self.b.is_valid(i) {
+                        self.b.value(i)
+                    } else {
+                        ""
+                    };
+                    Some(hash_parts(&["id", self.a.value(i), account]))
+                } else {
+                    let raw = self.raw?;
+                    raw.is_valid(i).then(|| hash_parts(&["raw", raw.value(i)]))
+                }
+            }
+            Dataset::Builds => {
+                let (f, id) = (self.a, self.b);
+                (f.is_valid(i) && id.is_valid(i) && AT_LEAST_ONCE.contains(&f.value(i)))
+                    .then(|| hash_parts(&[f.value(i), id.value(i)]))
+            }
+        }
+    }
+}
+
+/// A 64-bit hash of several strings, each delimited (no allocation per row).
+fn hash_parts(parts: &[&str]) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn read_err(lake: &Lake, p: &Path, e: impl std::fmt::Display) -> LakeError {
+    LakeError::Write {
+        path: lake.url_of(p),
+        reason: format!("reading for deduplication: {e}"),
+    }
 }
 
 impl Seen {
-    /// Reads the ids of at-least-once rows in the lake's `builds` table.
-    pub async fn load(lake: &Lake) -> Result<Seen, LakeError> {
-        let mut seen = Seen::default();
-        let files = lake
-            .parquet_files(&Path::from(Dataset::Builds.name()))
-            .await?;
-        for meta in files {
-            let mut s =
-                super::replace::open(lake, &meta, Some(&["format", "event_id", "source_object"]))
-                    .await?;
-            while let Some(b) = s.try_next().await.map_err(|e| LakeError::Write {
-                path: lake.url_of(&meta.location),
-                reason: format!("reading for deduplication: {e}"),
-            })? {
-                let (Some(f), Some(id), Some(obj)) = (
-                    b.column_by_name("format"),
-                    b.column_by_name("event_id"),
-                    b.column_by_name("source_object"),
+    /// Nothing seen yet; the lake's keys are read per day as rows of that day arrive.
+    pub fn new(dataset: Dataset) -> Seen {
+        Seen {
+            dataset,
+            lake: HashMap::new(),
+            run: HashSet::new(),
+            loaded: HashSet::new(),
+        }
+    }
+
+    /// Reads the keys of one event day's committed files.
+    #[allow(deprecated)]
+    async fn load_day(&mut self, lake: &Lake, day: i32) -> Result<(), LakeError> {
+        let dir = Path::from(format!(
+            "{}/event_date={}",
+            self.dataset.name(),
+            day_string(day)
+        ));
+        for meta in lake.parquet_files(&dir).await? {
+            let loc = &meta.location;
+            let reader =
+                ParquetObjectReader::new(lake.store.clone(), loc.clone()).with_file_size(meta.size);
+            let b = ParquetRecordBatchStreamBuilder::new(reader)
+                .await
+                .map_err(|e| read_err(lake, loc, e))?;
+            let mut cols: Vec<&str> = Self::key_names(self.dataset).to_vec();
+            cols.push("source_object");
+            // Records with no event id are keyed on their bytes: read `raw` only for files that
+            // hold such records (the column's null count, from the footer).
+            if self.dataset == Dataset::CloudTrail {
+                let schema = b.parquet_schema();
+                let id = schema.columns().iter().position(|c| c.name() == "event_id");
+                let nulls = id.is_none_or(|id| {
+                    b.metadata().row_groups().iter().any(|rg| {
+                        rg.column(id)
+                            .statistics()
+                            .is_none_or(|s| s.null_count_opt().is_none_or(|n| n > 0))
+                    })
+                });
+                if nulls {
+                    cols.push("raw");
+                }
+            }
+            let idx: Vec<usize> = b
+                .parquet_schema()
+                .columns()
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| cols.contains(&c.name()))
+                .map(|(i, _)| i)
+                .collect();
+            let mask = ProjectionMask::leaves(b.parquet_schema(), idx);
+            let mut s = b
+                .with_projection(mask)
+                .build()
+                .map_err(|e| read_err(lake, loc, e))?;
+            while let Some(batch) = s.try_next().await.map_err(|e| read_err(lake, loc, e))? {
+                let (Some(k), Some(obj)) = (
+                    KeyCols::of(self.dataset, &batch),
+                    batch
+                        .column_by_name("source_object")
+                        .and_then(|c| c.as_string_opt::<i32>()),
                 ) else {
                     continue;
                 };
-                let (f, id, obj) = (
-                    f.as_string::<i32>(),
-                    id.as_string::<i32>(),
-                    obj.as_string::<i32>(),
-                );
-                for i in 0..b.num_rows() {
-                    if id.is_null(i) || f.is_null(i) || !AT_LEAST_ONCE.contains(&f.value(i)) {
-                        continue;
+                for i in 0..batch.num_rows() {
+                    if let Some(key) = k.key(i) {
+                        let o = if obj.is_null(i) {
+                            0
+                        } else {
+                            hash_str(obj.value(i))
+                        };
+                        self.lake.insert(key, o);
                     }
-                    let o = if obj.is_null(i) {
-                        0
-                    } else {
-                        hash_str(obj.value(i))
-                    };
-                    seen.lake.insert(key(f.value(i), id.value(i)), o);
                 }
             }
         }
-        Ok(seen)
+        self.loaded.insert(day);
+        Ok(())
     }
 
-    /// `batch` without its repeats, and how many rows of each object were dropped.
-    pub fn filter(&mut self, batch: &RecordBatch) -> (RecordBatch, HashMap<String, u64>) {
+    fn key_names(dataset: Dataset) -> [&'static str; 2] {
+        KeyCols::names(dataset)
+    }
+
+    /// `batch` without its duplicates, and how many rows of each object were dropped. The
+    /// lake's keys of days this run has not met yet are read first.
+    pub fn filter(
+        &mut self,
+        lake: &Lake,
+        rt: &tokio::runtime::Handle,
+        batch: &RecordBatch,
+    ) -> Result<(RecordBatch, HashMap<String, u64>), LakeError> {
         let mut dropped: HashMap<String, u64> = HashMap::new();
-        let (Some(f), Some(id), Some(obj)) = (
-            batch.column_by_name("format"),
-            batch.column_by_name("event_id"),
-            batch.column_by_name("source_object"),
+        let (Some(k), Some(obj), Some(times)) = (
+            KeyCols::of(self.dataset, batch),
+            batch
+                .column_by_name("source_object")
+                .and_then(|c| c.as_string_opt::<i32>()),
+            batch
+                .column_by_name("event_time")
+                .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>()),
         ) else {
-            return (batch.clone(), dropped);
+            return Ok((batch.clone(), dropped));
         };
-        let (f, id, obj) = (
-            f.as_string::<i32>(),
-            id.as_string::<i32>(),
-            obj.as_string::<i32>(),
-        );
+        let mut days: Vec<i32> = times
+            .values()
+            .iter()
+            .map(|&t| micros_to_days(t))
+            .filter(|d| !self.loaded.contains(d))
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        for d in days {
+            rt.block_on(self.load_day(lake, d))?;
+        }
         let keep: BooleanArray = (0..batch.num_rows())
             .map(|i| {
-                if id.is_null(i) || f.is_null(i) || !AT_LEAST_ONCE.contains(&f.value(i)) {
+                let Some(key) = k.key(i) else {
                     return Some(true);
-                }
-                let k = key(f.value(i), id.value(i));
+                };
                 let object = if obj.is_null(i) { "" } else { obj.value(i) };
-                let elsewhere = self.lake.get(&k).is_some_and(|o| *o != hash_str(object));
-                let repeat = !self.run.insert(k) || elsewhere;
+                let elsewhere = self.lake.get(&key).is_some_and(|o| *o != hash_str(object));
+                let repeat = !self.run.insert(key) || elsewhere;
                 if repeat {
                     *dropped.entry(object.to_string()).or_default() += 1;
                 }
@@ -106,10 +251,10 @@ impl Seen {
             })
             .collect();
         if dropped.is_empty() {
-            return (batch.clone(), dropped);
+            return Ok((batch.clone(), dropped));
         }
         let kept = arrow::compute::filter_record_batch(batch, &keep)
             .expect("a mask of the batch's length");
-        (kept, dropped)
+        Ok((kept, dropped))
     }
 }

@@ -61,6 +61,9 @@ pub struct ManifestEntry {
     pub warning: Option<String>,
     /// Whether this visit replaced the rows of an earlier version of the object.
     pub replaced: bool,
+    /// Events dropped because the lake (or this run) holds them already
+    /// ([`super::dedupe`]).
+    pub duplicates: i64,
 }
 
 /// Builds the manifest rows of one commit.
@@ -81,6 +84,7 @@ pub fn manifest_batch(entries: &[ManifestEntry], commit: &str, now_micros: i64) 
     let mut replaced = arrow::array::BooleanBuilder::new();
     let mut commits = StringBuilder::new();
     let mut at = TimestampMicrosecondBuilder::new().with_timezone(UTC);
+    let mut duplicates = Int64Builder::new();
     for e in entries {
         dataset.append_value(e.dataset);
         object.append_value(&e.object);
@@ -98,6 +102,7 @@ pub fn manifest_batch(entries: &[ManifestEntry], commit: &str, now_micros: i64) 
         replaced.append_value(e.replaced);
         commits.append_value(commit);
         at.append_value(now_micros);
+        duplicates.append_value(e.duplicates);
     }
     RecordBatch::try_new(
         schema(),
@@ -118,6 +123,7 @@ pub fn manifest_batch(entries: &[ManifestEntry], commit: &str, now_micros: i64) 
             Arc::new(replaced.finish()),
             Arc::new(commits.finish()),
             Arc::new(at.finish()),
+            Arc::new(duplicates.finish()),
         ],
     )
     .expect("manifest columns match the schema")

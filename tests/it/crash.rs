@@ -1,5 +1,6 @@
 //! Crash safety: a crash at any moment (failpoints at each step of a commit, and `kill -9` at
-//! random times) followed by a rerun leaves every event in the lake exactly once.
+//! random times) followed by a rerun leaves every event in the lake exactly once, also when two
+//! trails deliver every event.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -147,6 +148,21 @@ fn kill_9_at_random_moments_then_rerun() {
         400,
         40,
     );
+    // A second trail delivers every event again, in its own objects: each still lands once.
+    for e in walkdir::WalkDir::new(&src)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if e.file_type().is_file() {
+            let to = d
+                .path()
+                .join("second-trail")
+                .join(e.path().strip_prefix(&src).unwrap());
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+    std::fs::rename(d.path().join("second-trail"), src.join("second-trail")).unwrap();
     let lake = d.path().join("lake");
     // Deterministic "random" delays spread over the run.
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;

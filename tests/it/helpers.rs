@@ -394,3 +394,66 @@ pub fn chromium() -> &'static str {
         .find(|p| Path::new(p).exists())
         .expect("chromium is not installed: tests/run.sh installs Debian's chromium")
 }
+
+/// One real delivery file (cloud-snitch's organization-trail file, 20 events of account
+/// 222222222222) as more than one trail would deliver it into one bucket, as `(key, gzip bytes)`:
+/// 0. the organization trail's file, as published;
+/// 1. an account trail's file in the same bucket holding the same events, in reverse order;
+/// 2. a re-delivery, in a later object (the next day's folder), of the first 3 events;
+/// 3. the first event as a second account's trail received it (same event id, another
+///    `recipientAccountId`): a different event, kept;
+/// 4. and 5. a record with no event id, byte-identical in two objects.
+///
+/// Each event once: 20 + 1 + 1 = 22 rows; duplicates 20 + 3 + 1 = 24.
+pub fn two_trail_files() -> Vec<(String, Vec<u8>)> {
+    let org = "AWSLogs/o-1234abcde/222222222222/CloudTrail/us-east-1/2025/03/06/222222222222_CloudTrail_us-east-1_20250306T0230Z_QF6qcgyiaVnSueXa.json.gz";
+    let published = std::fs::read(cloud_snitch().join(org)).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&published[..]), &mut text)
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let records = doc["Records"].as_array().unwrap().clone();
+    let file = |recs: Vec<serde_json::Value>| {
+        gz(
+            serde_json::to_string(&serde_json::json!({ "Records": recs }))
+                .unwrap()
+                .as_bytes(),
+        )
+    };
+    let mut reversed = records.clone();
+    reversed.reverse();
+    let mut other_account = records[0].clone();
+    other_account["recipientAccountId"] = "444444444444".into();
+    let mut no_id = records[1].clone();
+    no_id.as_object_mut().unwrap().remove("eventID");
+    no_id["eventName"] = "NoEventIdHere".into();
+    let account = |acct: &str, day: &str, stamp: &str, suffix: &str| {
+        format!(
+            "AWSLogs/{acct}/CloudTrail/us-east-1/2025/03/{day}/{acct}_CloudTrail_us-east-1_2025030{}T{stamp}Z_{suffix}.json.gz",
+            &day[1..]
+        )
+    };
+    vec![
+        (org.to_string(), published),
+        (
+            account("222222222222", "06", "0235", "accountTrail0001"),
+            file(reversed),
+        ),
+        (
+            account("222222222222", "07", "0105", "redelivery000001"),
+            file(records[..3].to_vec()),
+        ),
+        (
+            account("444444444444", "06", "0240", "crossAccount0001"),
+            file(vec![other_account]),
+        ),
+        (
+            account("222222222222", "06", "0300", "noEventId0000001"),
+            file(vec![no_id.clone()]),
+        ),
+        (
+            account("222222222222", "06", "0305", "noEventId0000002"),
+            file(vec![no_id]),
+        ),
+    ]
+}

@@ -115,7 +115,13 @@ fn user_guide_identities_as_ndjson() {
     std::fs::write(d.path().join("export"), lines.join("\n") + "\n").unwrap();
     let lake = d.path().join("lake").display().to_string();
     let s = ingest(&plan(d.path().join("export").display().to_string(), &lake));
-    assert_eq!(s.events as usize + s.rejected as usize, lines.len());
+    // The guide reuses two event ids (a CheckMfa and a root ConsoleLogin, each shown twice):
+    // an event id and recipient account name one event, so each lands once.
+    assert_eq!(s.duplicates, 2, "{}", s.line());
+    assert_eq!(
+        s.events as usize + s.rejected as usize + s.duplicates as usize,
+        lines.len()
+    );
     let t = table(
         &lake,
         "SELECT user_type, count(*) AS n FROM cloudtrail GROUP BY user_type ORDER BY user_type",
@@ -332,4 +338,83 @@ fn a_changed_object_replaces_its_earlier_rows() {
     // And the rerun after that is quiet.
     let again = ingest(&plan(&from, &lake));
     assert_eq!((again.objects, again.unchanged), (0, 6));
+}
+
+fn write_files(dir: &std::path::Path, files: &[(String, Vec<u8>)]) {
+    for (k, b) in files {
+        let p = dir.join(k);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b).unwrap();
+    }
+}
+
+/// Each event once, whatever delivered it: an organization trail and an account trail in one
+/// bucket, a re-delivery in a later object, across runs, and after an object changes.
+#[test]
+fn two_trails_in_one_folder_land_each_event_once_across_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    let lake = d.path().join("lake").display().to_string();
+    let files = two_trail_files();
+    let distinct = "SELECT count(*) = count(DISTINCT concat(coalesce(event_id, raw), '/', recipient_account_id)) FROM cloudtrail";
+    // Run 1: the organization trail's file only.
+    write_files(&src, &files[..1]);
+    let s = ingest(&plan(src.display().to_string(), &lake));
+    assert_eq!((s.events, s.duplicates), (20, 0), "{}", s.line());
+    // Run 2: the account trail, a re-delivery, another account's copy, two id-less copies.
+    write_files(&src, &files[1..]);
+    let s = ingest(&plan(src.display().to_string(), &lake));
+    assert_eq!(
+        (s.objects, s.events, s.duplicates),
+        (5, 2, 24),
+        "{}",
+        s.line()
+    );
+    assert!(
+        s.line().contains("24 duplicate events dropped"),
+        "{}",
+        s.line()
+    );
+    assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail"), "22");
+    assert_eq!(scalar(&lake, distinct), "true");
+    // The manifest counts what each object landed and what it repeated.
+    let t = squash(&table(
+        &lake,
+        "SELECT regexp_replace(object, '^.*_', '') AS o, events, duplicates FROM manifest \
+         WHERE duplicates > 0 ORDER BY o",
+    ));
+    for row in [
+        "|accountTrail0001.json.gz|0|20|",
+        "|redelivery000001.json.gz|0|3|",
+    ] {
+        assert!(t.contains(row), "{row} in\n{t}");
+    }
+    assert_eq!(scalar(&lake, "SELECT sum(duplicates) FROM manifest"), "24");
+    // The other account's copy is its own event.
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT count(DISTINCT recipient_account_id) FROM cloudtrail \
+             WHERE event_id = (SELECT event_id FROM cloudtrail WHERE recipient_account_id = '444444444444')"
+        ),
+        "2"
+    );
+    // Run 3: the organization trail's file is written again (a new version): its rows are
+    // replaced by themselves, never counted as duplicates of the account trail's copy.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write_files(&src, &files[..1]);
+    let s = ingest(&plan(src.display().to_string(), &lake));
+    assert_eq!(
+        (s.changed, s.events, s.duplicates, s.replaced_rows),
+        (1, 20, 0, 20),
+        "{}",
+        s.line()
+    );
+    assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail"), "22");
+    assert_eq!(scalar(&lake, distinct), "true");
+    // A fresh lake fed everything in one run lands the same 22 events.
+    let fresh = d.path().join("fresh").display().to_string();
+    let s = ingest(&plan(src.display().to_string(), &fresh));
+    assert_eq!((s.events, s.duplicates), (22, 24), "{}", s.line());
+    assert_eq!(scalar(&fresh, distinct), "true");
 }

@@ -264,3 +264,52 @@ fn an_object_too_large_to_hold_is_streamed_from_s3() {
     let again = ingest(&p);
     assert_eq!((again.events, again.unchanged), (0, 2), "{}", again.line());
 }
+
+/// A bucket where an organization trail and an account trail deliver the same events (and a
+/// re-delivery repeats some): each event lands once, the duplicates counted per object, in one
+/// run and across runs.
+#[test]
+fn a_bucket_with_two_trails_lands_each_event_once() {
+    let (rt, client, bucket) = bucket("twotrails");
+    let files = two_trail_files();
+    put(&rt, &client, &bucket, &files[0].0, files[0].1.clone());
+    put(&rt, &client, &bucket, &files[1].0, files[1].1.clone());
+    let d = tempfile::tempdir().unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    let mut p = plan(format!("s3://{bucket}/"), &lake);
+    p.s3 = s3_options();
+    let s = ingest(&p);
+    assert_eq!(
+        (s.objects, s.events, s.duplicates),
+        (2, 20, 20),
+        "{}",
+        s.line()
+    );
+    // The rest arrives later.
+    for (k, b) in &files[2..] {
+        put(&rt, &client, &bucket, k, b.clone());
+    }
+    let s = ingest(&p);
+    assert_eq!(
+        (s.objects, s.events, s.duplicates),
+        (4, 2, 4),
+        "{}",
+        s.line()
+    );
+    assert_eq!(scalar(&lake, "SELECT count(*) FROM cloudtrail"), "22");
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT count(*) = count(DISTINCT concat(coalesce(event_id, raw), '/', recipient_account_id)) FROM cloudtrail"
+        ),
+        "true"
+    );
+    assert_eq!(scalar(&lake, "SELECT sum(duplicates) FROM manifest"), "24");
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT sum(duplicates) FROM manifest WHERE object LIKE '%redelivery000001%'"
+        ),
+        "3"
+    );
+}
