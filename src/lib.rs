@@ -62,8 +62,10 @@
 //!   unit, weight, technique, evidence), the window ([`detect::plan`]), query results as rows
 //!   ([`detect::columns`]), scoring with statrs ([`detect::baseline`], pure), rules with typed
 //!   headers from `queries/rules/` ([`detect::rules`]), required checks and their bypasses
-//!   ([`detect::checks`]), what changed between pipeline definitions ([`detect::definitions`])
-//!   and how wide an OIDC trust is ([`detect::trust`]), both pure and called by rules as SQL
+//!   ([`detect::checks`]), what changed between pipeline definitions ([`detect::definitions`]),
+//!   how wide an OIDC trust is ([`detect::trust`]) and what an IAM or sharing change grants
+//!   ([`detect::iam`]: administrator-equivalence, trusts and shares outside the organisation,
+//!   ports open to the world), all pure and called by rules as SQL
 //!   functions, a pipeline's identity acting with no run active and build records that go
 //!   silent ([`detect::activity`], pure), suppressions ([`detect::suppress`]) and the ranking.
 //! - [`assess`]: the per-pipeline SEC11-BP07 assessment: the controls as data

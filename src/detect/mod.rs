@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod checks;
 pub mod columns;
 pub mod definitions;
+pub mod iam;
 pub mod plan;
 pub mod rules;
 pub mod suppress;

@@ -49,6 +49,14 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
             "oidc_trust_breadth",
             crate::detect::trust::oidc_trust_breadth,
         ),
+        unary_str("policy_power", crate::detect::iam::policy_power),
+        unary_str("world_open_ports", crate::detect::iam::world_open_ports),
+        nary_str("trust_outside", 3, |a| {
+            crate::detect::iam::trust_outside(a[0], a[1], a[2])
+        }),
+        nary_str("shared_outside", 4, |a| {
+            crate::detect::iam::shared_outside(a[0], a[1], a[2], a[3])
+        }),
         ip_in_cidr_udf(),
         hour_of_week_udf(),
         crate::attribute::credential::udf(),
@@ -71,6 +79,10 @@ pub const NAMES: &[&str] = &[
     "definition_diff",
     "checks_removed",
     "oidc_trust_breadth",
+    "policy_power",
+    "trust_outside",
+    "shared_outside",
+    "world_open_ports",
     "json_get_str",
     "json_get_json",
     "json_contains",
@@ -105,6 +117,30 @@ fn unary_str(name: &str, f: fn(&str) -> Option<String>) -> ScalarUDF {
         Arc::new(move |args: &[ColumnarValue]| {
             let (c, n) = strings(args)?;
             let out: StringArray = (0..n).map(|i| cell(&c[0], i).and_then(f)).collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    )
+}
+
+/// A function of `arity` strings, null when any argument is null.
+fn nary_str(
+    name: &str,
+    arity: usize,
+    f: impl Fn(&[&str]) -> Option<String> + Send + Sync + 'static,
+) -> ScalarUDF {
+    create_udf(
+        name,
+        vec![DataType::Utf8; arity],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let (c, n) = strings(args)?;
+            let out: StringArray = (0..n)
+                .map(|i| {
+                    let a: Option<Vec<&str>> = c.iter().map(|col| cell(col, i)).collect();
+                    a.and_then(|a| f(&a))
+                })
+                .collect();
             Ok(ColumnarValue::Array(Arc::new(out)))
         }),
     )

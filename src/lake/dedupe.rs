@@ -17,9 +17,11 @@
 //! time this run meets a row of that day (a duplicate has the same event time as its original,
 //! so it lands in the same day's partition). A nightly ingest reads the keys of the day or two it
 //! touches, from two or three columns. Keys are 64-bit hashes (a false duplicate needs a hash
-//! collision: about one in 10^6 for 10^7 events of one day).
+//! collision: about one in 10^6 for 10^7 events of one day; the hash is keyed per process, so a
+//! log cannot aim one).
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::TimestampMicrosecondType;
@@ -37,12 +39,36 @@ use crate::parse::time::micros_to_days;
 /// The build formats whose sources deliver at least once.
 pub const AT_LEAST_ONCE: &[&str] = &["github.audit", "gitlab.audit"];
 
+/// Keys are already hashes (keyed per process): the sets use them as they are.
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Keys<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+
 /// The keys seen: in the lake (with the object that holds each) and in this run.
 #[derive(Debug)]
 pub struct Seen {
     dataset: Dataset,
-    lake: HashMap<u64, u64>,
-    run: HashSet<u64>,
+    /// SipHash with keys drawn for this process: a log cannot choose an event id whose key
+    /// collides with another event's (and so have that event dropped). Keys never leave the
+    /// process; the lake's are recomputed from its columns.
+    hasher: RandomState,
+    lake: Keys<u64>,
+    run: HashSet<u64, BuildHasherDefault<KeyHasher>>,
     /// Event days whose keys were read from the lake.
     loaded: HashSet<i32>,
 }
@@ -78,7 +104,14 @@ impl KeyCols<'_> {
     }
 
     /// Row `i`'s key, or `None` when the row is never a duplicate.
-    fn key(&self, i: usize) -> Option<u64> {
+    fn key(&self, h: &RandomState, i: usize) -> Option<u64> {
+        let hash_parts = |parts: &[&str]| {
+            let mut s = h.build_hasher();
+            for p in parts {
+                std::hash::Hash::hash(p, &mut s);
+            }
+            s.finish()
+        };
         match self.dataset {
             Dataset::CloudTrail => {
                 if self.a.is_valid(i) {
@@ -102,16 +135,6 @@ impl KeyCols<'_> {
     }
 }
 
-/// A 64-bit hash of several strings, each delimited (no allocation per row).
-fn hash_parts(parts: &[&str]) -> u64 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let mut h = DefaultHasher::new();
-    for p in parts {
-        p.hash(&mut h);
-    }
-    h.finish()
-}
-
 fn read_err(lake: &Lake, p: &Path, e: impl std::fmt::Display) -> LakeError {
     LakeError::Write {
         path: lake.url_of(p),
@@ -124,8 +147,9 @@ impl Seen {
     pub fn new(dataset: Dataset) -> Seen {
         Seen {
             dataset,
-            lake: HashMap::new(),
-            run: HashSet::new(),
+            hasher: RandomState::new(),
+            lake: Keys::default(),
+            run: HashSet::default(),
             loaded: HashSet::new(),
         }
     }
@@ -186,7 +210,7 @@ impl Seen {
                     continue;
                 };
                 for i in 0..batch.num_rows() {
-                    if let Some(key) = k.key(i) {
+                    if let Some(key) = k.key(&self.hasher, i) {
                         let o = if obj.is_null(i) {
                             0
                         } else {
@@ -238,7 +262,7 @@ impl Seen {
         }
         let keep: BooleanArray = (0..batch.num_rows())
             .map(|i| {
-                let Some(key) = k.key(i) else {
+                let Some(key) = k.key(&self.hasher, i) else {
                     return Some(true);
                 };
                 let object = if obj.is_null(i) { "" } else { obj.value(i) };

@@ -10,24 +10,6 @@ use pipewarden::detect::{DetectPlan, Report};
 
 use crate::helpers::*;
 
-fn detect(lake: &str, plan: &DetectPlan) -> Report {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(
-            &lake.parse().unwrap(),
-            None,
-            pipewarden::lake::Access::Create,
-        )
-        .unwrap();
-        let ctx = pipewarden::engine::session(&lake).await.unwrap();
-        pipewarden::detect::detect(&ctx, plan).await.unwrap()
-    })
-}
-
-fn day(s: &str) -> chrono::NaiveDate {
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
 /// The 12 days holding the anomalies (2026-09-25 .. 2026-10-05), judged against the 23 before.
 fn anomaly_days() -> DetectPlan {
     DetectPlan {
@@ -295,6 +277,41 @@ const PANTHER: &[(&str, &[&str])] = &[
     (
         "build_project_public",
         &["AWS.CloudTrail.CodebuildProjectMadePublic"],
+    ),
+    (
+        "iam_admin_granted",
+        &[
+            "AWS.IAM.AttachAdminRolePolicy",
+            "AWS.IAM.AttachAdminUserPolicy",
+        ],
+    ),
+    ("iam_trust_opened", &["AWS.IAM.BackdoorRole"]),
+    (
+        "iam_credentials_for_other_user",
+        &[
+            "AWS.User.Login.Profile.Modified",
+            "AWS.CloudTrail.LoginProfileCreatedOrModified",
+        ],
+    ),
+    (
+        "defenses_impaired",
+        &[
+            "AWS.VPCFlow.LogsDeleted",
+            "AWS.CloudTrail.DNSLogsDeleted",
+            "AWS.ConfigService.DisabledDeleted",
+        ],
+    ),
+    (
+        "defense_evasion_attempted",
+        &["AWS.CloudTrail.AttemptToLeaveOrg"],
+    ),
+    (
+        "resource_shared_externally",
+        &[
+            "AWS.CloudTrail.AMIModifiedForPublicAccess",
+            "AWS.CloudTrail.SnapshotMadePublic",
+            "AWS.RDS.SnapshotShared",
+        ],
     ),
 ];
 

@@ -457,3 +457,23 @@ pub fn two_trail_files() -> Vec<(String, Vec<u8>)> {
         ),
     ]
 }
+
+/// Runs detection on a lake (outside any tokio runtime).
+pub fn detect(lake: &str, plan: &pipewarden::detect::DetectPlan) -> pipewarden::detect::Report {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let lake = pipewarden::lake::Lake::open(
+            &lake.parse().unwrap(),
+            None,
+            pipewarden::lake::Access::Create,
+        )
+        .unwrap();
+        let ctx = pipewarden::engine::session(&lake).await.unwrap();
+        pipewarden::detect::detect(&ctx, plan).await.unwrap()
+    })
+}
+
+/// A date `YYYY-MM-DD`.
+pub fn day(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}

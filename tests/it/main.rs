@@ -4,6 +4,7 @@
 //! sets `PIPEWARDEN_TEST_S3_ENDPOINT`; run the tests through it.
 
 mod assess;
+mod attacks;
 mod attribution;
 mod bad_input;
 mod builds;

@@ -1,0 +1,534 @@
+//! Real attacks as a development suite: Stratus Red Team's detonation logs, one technique per
+//! file. Every technique of persistence, privilege escalation, defense evasion, credential access
+//! and exfiltration is named by a finding, or listed here as not detectable from one detonation
+//! with the reason. And the persistence, escalation and evasion rules that no peer's test cases
+//! cover are checked on planted cases that must fire and look-alikes that must not.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pipewarden::detect::DetectPlan;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// The tactics judged, as Stratus names its files.
+const TACTICS: &[&str] = &[
+    "persistence",
+    "privilege-escalation",
+    "defense-evasion",
+    "credential-access",
+    "exfiltration",
+];
+
+/// Technique → the detectors whose finding names it.
+const DETECTED: &[(&str, &[&str])] = &[
+    ("persistence.iam-backdoor-role", &["iam_trust_opened"]),
+    ("persistence.iam-backdoor-user", &["access_key_created"]),
+    (
+        "persistence.iam-create-admin-user",
+        &["iam_admin_granted", "iam_user_created_and_granted"],
+    ),
+    (
+        "persistence.iam-create-backdoor-role",
+        &["iam_admin_granted", "iam_trust_opened"],
+    ),
+    (
+        "persistence.iam-create-user-login-profile",
+        &["iam_credentials_for_other_user"],
+    ),
+    (
+        "persistence.lambda-backdoor-function",
+        &["resource_shared_externally"],
+    ),
+    (
+        "persistence.rolesanywhere-create-trust-anchor",
+        &["external_identity_trusted"],
+    ),
+    ("persistence.sts-federation-token", &["federation_token"]),
+    (
+        "privilege-escalation.iam-update-user-login-profile",
+        &["iam_credentials_for_other_user"],
+    ),
+    (
+        "defense-evasion.cloudtrail-delete",
+        &["cloudtrail_tampering"],
+    ),
+    (
+        "defense-evasion.cloudtrail-event-selectors",
+        &["cloudtrail_tampering"],
+    ),
+    ("defense-evasion.cloudtrail-stop", &["cloudtrail_tampering"]),
+    ("defense-evasion.dns-delete-logs", &["defenses_impaired"]),
+    (
+        "defense-evasion.organizations-leave",
+        &["defense_evasion_attempted"],
+    ),
+    (
+        "defense-evasion.vpc-remove-flow-logs",
+        &["defenses_impaired"],
+    ),
+    (
+        "credential-access.ec2-get-password-data",
+        &["secrets_mass_read"],
+    ),
+    (
+        "credential-access.ec2-steal-instance-credentials",
+        &["instance_credentials_outside"],
+    ),
+    (
+        "credential-access.secretsmanager-batch-retrieve-secrets",
+        &["secrets_mass_read"],
+    ),
+    (
+        "credential-access.secretsmanager-retrieve-secrets",
+        &["secrets_mass_read"],
+    ),
+    (
+        "credential-access.ssm-retrieve-securestring-parameters",
+        &["secrets_mass_read"],
+    ),
+    (
+        "exfiltration.ec2-security-group-open-port-22-ingress",
+        &["security_group_open_to_world"],
+    ),
+    (
+        "exfiltration.ec2-share-ami",
+        &["resource_shared_externally"],
+    ),
+    (
+        "exfiltration.ec2-share-ebs-snapshot",
+        &["resource_shared_externally"],
+    ),
+    (
+        "exfiltration.rds-share-snapshot",
+        &["resource_shared_externally"],
+    ),
+];
+
+/// Techniques one detonation cannot show, and why.
+const NOT_DETECTABLE: &[(&str, &str)] = &[
+    (
+        "persistence.lambda-layer-extension",
+        "UpdateFunctionConfiguration adding a layer of the function's own account is what every \
+         deployment does; only who usually deploys the function tells the attack apart, and one \
+         detonation has no history",
+    ),
+    (
+        "persistence.lambda-overwrite-code",
+        "UpdateFunctionCode is what every deployment does; only who usually deploys the function \
+         tells the attack apart, and one detonation has no history",
+    ),
+];
+
+#[test]
+fn stratus_red_team_techniques_are_named_by_a_finding() {
+    let d = tempfile::tempdir().unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    ingest(&plan(stratus().display().to_string(), &lake));
+    let r = detect(
+        &lake,
+        &DetectPlan {
+            baseline_days: 1,
+            window_days: 30_000,
+            until: Some(day("2090-01-01")),
+            min_score: 0,
+            ..Default::default()
+        },
+    );
+    // Each technique's event ids.
+    let mut techniques: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in std::fs::read_dir(stratus()).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let Some(t) = name
+            .strip_prefix("aws.")
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        if !TACTICS.iter().any(|tac| t.starts_with(&format!("{tac}."))) {
+            continue;
+        }
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let ids = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["eventID"].as_str().map(str::to_string))
+            .collect();
+        techniques.insert(t.to_string(), ids);
+    }
+    assert_eq!(techniques.len(), 26, "{:?}", techniques.keys());
+    let mut table = vec![];
+    for (t, ids) in &techniques {
+        let named: BTreeSet<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.event_ids.iter().any(|e| ids.contains(e)))
+            .map(|f| f.detector.as_str())
+            .collect();
+        match (
+            DETECTED.iter().find(|(x, _)| x == t),
+            NOT_DETECTABLE.iter().find(|(x, _)| x == t),
+        ) {
+            (Some((_, want)), None) => {
+                for w in *want {
+                    assert!(named.contains(w), "{t}: no {w} finding; found {named:?}");
+                }
+                table.push(format!("{t}: {}", want.join(", ")));
+            }
+            (None, Some((_, why))) => table.push(format!("{t}: not detectable ({why})")),
+            _ => panic!("{t} must be listed once, as detected or not detectable"),
+        }
+    }
+    let detected = DETECTED.len();
+    assert_eq!(detected + NOT_DETECTABLE.len(), techniques.len());
+    eprintln!(
+        "stratus coverage: {detected} of {} techniques\n{}",
+        techniques.len(),
+        table.join("\n")
+    );
+}
+
+/// An IAM user's call in account 111122223333 (the caller `actor`), from `ip`.
+fn call(id: &str, time: &str, actor: &str, source: &str, name: &str, params: Value) -> Value {
+    json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "principalId": format!("AIDA{actor}"),
+            "arn": format!("arn:aws:iam::111122223333:user/{actor}"), "accountId": "111122223333",
+            "accessKeyId": format!("AKIA{}", actor.to_uppercase()), "userName": actor},
+        "eventTime": time, "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.15.0",
+        "requestParameters": params, "responseElements": null, "requestID": id, "eventID": id,
+        "readOnly": false, "eventType": "AwsApiCall", "managementEvent": true,
+        "recipientAccountId": "111122223333", "eventCategory": "Management"
+    })
+}
+
+/// An EC2 instance role's session calling from `ip`.
+fn instance_call(id: &str, time: &str, instance: &str, ip: &str) -> Value {
+    let mut c = call(
+        id,
+        time,
+        "x",
+        "sts.amazonaws.com",
+        "GetCallerIdentity",
+        json!(null),
+    );
+    c["userIdentity"] = json!({"type": "AssumedRole", "principalId": format!("AROAINST:{instance}"),
+        "arn": format!("arn:aws:sts::111122223333:assumed-role/app-role/{instance}"),
+        "accountId": "111122223333", "accessKeyId": "ASIAINSTANCE",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAINST",
+            "arn": "arn:aws:iam::111122223333:role/app-role", "accountId": "111122223333", "userName": "app-role"},
+            "attributes": {"creationDate": "2026-03-01T00:00:00Z", "mfaAuthenticated": "false"}}});
+    c["sourceIPAddress"] = json!(ip);
+    c
+}
+
+/// Planted cases (event ids `fire-*`) and look-alikes (`quiet-*`) for the rules no peer's test
+/// cases cover; history before the window (`hist-*`) is what "never did it" is judged against.
+#[test]
+fn persistence_and_escalation_rules_fire_on_planted_cases_only() {
+    let iam = "iam.amazonaws.com";
+    let mut recs = vec![];
+    // History: the deployer creates a function with a role every day and reads 12 secrets per
+    // deploy; the admin creates users and grants them (the onboarding flow) in a day of history.
+    for d in 1..=9 {
+        let t = format!("2026-03-0{d}T10:00:00Z");
+        recs.push(call(
+            &format!("hist-fn-{d}"),
+            &t,
+            "deployer",
+            "lambda.amazonaws.com",
+            "CreateFunction20150331",
+            json!({"functionName": format!("f{d}"), "role": "arn:aws:iam::111122223333:role/fn"}),
+        ));
+        for s in 0..12 {
+            recs.push(call(
+                &format!("hist-secret-{d}-{s}"),
+                &format!("2026-03-0{d}T10:{:02}:00Z", s + 1),
+                "deployer",
+                "secretsmanager.amazonaws.com",
+                "GetSecretValue",
+                json!({"secretId": format!("app/{s}")}),
+            ));
+        }
+    }
+    let w = |h: u32, m: u32| format!("2026-03-10T{h:02}:{m:02}:00Z");
+    // pass_role_new_compute: the deployer's daily function is quiet; a user who never created
+    // compute launching an instance with a profile fires.
+    recs.push(call(
+        "quiet-passrole",
+        &w(10, 0),
+        "deployer",
+        "lambda.amazonaws.com",
+        "CreateFunction20150331",
+        json!({"functionName": "f10", "role": "arn:aws:iam::111122223333:role/fn"}),
+    ));
+    recs.push(call(
+        "fire-passrole",
+        &w(11, 0),
+        "mallory",
+        "ec2.amazonaws.com",
+        "RunInstances",
+        json!({"iamInstanceProfile": {"name": "admin-profile"}, "instanceType": "t3.micro"}),
+    ));
+    recs.push(call(
+        "quiet-runinstances",
+        &w(11, 5),
+        "mallory",
+        "ec2.amazonaws.com",
+        "RunInstances",
+        json!({"instanceType": "t3.micro"}),
+    ));
+    // secrets_mass_read: 12 at the deployer's usual deploy is quiet; 30 at once by a user fires.
+    for s in 0..12 {
+        recs.push(call(
+            &format!("quiet-secret-{s}"),
+            &w(10, s + 1),
+            "deployer",
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            json!({"secretId": format!("app/{s}")}),
+        ));
+    }
+    for s in 0..30 {
+        recs.push(call(
+            &format!("fire-secret-{s}"),
+            &w(12, s + 1),
+            "mallory",
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            json!({"secretId": format!("prod/{s}")}),
+        ));
+    }
+    // Parameters read without decryption are not secrets.
+    for s in 0..5 {
+        recs.push(call(
+            &format!("quiet-params-{s}"),
+            &w(12, s + 1),
+            "reader",
+            "ssm.amazonaws.com",
+            "GetParameters",
+            json!({"names": ["/a", "/b", "/c"], "withDecryption": false}),
+        ));
+    }
+    // iam_user_created_and_granted: created and granted by the same key fires; a user created
+    // alone, and one granted a day later by someone else, are quiet.
+    recs.push(call(
+        "fire-user-create",
+        &w(13, 0),
+        "mallory",
+        iam,
+        "CreateUser",
+        json!({"userName": "backup-svc"}),
+    ));
+    recs.push(call(
+        "fire-user-grant",
+        &w(13, 2),
+        "mallory",
+        iam,
+        "AddUserToGroup",
+        json!({"userName": "backup-svc", "groupName": "admins"}),
+    ));
+    recs.push(call(
+        "quiet-user-create",
+        &w(13, 5),
+        "admin",
+        iam,
+        "CreateUser",
+        json!({"userName": "new-hire"}),
+    ));
+    recs.push(call(
+        "quiet-user-grant-later",
+        &w(15, 0),
+        "helpdesk",
+        iam,
+        "AddUserToGroup",
+        json!({"userName": "new-hire", "groupName": "readers"}),
+    ));
+    // security_group_open_to_world: SSH from anywhere fires; HTTPS from anywhere and SSH from the
+    // office do not.
+    let sg = |p: u32, cidr: &str| {
+        json!({"groupId": "sg-1", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": p,
+            "toPort": p, "ipRanges": {"items": [{"cidrIp": cidr}]}}]}})
+    };
+    recs.push(call(
+        "fire-sg",
+        &w(14, 0),
+        "mallory",
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        sg(22, "0.0.0.0/0"),
+    ));
+    recs.push(call(
+        "quiet-sg-https",
+        &w(14, 1),
+        "admin",
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        sg(443, "0.0.0.0/0"),
+    ));
+    recs.push(call(
+        "quiet-sg-office",
+        &w(14, 2),
+        "admin",
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        sg(22, "203.0.113.0/24"),
+    ));
+    // instance_credentials_outside: an instance's session from its own address is quiet; the
+    // same credentials from the address a user calls from fire.
+    recs.push(instance_call(
+        "quiet-instance",
+        &w(15, 10),
+        "i-0abc1234def567890",
+        "10.0.1.5",
+    ));
+    recs.push(instance_call(
+        "fire-instance",
+        &w(15, 20),
+        "i-0abc1234def567890",
+        "198.51.100.7",
+    ));
+    // external_identity_trusted: a trust anchor fires (75); an OIDC provider for GitHub Actions
+    // scores 45 (setup a pipeline does once), under the default --min-score.
+    recs.push(call(
+        "fire-anchor",
+        &w(16, 0),
+        "mallory",
+        "rolesanywhere.amazonaws.com",
+        "CreateTrustAnchor",
+        json!({"name": "corp-ca", "source": {"sourceType": "CERTIFICATE_BUNDLE"}}),
+    ));
+    recs.push(call(
+        "quiet-oidc-github",
+        &w(16, 5),
+        "admin",
+        iam,
+        "CreateOpenIDConnectProvider",
+        json!({"url": "https://token.actions.githubusercontent.com", "clientIDList": ["sts.amazonaws.com"]}),
+    ));
+    // federation_token: fires; defense_evasion_attempted: StopLogging refused fires, a
+    // DeleteFlowLogs that failed for another reason does not.
+    recs.push(call(
+        "fire-federation",
+        &w(17, 0),
+        "mallory",
+        "sts.amazonaws.com",
+        "GetFederationToken",
+        json!({"name": "s", "policy": "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
+    ));
+    let mut refused = call(
+        "fire-attempt",
+        &w(17, 5),
+        "mallory",
+        "cloudtrail.amazonaws.com",
+        "StopLogging",
+        json!({"name": "org-trail"}),
+    );
+    refused["errorCode"] = json!("AccessDenied");
+    recs.push(refused);
+    let mut missing = call(
+        "quiet-attempt",
+        &w(17, 6),
+        "admin",
+        "ec2.amazonaws.com",
+        "DeleteFlowLogs",
+        json!({"DeleteFlowLogsRequest": {"FlowLogId": {"content": "fl-1"}}}),
+    );
+    missing["errorCode"] = json!("InvalidFlowLogId.NotFound");
+    recs.push(missing);
+    // iam_admin_granted on a group, and not for a read-only policy.
+    recs.push(call(
+        "fire-admin-group",
+        &w(18, 0),
+        "mallory",
+        iam,
+        "AttachGroupPolicy",
+        json!({"groupName": "admins", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    ));
+    recs.push(call(
+        "quiet-readonly-group",
+        &w(18, 1),
+        "admin",
+        iam,
+        "AttachGroupPolicy",
+        json!({"groupName": "readers", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+    ));
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("planted.json.gz"), delivery(&recs)).unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    let s = ingest(&plan(src.display().to_string(), &lake));
+    assert_eq!(s.events as usize, recs.len(), "{}", s.line());
+    let r = detect(
+        &lake,
+        &DetectPlan {
+            baseline_days: 9,
+            window_days: 1,
+            until: Some(day("2026-03-11")),
+            ..Default::default()
+        },
+    );
+    const RULES: &[&str] = &[
+        "pass_role_new_compute",
+        "secrets_mass_read",
+        "iam_user_created_and_granted",
+        "security_group_open_to_world",
+        "instance_credentials_outside",
+        "external_identity_trusted",
+        "federation_token",
+        "defense_evasion_attempted",
+        "iam_admin_granted",
+    ];
+    let mut fired: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for f in r
+        .findings
+        .iter()
+        .filter(|f| RULES.contains(&f.detector.as_str()))
+    {
+        // Every rule explains with what it saw.
+        assert!(!f.explanation.is_empty());
+        fired
+            .entry(RULES.iter().find(|x| **x == f.detector).unwrap())
+            .or_default()
+            .extend(f.event_ids.iter().cloned());
+    }
+    let (mut planted, mut wrong) = (0, vec![]);
+    for (rule, ids) in &fired {
+        for id in ids {
+            if id.starts_with("fire-") {
+                planted += 1;
+            } else {
+                wrong.push(format!("{rule}: {id}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "fired on look-alikes: {wrong:?}");
+    for rule in RULES {
+        assert!(fired.contains_key(rule), "{rule} did not fire: {fired:?}");
+    }
+    let all_planted = recs
+        .iter()
+        .filter(|r| r["eventID"].as_str().unwrap().starts_with("fire-"))
+        .count();
+    assert_eq!(planted, all_planted, "{fired:?}");
+    // The numbers that say why.
+    let mass = r
+        .findings
+        .iter()
+        .find(|f| f.detector == "secrets_mass_read")
+        .unwrap();
+    assert!(
+        mass.explanation.contains("30 secrets in 30 calls")
+            && mass.explanation.contains("busiest hour before: 0"),
+        "{}",
+        mass.explanation
+    );
+    eprintln!(
+        "planted rules: precision 1.00 ({planted} planted events, {} rules)",
+        RULES.len()
+    );
+}
