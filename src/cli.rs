@@ -634,6 +634,10 @@ pub struct DetectFlags {
     /// baseline and the window): `permissions_admin` and `permissions_unused` findings.
     #[arg(long)]
     pub permissions: bool,
+    /// Who is judged besides pipelines: `pipelines`, or `all` (every other origin identity too:
+    /// IAM users and their keys, roles no pipeline uses, Identity Center and SAML users, root).
+    #[arg(long, value_enum, default_value = "all", value_name = "SCOPE")]
+    pub subjects: crate::detect::Subjects,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
@@ -673,6 +677,7 @@ impl DetectFlags {
             })?,
             min_score: self.min_score.min(100),
             permissions: self.permissions,
+            subjects: self.subjects,
             ..Default::default()
         };
         plan.until = day("until", &self.until)?;

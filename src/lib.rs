@@ -60,7 +60,8 @@
 //!   small tables ([`attribute::TABLES`]) joined to `cloudtrail` by the `pipeline_events` view.
 //! - [`detect`]: the baseline detectors as data ([`detect::catalog`]: feature query, model,
 //!   unit, weight, technique, evidence), the window ([`detect::plan`]), query results as rows
-//!   ([`detect::columns`]), scoring with statrs ([`detect::baseline`], pure), rules with typed
+//!   ([`detect::columns`]), scoring with statrs ([`detect::baseline`], pure), each subject's
+//!   hours against its trailing hours from the first day ([`detect::burst`], pure), rules with typed
 //!   headers from `queries/rules/` ([`detect::rules`]), required checks and their bypasses
 //!   ([`detect::checks`]), what changed between pipeline definitions ([`detect::definitions`]),
 //!   how wide an OIDC trust is ([`detect::trust`]) and what an IAM or sharing change grants

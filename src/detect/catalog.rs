@@ -283,6 +283,16 @@ pub const PIPELINE_DAYS_SQL: (&str, &str) = (
     "queries/detect/pipeline_days.sql",
     include_str!("../../queries/detect/pipeline_days.sql"),
 );
+/// Each subject's calls and data reads per active hour (`burst`).
+pub const HOURLY_SQL: (&str, &str) = (
+    "queries/detect/hourly.sql",
+    include_str!("../../queries/detect/hourly.sql"),
+);
+/// The calls of a burst's hour, by API.
+pub const BURST_EVIDENCE_SQL: (&str, &str) = (
+    "queries/detect/burst_evidence.sql",
+    include_str!("../../queries/detect/burst_evidence.sql"),
+);
 /// The evidence of a [`Evidence::Matching`] finding.
 pub const EVIDENCE_SQL: (&str, &str) = (
     "queries/detect/evidence.sql",

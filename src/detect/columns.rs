@@ -8,6 +8,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Int64Type, TimestampMicrosecondType, UInt64Type};
 
 use super::baseline::{Row, UnitCount};
+use super::burst::Hour;
 
 pub fn strs(b: &RecordBatch, name: &str) -> Vec<Option<String>> {
     let Some(c) = b.column_by_name(name) else {
@@ -178,4 +179,44 @@ pub fn run_rows(batches: &[RecordBatch], column: &str) -> Vec<Row> {
         }
     }
     rows.into_values().collect()
+}
+
+/// `queries/detect/hourly.sql`'s rows: each subject's active hours.
+pub fn hour_rows(batches: &[RecordBatch]) -> Vec<Hour> {
+    let mut out = vec![];
+    for b in batches {
+        let hour = match b.column_by_name("hour") {
+            Some(c) => {
+                let c = arrow::compute::cast(
+                    c,
+                    &arrow::datatypes::DataType::Timestamp(
+                        arrow::datatypes::TimeUnit::Microsecond,
+                        None,
+                    ),
+                )
+                .expect("an hour is a time");
+                let a = c.as_primitive::<TimestampMicrosecondType>().clone();
+                (0..a.len())
+                    .map(|i| if a.is_null(i) { 0 } else { a.value(i) })
+                    .collect()
+            }
+            None => vec![0; b.num_rows()],
+        };
+        let (subject, pipeline) = (strs(b, "subject"), strs(b, "pipeline_id"));
+        let (calls, reads, networks) = (ints(b, "calls"), ints(b, "reads"), lists(b, "networks"));
+        for i in 0..b.num_rows() {
+            let Some(subject) = subject[i].clone() else {
+                continue;
+            };
+            out.push(Hour {
+                subject,
+                pipeline_id: pipeline[i].clone(),
+                hour: hour[i],
+                calls: calls[i].max(0) as u64,
+                reads: reads[i].max(0) as u64,
+                networks: networks[i].clone(),
+            });
+        }
+    }
+    out
 }

@@ -3,6 +3,7 @@
 //! ```text
 //!  pipeline_events, runs ──► catalog.rs: each baseline detector's feature query
 //!                        │     (queries/detect/*.sql) ──► columns.rs ──► baseline.rs (statrs)
+//!                        ├─► queries/detect/hourly.sql (subjects × hours) ──► burst.rs
 //!                        ├─► queries/rules/*.sql (single events) ──► rules.rs (typed headers)
 //!                        │     (SQL functions: definitions.rs diffs, trust.rs OIDC breadth)
 //!                        └─► queries/detect/checks.sql (runs × checks) ──► checks.rs (required checks)
@@ -17,6 +18,7 @@
 
 pub mod activity;
 pub mod baseline;
+pub mod burst;
 pub mod catalog;
 pub mod checks;
 pub mod columns;
@@ -39,7 +41,7 @@ pub use crate::findings::{
 use baseline::{Scored, Thin};
 use catalog::{Detector, Evidence, Feature, Model, Unit};
 use columns::{feature_rows, run_rows, strs, times, unit_counts};
-pub use plan::{DetectPlan, WINDOW_PLACEHOLDERS, Window};
+pub use plan::{DetectPlan, Subjects, WINDOW_PLACEHOLDERS, Window};
 use rules::{Rule, RuleError};
 
 /// Errors of detect: a query that failed names its file; a rule that cannot be read, its file.
@@ -101,6 +103,11 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
         out.push((name.into(), w.fill(sql)));
     }
     out.push(("silence evidence".into(), silence_evidence_sql(w, "p", 0)));
+    out.push((catalog::HOURLY_SQL.0.into(), hourly_sql(w, Subjects::All)));
+    out.push((
+        catalog::BURST_EVIDENCE_SQL.0.into(),
+        burst_evidence_sql(w, "iam_user:u", 0),
+    ));
     out.push((
         catalog::RUN_EVIDENCE_SQL.0.into(),
         run_evidence_sql(w, &["r".to_string()]),
@@ -162,6 +169,7 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
             findings.extend(baseline_finding(ctx, &w, plan, d, s).await?);
         }
     }
+    findings.extend(burst_findings(ctx, &w, plan).await?);
     for rule in &rules {
         findings.extend(
             rule_findings(ctx, &w, rule)
@@ -341,6 +349,122 @@ async fn baseline_finding(
         }),
         suppressed: None,
     }))
+}
+
+/// `queries/detect/hourly.sql` for window `w`.
+fn hourly_sql(w: &Window, subjects: Subjects) -> String {
+    let all = if subjects == Subjects::All {
+        "true"
+    } else {
+        "false"
+    };
+    w.fill_with(catalog::HOURLY_SQL.1, &[("all_subjects", all)])
+}
+
+/// `queries/detect/burst_evidence.sql` for one subject's hour, in one pass.
+fn burst_evidence_sql(w: &Window, subject: &str, hour: i64) -> String {
+    w.fill_with(
+        catalog::BURST_EVIDENCE_SQL.1,
+        &[
+            ("subject", &sql_str(subject)),
+            ("hour", &sql_str(&Time::from_micros(hour).sql_timestamp())),
+        ],
+    )
+}
+
+/// The `burst` findings: each subject's worst hour of the window against its trailing hours
+/// ([`burst`]). Pipelines are judged hour by hour only while the lake holds less history than
+/// the baseline (then their runs are judged by `volume`).
+async fn burst_findings(
+    ctx: &SessionContext,
+    w: &Window,
+    plan: &DetectPlan,
+) -> Result<Vec<Finding>, DetectError> {
+    let batches = run_sql(ctx, catalog::HOURLY_SQL.0, &hourly_sql(w, plan.subjects)).await?;
+    let hours = columns::hour_rows(&batches);
+    const DAY_US: i64 = 86_400_000_000;
+    let short = hours
+        .iter()
+        .map(|h| h.hour)
+        .min()
+        .is_none_or(|first| first >= w.baseline_start + DAY_US);
+    let mut out = vec![];
+    for b in burst::bursts(&hours, w.start, short) {
+        let score = b.score.round().clamp(0.0, 100.0) as u32;
+        if score < plan.min_score {
+            continue;
+        }
+        let q = burst_evidence_sql(w, &b.hour.subject, b.hour.hour);
+        let ev = run_sql(ctx, catalog::BURST_EVIDENCE_SQL.0, &q).await?;
+        let mut apis: Vec<(String, u64)> = vec![];
+        let mut ids: Vec<String> = vec![];
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        for batch in &ev {
+            let (names, n, lists) = (
+                strs(batch, "event_name"),
+                columns::ints(batch, "n"),
+                columns::lists(batch, "ids"),
+            );
+            let (f, l) = (times(batch, "first"), times(batch, "last"));
+            for i in 0..batch.num_rows() {
+                apis.push((names[i].clone().unwrap_or_default(), n[i].max(0) as u64));
+                ids.extend(lists[i].iter().take(100).cloned());
+                first = first.min(f[i]);
+                last = last.max(l[i]);
+            }
+        }
+        apis.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        ids.sort();
+        ids.truncate(100);
+        if first > last {
+            (first, last) = (b.hour.hour, b.hour.hour + 3_599_999_999);
+        }
+        let hour = Time::from_micros(b.hour.hour).to_string();
+        let explanation = format!(
+            "{}: {}",
+            b.hour.subject,
+            burst::explain(
+                &b,
+                &hour.get(..16).map_or(hour.clone(), |h| format!("{h}Z")),
+                &apis
+            )
+        );
+        out.push(Finding {
+            id: String::new(),
+            rank: 0,
+            detector: "burst".into(),
+            kind: Kind::Baseline,
+            pipeline_id: b.hour.pipeline_id.clone(),
+            value: b.hour.subject.clone(),
+            environments: vec![],
+            run_ids: vec![],
+            first_seen: Time::from_micros(first),
+            last_seen: Time::from_micros(last),
+            count: b.count,
+            score,
+            severity: Severity::of(score),
+            mitre: match b.measure {
+                burst::Measure::Reads => Technique {
+                    id: "T1530".into(),
+                    name: "Data from Cloud Storage".into(),
+                },
+                burst::Measure::Calls => Technique {
+                    id: "T1526".into(),
+                    name: "Cloud Service Discovery".into(),
+                },
+            },
+            event_ids: ids,
+            explanation,
+            baseline: Some(BaselineStats {
+                days: plan.baseline_days,
+                units: b.history_hours as u64,
+                value_units: b.mean.round() as u64,
+                distinct_values: 0,
+            }),
+            suppressed: None,
+        });
+    }
+    Ok(out)
 }
 
 fn sql_str(s: &str) -> String {

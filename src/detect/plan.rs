@@ -27,6 +27,19 @@ pub struct DetectPlan {
     /// Also judge the pipeline principals' grants (`--permissions`): the permissions review
     /// over the baseline and the window ([`crate::permissions::findings`]).
     pub permissions: bool,
+    /// Who is judged besides pipelines (`--subjects`).
+    pub subjects: Subjects,
+}
+
+/// Who detect judges (`--subjects`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Subjects {
+    /// Pipelines only.
+    Pipelines,
+    /// Pipelines and every other origin identity: IAM users and their keys, roles no pipeline
+    /// uses, Identity Center and SAML users, root (AWS services acting for someone are not).
+    #[default]
+    All,
 }
 
 impl Default for DetectPlan {
@@ -40,6 +53,7 @@ impl Default for DetectPlan {
             today: Utc::now().date_naive(),
             now: Utc::now().timestamp_micros(),
             permissions: false,
+            subjects: Subjects::All,
         }
     }
 }

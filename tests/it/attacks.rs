@@ -532,3 +532,103 @@ fn persistence_and_escalation_rules_fire_on_planted_cases_only() {
         RULES.len()
     );
 }
+
+/// An incident's export: five days of one account, no CI, no history before them. An IAM user's
+/// long-term key made a few calls an hour; then, from a network it never used, it read thousands
+/// of objects and decrypted them in one hour. Judged from the first day against its trailing
+/// hours; another user working at its usual pace stays quiet; `--subjects pipelines` judges no
+/// user.
+#[test]
+fn a_quiet_key_reading_thousands_in_an_hour_is_high_from_the_first_day() {
+    let mut recs = vec![];
+    let mut n = 0;
+    let mut push =
+        |recs: &mut Vec<Value>, t: String, actor: &str, source: &str, name: &str, ip: &str| {
+            n += 1;
+            let mut c = call(
+                &format!("ev-{n:06}"),
+                &t,
+                actor,
+                source,
+                name,
+                json!({"bucketName": "data"}),
+            );
+            c["sourceIPAddress"] = json!(ip);
+            c["readOnly"] = json!(true);
+            recs.push(c);
+        };
+    for d in 1..=5 {
+        for h in [8, 10, 13, 15, 17] {
+            for k in 0..(2 + (d + h) % 3) {
+                let t = format!("2026-04-0{d}T{h:02}:{:02}:00Z", 5 + k * 7);
+                push(
+                    &mut recs,
+                    t.clone(),
+                    "chris",
+                    "s3.amazonaws.com",
+                    "ListBuckets",
+                    "198.51.100.7",
+                );
+                push(
+                    &mut recs,
+                    t,
+                    "dana",
+                    "s3.amazonaws.com",
+                    "GetObject",
+                    "198.51.100.8",
+                );
+            }
+        }
+    }
+    // Day 5, 21h: 2400 objects read and 600 decrypts from another network.
+    for i in 0..3000 {
+        let (src, name) = if i % 5 == 4 {
+            ("kms.amazonaws.com", "Decrypt")
+        } else {
+            ("s3.amazonaws.com", "GetObject")
+        };
+        let t = format!("2026-04-05T21:{:02}:{:02}Z", (i / 60) % 60, i % 60);
+        push(&mut recs, t, "chris", src, name, "203.0.113.66");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("export.json.gz"), delivery(&recs)).unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    ingest(&plan(src.display().to_string(), &lake));
+    // The defaults: a 1-day window and 30 days of baseline the lake does not hold.
+    let r = detect(&lake, &DetectPlan::default());
+    let bursts: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.detector == "burst")
+        .collect();
+    assert_eq!(bursts.len(), 1, "{:#?}", r.findings);
+    let b = bursts[0];
+    assert_eq!(b.value, "iam_user:arn:aws:iam::111122223333:user/chris");
+    assert!(b.score >= 70, "{} {}", b.score, b.explanation);
+    assert_eq!(b.count, 3000);
+    for part in [
+        "hour 2026-04-05T21:00Z made 3000 data reads (GetObject 2400, Decrypt 600) of 3000 calls",
+        "earlier active hours over",
+        "P(≥ 3000) < 1e-300",
+        "from network(s) it never used before: 203.0.0.0/16",
+    ] {
+        assert!(b.explanation.contains(part), "{part} in {}", b.explanation);
+    }
+    assert!(!b.event_ids.is_empty());
+    eprintln!(
+        "burst {} ({}): {}",
+        b.score,
+        b.severity.as_str(),
+        b.explanation
+    );
+    let r = detect(
+        &lake,
+        &DetectPlan {
+            subjects: pipewarden::detect::Subjects::Pipelines,
+            ..Default::default()
+        },
+    );
+    assert!(r.findings.iter().all(|f| f.detector != "burst"));
+}

@@ -1,0 +1,26 @@
+-- detector: burst
+-- question: how many calls, and how many data reads, each subject made in each hour of the
+--   history and the window, so that an hour can be judged against the subject's trailing hours
+--   from the first day of the lake
+-- A subject is a pipeline, or (with --subjects all) the origin identity of calls no pipeline
+-- claims: an IAM user or its key, a role no pipeline uses, an Identity Center or SAML user, root.
+-- AWS services acting for someone are not subjects. Data reads are the calls that hand out
+-- content: objects, decrypted keys, secrets, parameters, table items, log events. One row per
+-- subject and active hour; `networks` are the hour's source networks (ip_network).
+SELECT
+  coalesce(pipeline_id, origin_type || ':' || origin) AS subject,
+  max(pipeline_id) AS pipeline_id,
+  date_trunc('hour', event_time) AS hour,
+  count(*) AS calls,
+  count(*) FILTER (WHERE event_name IN ('GetObject', 'GetObjectVersion', 'HeadObject', 'ListObjects',
+      'ListObjectsV2', 'ListObjectVersions', 'SelectObjectContent', 'Decrypt', 'GenerateDataKey',
+      'GetSecretValue', 'BatchGetSecretValue', 'GetParameter', 'GetParameters', 'GetParametersByPath',
+      'GetItem', 'BatchGetItem', 'Query', 'Scan', 'ExportTableToPointInTime', 'GetLogEvents',
+      'FilterLogEvents', 'GetQueryResults', 'DownloadDBLogFilePortion')) AS reads,
+  array_agg(DISTINCT ip_network(source_ip_address)) AS networks
+FROM pipeline_events
+WHERE event_date >= DATE '${baseline_start_date}' AND event_date <= DATE '${window_end_date}'
+  AND event_time >= TIMESTAMP '${baseline_start}' AND event_time < TIMESTAMP '${window_end}'
+  AND (pipeline_id IS NOT NULL OR (${all_subjects} AND origin IS NOT NULL
+       AND coalesce(origin_type, '') NOT IN ('aws_service', 'aws_account')))
+GROUP BY 1, 3

@@ -1,0 +1,299 @@
+//! Bursts from the first day: each active hour of a subject (a pipeline, or any other origin
+//! identity) judged against the subject's trailing active hours, for calls and for data reads
+//! (objects, decrypted keys, secrets, table items, log events), as CloudTrail Insights does for
+//! rates. It needs no `--baseline` of history: an incident's export of a few days, or a new lake,
+//! is judged from the hours it holds, and the confidence follows how many there are. Pure: the
+//! hours come from `queries/detect/hourly.sql`.
+//!
+//! A key that made a few calls an hour and then thousands of reads in one hour is a high
+//! finding: the tail probability of that count under the subject's hours (negative binomial
+//! when they are overdispersed, else Poisson: [`super::baseline::count_tail`]), scaled by the
+//! confidence of the history.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::baseline::count_tail;
+
+/// One subject's calls in one hour.
+#[derive(Debug, Clone, Default)]
+pub struct Hour {
+    /// The pipeline, or `origin_type:origin`.
+    pub subject: String,
+    /// The pipeline, when the subject is one.
+    pub pipeline_id: Option<String>,
+    /// Start of the hour (µs).
+    pub hour: i64,
+    /// Calls.
+    pub calls: u64,
+    /// Data reads among them.
+    pub reads: u64,
+    /// Source networks.
+    pub networks: Vec<String>,
+}
+
+/// What a burst counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Data reads.
+    Reads,
+    /// All calls.
+    Calls,
+}
+
+impl Measure {
+    /// In words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Measure::Reads => "data reads",
+            Measure::Calls => "calls",
+        }
+    }
+}
+
+/// A subject's worst hour in the window.
+#[derive(Debug, Clone)]
+pub struct Burst {
+    /// The hour judged.
+    pub hour: Hour,
+    /// What it counted.
+    pub measure: Measure,
+    /// The hour's count.
+    pub count: u64,
+    /// Active hours of history before it.
+    pub history_hours: usize,
+    /// Days those hours span.
+    pub history_days: f64,
+    /// Their mean and standard deviation.
+    pub mean: f64,
+    /// Standard deviation.
+    pub sd: f64,
+    /// P(count ≥ this) under the history.
+    pub tail: f64,
+    /// How much the history is trusted (0.6 to 1).
+    pub confidence: f64,
+    /// Score 0-100.
+    pub score: f64,
+    /// The hour's networks the subject never used before.
+    pub new_networks: Vec<String>,
+    /// Other hours of the window that were bursts too.
+    pub other_hours: usize,
+}
+
+/// Active hours of history below which an hour is not judged.
+pub const MIN_HOURS: usize = 3;
+/// Active hours from which the history is trusted fully.
+pub const FULL_HOURS: f64 = 24.0;
+
+/// The confidence of `n` active hours of history: 0.6 at [`MIN_HOURS`], 1 from [`FULL_HOURS`].
+pub fn confidence(n: usize) -> f64 {
+    (0.6 + 0.4 * (n as f64 / FULL_HOURS)).min(1.0)
+}
+
+fn judge(hist: &[f64], x: u64, min_excess: f64) -> Option<(f64, f64, f64)> {
+    let n = hist.len() as f64;
+    let mean = hist.iter().sum::<f64>() / n;
+    let sd = (hist.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    let x = x as f64;
+    // Clearly more than usual, and enough to matter.
+    if x < 3.0 * mean.max(1.0) || x - mean < min_excess {
+        return None;
+    }
+    Some((mean, sd, count_tail(hist, x)))
+}
+
+/// Each subject's worst hour in `[window_start, ..)`, judged against its earlier active hours.
+/// `pipelines`: whether pipeline subjects are judged (they are when the lake holds less history
+/// than the baseline; otherwise their runs are, by the volume detector).
+pub fn bursts(hours: &[Hour], window_start: i64, pipelines: bool) -> Vec<Burst> {
+    let mut by_subject: BTreeMap<&str, Vec<&Hour>> = BTreeMap::new();
+    for h in hours {
+        by_subject.entry(&h.subject).or_default().push(h);
+    }
+    let mut out = vec![];
+    for (_, mut hs) in by_subject {
+        hs.sort_by_key(|h| h.hour);
+        if hs[0].pipeline_id.is_some() && !pipelines {
+            continue;
+        }
+        let (mut calls, mut reads): (Vec<f64>, Vec<f64>) = (vec![], vec![]);
+        let mut seen_networks: BTreeSet<&str> = BTreeSet::new();
+        let mut found: Vec<Burst> = vec![];
+        for h in &hs {
+            if h.hour >= window_start && calls.len() >= MIN_HOURS {
+                let judged = judge(&reads, h.reads, 50.0)
+                    .map(|j| (Measure::Reads, h.reads, j))
+                    .or_else(|| {
+                        judge(&calls, h.calls, 100.0).map(|j| (Measure::Calls, h.calls, j))
+                    });
+                if let Some((measure, count, (mean, sd, tail))) = judged {
+                    let c = confidence(calls.len());
+                    let score = ((-tail.log10()) * 12.0).clamp(0.0, 100.0) * c;
+                    found.push(Burst {
+                        hour: (*h).clone(),
+                        measure,
+                        count,
+                        history_hours: calls.len(),
+                        history_days: (h.hour - hs[0].hour) as f64 / 86_400e6,
+                        mean,
+                        sd,
+                        tail,
+                        confidence: c,
+                        score,
+                        new_networks: h
+                            .networks
+                            .iter()
+                            .filter(|n| !seen_networks.contains(n.as_str()))
+                            .cloned()
+                            .collect(),
+                        other_hours: 0,
+                    });
+                }
+            }
+            calls.push(h.calls as f64);
+            reads.push(h.reads as f64);
+            seen_networks.extend(h.networks.iter().map(String::as_str));
+        }
+        let n = found.len();
+        if let Some(mut worst) = found.into_iter().max_by(|a, b| {
+            a.score
+                .total_cmp(&b.score)
+                .then(b.hour.hour.cmp(&a.hour.hour))
+        }) {
+            worst.other_hours = n - 1;
+            out.push(worst);
+        }
+    }
+    out
+}
+
+/// The explanation of a burst, with its numbers; `apis` is the hour's calls by API, most first.
+pub fn explain(b: &Burst, hour: &str, apis: &[(String, u64)]) -> String {
+    let p = if b.tail <= 1e-299 {
+        "< 1e-300".to_string()
+    } else {
+        format!("= {:.1e}", b.tail)
+    };
+    let top: Vec<String> = apis
+        .iter()
+        .take(4)
+        .map(|(a, n)| format!("{a} {n}"))
+        .collect();
+    let mut s = format!(
+        "hour {hour} made {} {} ({}) of {} calls; its {} earlier active hours over {:.1} days averaged {:.1} {} (sd {:.1}), P(≥ {}) {p}",
+        b.count,
+        b.measure.label(),
+        top.join(", "),
+        b.hour.calls,
+        b.history_hours,
+        b.history_days,
+        b.mean,
+        b.measure.label(),
+        b.sd,
+        b.count,
+    );
+    if !b.new_networks.is_empty() {
+        s.push_str(&format!(
+            "; from network(s) it never used before: {}",
+            b.new_networks.join(", ")
+        ));
+    }
+    if b.other_hours > 0 {
+        s.push_str(&format!(
+            "; {} other hour(s) of the window too",
+            b.other_hours
+        ));
+    }
+    s.push_str(&format!(
+        "; confidence {:.2} ({} hours of history)",
+        b.confidence, b.history_hours
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 3_600_000_000;
+
+    fn hour(subject: &str, i: i64, calls: u64, reads: u64, net: &str) -> Hour {
+        Hour {
+            subject: subject.into(),
+            pipeline_id: None,
+            hour: i * H,
+            calls,
+            reads,
+            networks: vec![net.into()],
+        }
+    }
+
+    #[test]
+    fn a_quiet_key_reading_thousands_in_an_hour_is_high() {
+        let mut hs: Vec<Hour> = (0..20)
+            .map(|i| {
+                hour(
+                    "iam_user:u",
+                    i * 5,
+                    3 + (i % 3) as u64,
+                    (i % 2) as u64,
+                    "198.51.0.0/16",
+                )
+            })
+            .collect();
+        hs.push(hour("iam_user:u", 101, 4210, 4100, "203.0.0.0/16"));
+        let b = bursts(&hs, 100 * H, false);
+        assert_eq!(b.len(), 1);
+        let b = &b[0];
+        assert_eq!(
+            (b.measure, b.count, b.history_hours),
+            (Measure::Reads, 4100, 20)
+        );
+        assert!(b.score >= 70.0 && b.score < 100.0, "{}", b.score);
+        assert_eq!(b.new_networks, vec!["203.0.0.0/16".to_string()]);
+        let e = explain(
+            b,
+            "1970-01-05T05:00Z",
+            &[("GetObject".into(), 3800), ("Decrypt".into(), 300)],
+        );
+        assert!(
+            e.contains("made 4100 data reads (GetObject 3800, Decrypt 300) of 4210 calls"),
+            "{e}"
+        );
+        assert!(e.contains("20 earlier active hours"), "{e}");
+    }
+
+    #[test]
+    fn usual_hours_thin_history_and_pipelines_stay_quiet() {
+        // A busy subject at its usual rate.
+        let mut hs: Vec<Hour> = (0..30)
+            .map(|i| hour("saml:a", i, 200 + (i % 7) as u64 * 30, 100, "n"))
+            .collect();
+        hs.push(hour("saml:a", 100, 380, 150, "n"));
+        // Two hours of history are not enough.
+        hs.push(hour("iam_user:new", 1, 2, 0, "n"));
+        hs.push(hour("iam_user:new", 2, 2, 0, "n"));
+        hs.push(hour("iam_user:new", 100, 5000, 5000, "n"));
+        // Small numbers stay small.
+        for i in 0..10 {
+            hs.push(hour("iam_user:small", i, 1, 0, "n"));
+        }
+        hs.push(hour("iam_user:small", 100, 40, 30, "n"));
+        // Pipelines are judged only when asked.
+        let mut p: Vec<Hour> = (0..10).map(|i| hour("pipe", i, 5, 0, "n")).collect();
+        p.push(hour("pipe", 100, 900, 0, "n"));
+        for h in &mut p {
+            h.pipeline_id = Some("pipe".into());
+        }
+        hs.extend(p.clone());
+        assert!(bursts(&hs, 100 * H, false).is_empty());
+        let b = bursts(&hs, 100 * H, true);
+        assert_eq!(b.len(), 1);
+        assert_eq!(
+            (b[0].hour.subject.as_str(), b[0].measure),
+            ("pipe", Measure::Calls)
+        );
+        // Confidence follows the history.
+        assert!(confidence(3) < confidence(12) && confidence(12) < confidence(24));
+        assert_eq!(confidence(100), 1.0);
+    }
+}
