@@ -98,6 +98,14 @@ pub fn smoothed(b: u64, total: u64, distinct: u64) -> f64 {
     (b as f64 + ALPHA) / (total as f64 + ALPHA * (distinct as f64 + 1.0))
 }
 
+/// The probability that a unit shows one given value never seen, when `once` of the history's
+/// `total` units showed a value seen only once (Good–Turing's missing mass, `once / total`),
+/// smoothed like [`smoothed`]: with no value seen once it is the old "one half-slot for never
+/// seen".
+pub fn unseen(once: u64, total: u64, distinct: u64) -> f64 {
+    (once as f64 + ALPHA) / (total as f64 + ALPHA * (distinct as f64 + 1.0))
+}
+
 /// Surprisal score of a value with smoothed probability `p` used in `w` window units.
 pub fn surprisal_score(p: f64, w: u64) -> f64 {
     let s = -p.max(1e-12).log10() * 35.0 + 10.0 * (w.max(1) as f64).log10();
@@ -125,10 +133,16 @@ pub fn categorical(
 ) -> Vec<Scored> {
     let mut base: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
     let mut win: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    // Values met once: in one unit, within one day (a unit that lasts the whole history, such
+    // as a runner's key, is not a one-off).
+    let mut once: BTreeMap<&str, u64> = BTreeMap::new();
     for r in rows {
         if r.window {
             win.entry(&r.pipeline_id).or_default().push(r);
         } else {
+            if r.units == 1 && r.last - r.first < 86_400_000_000 {
+                *once.entry(&r.pipeline_id).or_default() += 1;
+            }
             *base
                 .entry(&r.pipeline_id)
                 .or_default()
@@ -150,6 +164,10 @@ pub fn categorical(
             continue;
         }
         let distinct = hist.len() as u64;
+        // Good–Turing: how often this pipeline meets a new value is estimated by the values it
+        // met once (their units over the history's); a pipeline that adds a new API every few
+        // days is not surprised by one more.
+        let once = once.get(pipeline).copied().unwrap_or(0);
         let (top, top_n) = hist
             .iter()
             .max_by_key(|(v, n)| (**n, std::cmp::Reverse(**v)))
@@ -157,13 +175,20 @@ pub fn categorical(
             .unwrap_or(("", 0));
         for r in wrows {
             let b = hist.get(r.value.as_str()).copied().unwrap_or(0);
-            let p = smoothed(b, total, distinct);
+            let p = if b == 0 {
+                unseen(once, total, distinct)
+            } else {
+                smoothed(b, total, distinct)
+            };
             if b as f64 / total as f64 >= 0.05 {
                 continue;
             }
             let score = surprisal_score(p, r.units) * confidence(total as f64);
             let seen = if b == 0 {
-                format!("first use of {label} {} in {days} days", r.value)
+                format!(
+                    "first use of {label} {} in {days} days (new values met in {once} of {total} units, p {p:.3})",
+                    r.value
+                )
             } else {
                 format!(
                     "rare {label} {}: {b} of {total} units in {days} days",
