@@ -224,6 +224,9 @@ fn parse_bin(v: &str) -> Option<(usize, usize)> {
     (h < 24).then_some((usize::from(kind == "weekend"), h))
 }
 
+/// Runs per day of history the hour model takes as evidence of a pipeline's hours, at most.
+pub const HOUR_UNITS_PER_DAY: f64 = 4.0;
+
 /// Scores the hour-of-week dimension.
 pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
     let mut base: BTreeMap<&str, [[f64; 24]; 2]> = BTreeMap::new();
@@ -274,7 +277,10 @@ pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
             if b / total >= 0.01 {
                 continue;
             }
-            let p = (b + ALPHA) / (total + ALPHA * 48.0);
+            // A pipeline that runs 17 times a day does not know its hours 17 times better: the
+            // history counts at most HOUR_UNITS_PER_DAY runs a day as evidence of its hours.
+            let cap = (HOUR_UNITS_PER_DAY * days.max(1) as f64).min(total);
+            let p = (b * cap / total + ALPHA) / (cap + ALPHA * 48.0);
             let score = surprisal_score(p, r.units) * confidence(total);
             let explanation = format!(
                 "active at {} UTC, where its {} runs of {days} days had {:.0} (usual weekday hours: {})",
@@ -471,6 +477,37 @@ mod tests {
             .collect();
         // Overdispersed history: a big count is less surprising than under a Poisson.
         assert!(count_tail(&over, 100.0) > count_tail(&[26.7; 30], 100.0));
+    }
+
+    #[test]
+    fn busy_pipelines_do_not_know_their_hours_better_per_run() {
+        let row = |p: &str, v: &str, units: u64, window: bool| Row {
+            pipeline_id: p.into(),
+            value: v.into(),
+            window,
+            units,
+            events: units,
+            ..Default::default()
+        };
+        let mut rows = vec![];
+        // 20 days of weekday hours 08h to 17h: one pipeline runs 4 times a day, another with
+        // the same habits 40 times a day. Both run once at 21h.
+        for h in 8..18 {
+            rows.push(row("calm", &format!("weekday {h:02}h"), 8, false));
+            rows.push(row("busy", &format!("weekday {h:02}h"), 80, false));
+        }
+        rows.push(row("calm", "weekday 21h", 1, true));
+        rows.push(row("busy", "weekday 21h", 1, true));
+        let out = hours(&rows, 20, &mut vec![]);
+        let score = |p: &str| out.iter().find(|s| s.pipeline_id == p).unwrap().score;
+        // Ten times the runs is not ten times the evidence about its hours.
+        assert!(
+            (score("busy") - score("calm")).abs() < 0.5,
+            "{} {}",
+            score("busy"),
+            score("calm")
+        );
+        assert!(score("calm") >= 60.0, "{}", score("calm"));
     }
 
     #[test]

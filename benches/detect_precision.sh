@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Detection quality at scale: `detect` over the ~10 million generated events of
+# benches/lake_10m.sh (the anomaly window, 2026-09-21 .. 2026-10-01, against the 20 days before),
+# scored against the generator's labels: precision at k (k = the labels in the window), every
+# label's best rank, and the time and peak RSS of the run.
+#
+#   benches/detect_precision.sh            # builds release, generates and ingests once (cached)
+#   PIPEWARDEN_BIN=path benches/detect_precision.sh [extra detect flags]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source benches/lake_10m.sh
+OUT="$CACHE/detect-precision.json"
+/usr/bin/time -f "detect: %e s, %M KiB peak" "$BIN" detect --lake "$LAKE" --until 2026-10-01 \
+  --window 10d --baseline 20d --min-score 0 --fail-on critical --json "$OUT" "$@" >/dev/null || true
+python3 - "$GEN/labels.jsonl" "$OUT" <<'PY'
+import json, sys
+labels = [json.loads(l) for l in open(sys.argv[1])]
+report = json.load(open(sys.argv[2]))
+start, end = report["window_start"], report["window_end"]
+labels = [l for l in labels if start <= l["time"] < end]
+findings = report["findings"]
+def shows(l, f):
+    return bool(set(f.get("event_ids") or []) & set(l["event_ids"])) or \
+        bool(set(f.get("run_ids") or []) & set(l.get("run_ids") or []))
+ranks = {}
+for l in labels:
+    r = [i + 1 for i, f in enumerate(findings) if shows(l, f)]
+    ranks[l["id"] + " " + l["kind"]] = min(r) if r else None
+k = len(labels)
+top = sum(1 for f in findings[:k] if any(shows(l, f) for l in labels))
+found = [r for r in ranks.values() if r]
+print(f"{len(findings)} findings, {k} labels in the window, {len(found)} found; "
+      f"precision@{k} = {top / k:.2f}; worst label rank {max(found) if found else '-'}")
+for name, r in sorted(ranks.items(), key=lambda x: (x[1] or 10**9)):
+    print(f"  {r if r else 'missed':>6}  {name}")
+print("top findings:")
+for f in findings[:k + 5]:
+    mark = "*" if any(shows(l, f) for l in labels) else " "
+    print(f"  {mark} {f['rank']:>3} {f['score']:>3} {f['detector']:<26} {str(f.get('pipeline_id'))[:40]:<40} {f['value'][:50]}")
+PY
