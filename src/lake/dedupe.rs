@@ -27,7 +27,6 @@ use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::TimestampMicrosecondType;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use parquet::arrow::ProjectionMask;
 #[allow(deprecated)]
 use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
 
@@ -187,15 +186,7 @@ impl Seen {
                     cols.push("raw");
                 }
             }
-            let idx: Vec<usize> = b
-                .parquet_schema()
-                .columns()
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| cols.contains(&c.name()))
-                .map(|(i, _)| i)
-                .collect();
-            let mask = ProjectionMask::leaves(b.parquet_schema(), idx);
+            let mask = super::replace::columns_mask(b.parquet_schema(), &cols);
             let mut s = b
                 .with_projection(mask)
                 .build()

@@ -50,20 +50,27 @@ pub(super) async fn open(
         .map_err(|e| read_err(lake, &meta.location, e))?;
     let b = match projection {
         Some(cols) => {
-            let idx: Vec<usize> = b
-                .parquet_schema()
-                .columns()
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| cols.contains(&c.name()))
-                .map(|(i, _)| i)
-                .collect();
-            let mask = ProjectionMask::leaves(b.parquet_schema(), idx);
+            let mask = columns_mask(b.parquet_schema(), cols);
             b.with_projection(mask)
         }
         None => b,
     };
     b.build().map_err(|e| read_err(lake, &meta.location, e))
+}
+
+/// The projection of a file's columns named in `cols`.
+pub(super) fn columns_mask(
+    schema: &parquet::schema::types::SchemaDescriptor,
+    cols: &[&str],
+) -> ProjectionMask {
+    let idx: Vec<usize> = schema
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| cols.contains(&c.name()))
+        .map(|(i, _)| i)
+        .collect();
+    ProjectionMask::leaves(schema, idx)
 }
 
 fn keep_mask(col: &dyn Array, objects: &HashSet<String>) -> BooleanArray {
