@@ -257,6 +257,31 @@ pub struct Report {
     pub insufficient_history: Vec<ThinHistory>,
     /// Expired suppressions that matched a finding.
     pub expired_suppressions: Vec<String>,
+    /// Findings that tell one story, grouped ([`crate::detect::incidents`]), highest first.
+    pub incidents: Vec<Incident>,
+}
+
+/// One incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct Incident {
+    /// `pwi-` and a hash of its findings' ids: stable while they are.
+    pub id: String,
+    /// Combined score, 0-100.
+    pub score: u32,
+    /// The severity of that score.
+    pub severity: Severity,
+    /// Its pipelines (empty when none is involved).
+    pub pipelines: Vec<String>,
+    /// First and last event of its findings.
+    pub first_seen: Time,
+    /// Last event.
+    pub last_seen: Time,
+    /// Its findings' ids, by rank.
+    pub finding_ids: Vec<String>,
+    /// Their detectors, in rank order, once each.
+    pub detectors: Vec<String>,
+    /// What ties them: shared runs, or one subject within the hour.
+    pub why: String,
 }
 
 /// A pipeline with too little history for a detector.

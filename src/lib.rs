@@ -68,7 +68,8 @@
 //!   ([`detect::iam`]: administrator-equivalence, trusts and shares outside the organisation,
 //!   ports open to the world), all pure and called by rules as SQL
 //!   functions, a pipeline's identity acting with no run active and build records that go
-//!   silent ([`detect::activity`], pure), suppressions ([`detect::suppress`]) and the ranking.
+//!   silent ([`detect::activity`], pure), suppressions ([`detect::suppress`]), the ranking, and
+//!   incidents: findings that share a run or a subject within the hour ([`detect::incidents`], pure).
 //! - [`assess`]: the per-pipeline SEC11-BP07 assessment: the controls as data
 //!   ([`assess::Control::detectors`]) and the pure [`assess::decide`], the period's facts from
 //!   `queries/assess/`, the saved findings and the `integrity` table ([`assess::facts`]), its

@@ -24,6 +24,7 @@ pub mod checks;
 pub mod columns;
 pub mod definitions;
 pub mod iam;
+pub mod incidents;
 pub mod plan;
 pub mod rules;
 pub mod suppress;
@@ -35,8 +36,8 @@ use arrow::array::{Array, RecordBatch};
 use datafusion::prelude::SessionContext;
 
 pub use crate::findings::{
-    BaselineStats, Finding, Kind, Report, SCHEMA_VERSION, Severity, SuppressedBy, Technique,
-    ThinHistory, Time, finding_id, fnv1a,
+    BaselineStats, Finding, Incident, Kind, Report, SCHEMA_VERSION, Severity, SuppressedBy,
+    Technique, ThinHistory, Time, finding_id, fnv1a,
 };
 use baseline::{Scored, Thin};
 use catalog::{Detector, Evidence, Feature, Model, Unit};
@@ -210,6 +211,7 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
     }
     let expired = suppress(&mut findings, plan);
     rank(&mut findings, w.start);
+    let incidents = incidents::group(&findings);
     thin.sort();
     thin.dedup();
     Ok(Report {
@@ -227,6 +229,7 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
             })
             .collect(),
         expired_suppressions: expired.into_iter().collect(),
+        incidents,
     })
 }
 

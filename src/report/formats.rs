@@ -464,6 +464,7 @@ mod tests {
             findings: vec![f],
             insufficient_history: vec![],
             expired_suppressions: vec![],
+            incidents: vec![],
         }
     }
 

@@ -27,6 +27,40 @@ pub fn render(r: &Report, colour: bool) -> String {
         r.baseline_start,
         r.findings.len()
     );
+    if !r.incidents.is_empty() {
+        out.push_str(&format!(
+            "\n{} incident(s): findings that tell one story, by combined score\n",
+            r.incidents.len()
+        ));
+        for i in &r.incidents {
+            let ranks: Vec<String> = i
+                .finding_ids
+                .iter()
+                .filter_map(|id| r.findings.iter().find(|f| &f.id == id))
+                .map(|f| format!("#{}", f.rank))
+                .collect();
+            let sev = format!("{:<8}", i.severity.as_str());
+            out.push_str(&format!(
+                "  {:>3} {} {} finding(s) {}: {}\n",
+                i.score,
+                paint(&sev, i.severity, colour),
+                i.finding_ids.len(),
+                ranks.join(" "),
+                for_terminal(&i.detectors.join(", "))
+            ));
+            out.push_str(&format!(
+                "      {} .. {}; {}; tied by {}\n",
+                i.first_seen,
+                i.last_seen,
+                if i.pipelines.is_empty() {
+                    "(no pipeline)".to_string()
+                } else {
+                    for_terminal(&i.pipelines.join(", "))
+                },
+                for_terminal(&i.why)
+            ));
+        }
+    }
     for f in &r.findings {
         let sev = format!("{:<8}", f.severity.as_str());
         out.push_str(&format!(

@@ -84,10 +84,42 @@ fn every_labelled_anomaly_is_found_and_ranks_near_the_top() {
         assert!(f.explanation.len() > 20, "{f:?}");
         assert!(f.id.starts_with("pw-"), "{f:?}");
     }
+    // Incidents: the findings of one run are one incident, scored above each of them, and
+    // every incident's findings are in the report.
+    assert!(!r.incidents.is_empty());
+    let by_id = |id: &String| r.findings.iter().find(|f| &f.id == id).unwrap();
+    let one_run = r
+        .incidents
+        .iter()
+        .find(|i| {
+            i.detectors.iter().any(|d| d == "builds:actor")
+                && i.detectors.iter().any(|d| d == "checks_bypassed")
+        })
+        .unwrap_or_else(|| panic!("{:#?}", r.incidents));
+    assert!(one_run.why.contains("run "), "{}", one_run.why);
+    for i in &r.incidents {
+        assert!(i.finding_ids.len() >= 2);
+        let top = i
+            .finding_ids
+            .iter()
+            .map(|id| by_id(id).score)
+            .max()
+            .unwrap();
+        assert!(i.score >= top, "{i:?}");
+    }
+    eprintln!(
+        "incidents: {}; one run: {} findings, score {} ({})",
+        r.incidents.len(),
+        one_run.finding_ids.len(),
+        one_run.score,
+        one_run.detectors.join(", ")
+    );
     // Deterministic: the same run gives the same ranking.
     let again = detect(lake, &anomaly_days());
     let ids = |r: &Report| r.findings.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&r), ids(&again));
+    let inc = |r: &Report| r.incidents.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+    assert_eq!(inc(&r), inc(&again));
 }
 
 #[test]

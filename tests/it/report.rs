@@ -522,6 +522,7 @@ fn report_with(n: usize) -> pipewarden::detect::Report {
         findings: vec![],
         insufficient_history: vec![],
         expired_suppressions: vec![],
+        incidents: vec![],
     };
     // Rebuild findings from the JSON (the detect types are the report's own).
     let full = pipewarden::detect::Finding {
