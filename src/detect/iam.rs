@@ -21,7 +21,8 @@
 
 use serde_json::Value;
 
-use crate::permissions::policy::{Statement, parse_text, statements};
+use super::trust::parse_policy;
+use crate::permissions::policy::{Statement, statements};
 
 /// OIDC issuers of CI/CD systems: trusting them is how pipelines get credentials (how *widely*
 /// is `oidc_trust_too_broad`'s question).
@@ -47,14 +48,7 @@ const PINNING_KEYS: &[&str] = &[
 ];
 
 fn document(text: &str) -> Option<Vec<Statement>> {
-    let t = text.trim();
-    let v = if t.starts_with('"') {
-        // A JSON string holding the document.
-        parse_text(serde_json::from_str::<String>(t).ok()?.as_str()).ok()?
-    } else {
-        parse_text(t).ok()?
-    };
-    statements(&v).ok()
+    statements(&parse_policy(text)?).ok()
 }
 
 /// Why a policy is administrator-equivalent, or `None`. `text` is a policy document or an AWS
@@ -149,12 +143,7 @@ fn pinned(condition: Option<&Value>) -> bool {
 pub fn trust_outside(doc: &str, own: &str, known: &str) -> Option<String> {
     let known = known_list(known);
     let inside = |acct: &str| acct == own || known.contains(&acct);
-    let t = doc.trim();
-    let v = if t.starts_with('"') {
-        parse_text(serde_json::from_str::<String>(t).ok()?.as_str()).ok()?
-    } else {
-        parse_text(t).ok()?
-    };
+    let v = parse_policy(doc)?;
     let raw: Vec<Value> = match v.get("Statement")? {
         Value::Array(a) => a.clone(),
         o @ Value::Object(_) => vec![o.clone()],

@@ -76,7 +76,7 @@ pub fn oidc_trust_breadth(doc: &str) -> Option<String> {
 }
 
 /// A policy document as CloudTrail carries it: JSON, JSON in a string, or URL-encoded JSON.
-fn parse_policy(doc: &str) -> Option<Value> {
+pub(super) fn parse_policy(doc: &str) -> Option<Value> {
     let t = doc.trim();
     let decoded;
     let t = if t.starts_with('%') {

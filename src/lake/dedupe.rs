@@ -168,7 +168,7 @@ impl Seen {
             let b = ParquetRecordBatchStreamBuilder::new(reader)
                 .await
                 .map_err(|e| read_err(lake, loc, e))?;
-            let mut cols: Vec<&str> = Self::key_names(self.dataset).to_vec();
+            let mut cols: Vec<&str> = KeyCols::names(self.dataset).to_vec();
             cols.push("source_object");
             // Records with no event id are keyed on their bytes: read `raw` only for files that
             // hold such records (the column's null count, from the footer).
@@ -216,10 +216,6 @@ impl Seen {
         Ok(())
     }
 
-    fn key_names(dataset: Dataset) -> [&'static str; 2] {
-        KeyCols::names(dataset)
-    }
-
     /// `batch` without its duplicates, and how many rows of each object were dropped. The
     /// lake's keys of days this run has not met yet are read first.
     pub fn filter(
@@ -258,7 +254,13 @@ impl Seen {
                 };
                 let object = if obj.is_null(i) { "" } else { obj.value(i) };
                 let elsewhere = self.lake.get(&key).is_some_and(|o| *o != hash_str(object));
-                let repeat = !self.run.insert(key) || elsewhere;
+                // Only a kept row claims its key for this run: a row dropped because another
+                // object holds the key must not stop that object, read again in this run, from
+                // landing its own rows (which its new version replaces).
+                let repeat = elsewhere || self.run.contains(&key);
+                if !repeat {
+                    self.run.insert(key);
+                }
                 if repeat {
                     *dropped.entry(object.to_string()).or_default() += 1;
                 }
