@@ -212,6 +212,9 @@ pub struct Finding {
     pub kind: Kind,
     /// Pipeline, when known.
     pub pipeline_id: Option<String>,
+    /// Whom it is about: the pipeline, else the origin identity (`iam_user:alice`,
+    /// `assumed_role:arn:...`) that acted, else the value. Reports group by it.
+    pub subject: String,
     /// What departed (the region, the principal, the role, ...).
     pub value: String,
     /// Environments touched.
@@ -238,6 +241,8 @@ pub struct Finding {
     pub baseline: Option<BaselineStats>,
     /// The suppression that applies, if any.
     pub suppressed: Option<SuppressedBy>,
+    /// The incident it belongs to ([`Incident::id`]), if any: the field SIEMs correlate on.
+    pub incident_id: Option<String>,
 }
 
 /// The outcome of a detect run.
@@ -259,6 +264,22 @@ pub struct Report {
     pub expired_suppressions: Vec<String>,
     /// Findings that tell one story, grouped ([`crate::detect::incidents`]), highest first.
     pub incidents: Vec<Incident>,
+}
+
+/// Ranked findings grouped by [`Finding::subject`]: subjects in the order of their best-ranked
+/// finding, each with its findings in rank order.
+pub fn by_subject(findings: &[Finding]) -> Vec<(&str, Vec<&Finding>)> {
+    let mut out: Vec<(&str, Vec<&Finding>)> = vec![];
+    let mut at: std::collections::HashMap<&str, usize> = Default::default();
+    for f in findings {
+        let s = f.subject.as_str();
+        let i = *at.entry(s).or_insert_with(|| {
+            out.push((s, vec![]));
+            out.len() - 1
+        });
+        out[i].1.push(f);
+    }
+    out
 }
 
 /// One incident.

@@ -1,11 +1,13 @@
 -- detector: volume (and errors)
 -- question: how many calls, and how many AccessDenied, the pipeline makes per run (per hour
 --   when calls have no run), against its own history
--- One row per pipeline, unit and period. `${unit}` is the detectors' unit (a run, or an hour of
+-- One row per subject, unit and period; subjects are those of dimension.sql (an identity's unit
+-- is an hour of its calls). `${unit}` is the detectors' unit (a run, or an hour of
 -- calls that have none), and their techniques, weights and evidence are listed with them in
 -- src/detect/catalog.rs.
 SELECT
-  pipeline_id,
+  coalesce(pipeline_id, origin_type || ':' || origin) AS subject,
+  bool_and(pipeline_id IS NULL) AS principal,
   ${unit} AS unit,
   CASE WHEN event_time >= TIMESTAMP '${window_start}' THEN 'window' ELSE 'baseline' END AS period,
   count(*) AS events,
@@ -18,7 +20,8 @@ SELECT
   array_agg(DISTINCT target_env) FILTER (WHERE event_time >= TIMESTAMP '${window_start}' AND target_env IS NOT NULL) AS environments,
   max(run_id) AS run_id
 FROM pipeline_events
-WHERE pipeline_id IS NOT NULL
+WHERE (pipeline_id IS NOT NULL OR (${all_subjects} AND origin IS NOT NULL
+       AND coalesce(origin_type, '') NOT IN ('aws_service', 'aws_account')))
   AND event_date >= DATE '${baseline_start_date}' AND event_date <= DATE '${window_end_date}'
   AND event_time >= TIMESTAMP '${baseline_start}' AND event_time < TIMESTAMP '${window_end}'
-GROUP BY 1, 2, 3
+GROUP BY 1, 3, 4

@@ -288,6 +288,8 @@ fn outside_finding(pipeline: &str, identity: &str, ms: &[&Minute], runs: &Runs) 
         ),
         baseline: None,
         suppressed: None,
+        incident_id: None,
+        subject: String::new(),
     }
 }
 
@@ -419,6 +421,8 @@ pub fn silence_finding(s: &Silence, system: &str, event_ids: Vec<String>) -> Fin
         ),
         baseline: None,
         suppressed: None,
+        incident_id: None,
+        subject: String::new(),
     }
 }
 
@@ -490,6 +494,8 @@ pub fn number_gaps(
                 ),
                 baseline: None,
                 suppressed: None,
+                incident_id: None,
+                subject: String::new(),
             }
         })
         .collect()

@@ -20,11 +20,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use statrs::distribution::{DiscreteCDF, NegativeBinomial, Poisson};
 
-/// One feature row (a value of a pipeline in a period).
+/// One feature row (a value of a subject in a period).
 #[derive(Debug, Clone, Default)]
 pub struct Row {
-    /// Pipeline.
+    /// The subject: a pipeline, or an identity's `origin_type:origin` when `principal`.
     pub pipeline_id: String,
+    /// The subject is an identity no pipeline claims, not a pipeline.
+    pub principal: bool,
     /// Value of the dimension.
     pub value: String,
     /// In the scoring window (else the baseline).
@@ -341,8 +343,10 @@ pub fn count_tail(counts: &[f64], x: f64) -> f64 {
 /// One unit's counts.
 #[derive(Debug, Clone, Default)]
 pub struct UnitCount {
-    /// Pipeline.
+    /// The subject, as [`Row::pipeline_id`].
     pub pipeline_id: String,
+    /// The subject is an identity, as [`Row::principal`].
+    pub principal: bool,
     /// Run id or hour.
     pub unit: String,
     /// In the window.
@@ -375,7 +379,11 @@ pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Sc
     }
     let mut out = vec![];
     let mut thin_seen = std::collections::BTreeSet::new();
-    for u in units.iter().filter(|u| u.window) {
+    // An identity's call rate is burst's to judge (from the first day); its errors are judged here.
+    for u in units
+        .iter()
+        .filter(|u| u.window && (errors || !u.principal))
+    {
         let hist = base
             .get(u.pipeline_id.as_str())
             .cloned()
@@ -445,6 +453,7 @@ pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Sc
                 },
                 run_ids: u.run_id.iter().cloned().collect(),
                 environments: u.environments.clone(),
+                principal: u.principal,
             },
             baseline_units: hist.len() as u64,
             value_units: mean.round() as u64,

@@ -48,6 +48,16 @@ pub fn ints(b: &RecordBatch, name: &str) -> Vec<i64> {
     }
 }
 
+/// A boolean column; missing or null reads as false.
+pub fn bools(b: &RecordBatch, name: &str) -> Vec<bool> {
+    let Some(c) = b.column_by_name(name) else {
+        return vec![false; b.num_rows()];
+    };
+    let c = arrow::compute::cast(c, &arrow::datatypes::DataType::Boolean).expect("castable");
+    let a = c.as_boolean();
+    (0..a.len()).map(|i| !a.is_null(i) && a.value(i)).collect()
+}
+
 pub fn times(b: &RecordBatch, name: &str) -> Vec<i64> {
     let Some(c) = b.column_by_name(name) else {
         return vec![0; b.num_rows()];
@@ -87,7 +97,8 @@ pub fn lists(b: &RecordBatch, name: &str) -> Vec<Vec<String>> {
 pub fn feature_rows(batches: &[RecordBatch]) -> Vec<Row> {
     let mut out = vec![];
     for b in batches {
-        let (p, v, period) = (strs(b, "pipeline_id"), strs(b, "value"), strs(b, "period"));
+        let (p, v, period) = (strs(b, "subject"), strs(b, "value"), strs(b, "period"));
+        let principal = bools(b, "principal");
         let (units, events, writes) = (ints(b, "units"), ints(b, "events"), ints(b, "writes"));
         let (first, last) = (times(b, "first_time"), times(b, "last_time"));
         let (runs, envs) = (lists(b, "run_ids"), lists(b, "environments"));
@@ -104,6 +115,7 @@ pub fn feature_rows(batches: &[RecordBatch]) -> Vec<Row> {
                 event_ids: vec![],
                 run_ids: runs[i].clone(),
                 environments: envs[i].clone(),
+                principal: principal[i],
             });
         }
     }
@@ -113,8 +125,9 @@ pub fn feature_rows(batches: &[RecordBatch]) -> Vec<Row> {
 pub fn unit_counts(batches: &[RecordBatch]) -> Vec<UnitCount> {
     let mut out = vec![];
     for b in batches {
+        let principal = bools(b, "principal");
         let (p, unit, period, run) = (
-            strs(b, "pipeline_id"),
+            strs(b, "subject"),
             strs(b, "unit"),
             strs(b, "period"),
             strs(b, "run_id"),
@@ -135,6 +148,7 @@ pub fn unit_counts(batches: &[RecordBatch]) -> Vec<UnitCount> {
                 denied_ids: vec![],
                 environments: envs[i].clone(),
                 run_id: run[i].clone(),
+                principal: principal[i],
             });
         }
     }

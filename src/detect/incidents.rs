@@ -1,7 +1,7 @@
 //! Incidents: findings that tell one story, grouped. Two unsuppressed findings belong together
-//! when they share a run, or are about the same subject (its pipeline, else the value: an
-//! identity, a role, an account) and started within an hour of each other; an incident is a connected group
-//! of two or more. Its combined score is a noisy-OR in which the strongest finding counts fully
+//! when they share a run, or are about the same subject ([`Finding::subject`]: its pipeline,
+//! else the identity that acted, else the value) and started within an hour of each other; an
+//! incident is a connected group of two or more. Its combined score is a noisy-OR in which the strongest finding counts fully
 //! and each other one at half weight: `100 × (1 − (1 − s₁)·Π(1 − sᵢ)^½)`, so five medium
 //! findings from one run outrank any one of them, and many weak ones never make a critical one.
 //! Pure: it reads ranked findings (their ids set) and leaves them as they are.
@@ -13,7 +13,11 @@ use crate::findings::{Finding, Incident, Severity, fnv1a};
 const HOUR_US: i64 = 3_600_000_000;
 
 fn subject(f: &Finding) -> &str {
-    f.pipeline_id.as_deref().unwrap_or(&f.value)
+    if f.subject.is_empty() {
+        f.pipeline_id.as_deref().unwrap_or(&f.value)
+    } else {
+        &f.subject
+    }
 }
 
 fn linked(a: &Finding, b: &Finding) -> Option<String> {
@@ -142,6 +146,8 @@ mod tests {
             explanation: String::new(),
             baseline: None,
             suppressed: None,
+            incident_id: None,
+            subject: String::new(),
         }
     }
 

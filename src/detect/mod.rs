@@ -87,13 +87,13 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
     for d in catalog::DETECTORS {
         let (name, sql) = d.feature_sql();
         if !out.iter().any(|(n, _)| *n == name) {
-            out.push((name, w.fill(&sql)));
+            out.push((name, subjects_sql(w, &sql, Subjects::All)));
         }
     }
     // The evidence queries, with a value of each kind.
     out.push((
         catalog::EVIDENCE_SQL.0.into(),
-        evidence_sql(w, "p", "aws_region", "us-east-1", ""),
+        evidence_sql(w, "p", false, "aws_region", "us-east-1", ""),
     ));
     out.push((catalog::CHECKS_SQL.0.into(), w.fill(catalog::CHECKS_SQL.1)));
     for (name, sql) in [
@@ -166,7 +166,7 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
     let mut features = Features::default();
     let mut findings: Vec<Finding> = vec![];
     for d in catalog::DETECTORS {
-        for s in score(ctx, &w, d, plan.baseline_days, &mut features, &mut thin).await? {
+        for s in score(ctx, &w, d, plan, &mut features, &mut thin).await? {
             findings.extend(baseline_finding(ctx, &w, plan, d, s).await?);
         }
     }
@@ -209,9 +209,22 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
                 .filter(|f| f.score >= plan.min_score),
         );
     }
+    for f in &mut findings {
+        if f.subject.is_empty() {
+            f.subject = f.pipeline_id.clone().unwrap_or_else(|| f.value.clone());
+        }
+    }
     let expired = suppress(&mut findings, plan);
     rank(&mut findings, w.start);
     let incidents = incidents::group(&findings);
+    for i in &incidents {
+        for f in findings
+            .iter_mut()
+            .filter(|f| i.finding_ids.contains(&f.id))
+        {
+            f.incident_id = Some(i.id.clone());
+        }
+    }
     thin.sort();
     thin.dedup();
     Ok(Report {
@@ -258,12 +271,22 @@ async fn score(
     ctx: &SessionContext,
     w: &Window,
     d: &Detector,
-    days: i64,
+    plan: &DetectPlan,
     features: &mut Features,
     thin: &mut Vec<Thin>,
 ) -> Result<Vec<Scored>, DetectError> {
+    let days = plan.baseline_days;
     let (name, sql) = d.feature_sql();
-    let batches = features.get(ctx, &name, &w.fill(&sql)).await?;
+    // The volume query also serves `errors`, which judges identities.
+    let subjects = if IDENTITY_DETECTORS.contains(&d.name) || d.feature == Feature::Volume {
+        plan.subjects
+    } else {
+        Subjects::Pipelines
+    };
+    let batches = features
+        .get(ctx, &name, &subjects_sql(w, &sql, subjects))
+        .await?;
+    let thin_before = thin.len();
     let mut out = match (d.model, d.feature) {
         (Model::Categorical, Feature::Runs(column)) => {
             baseline::categorical(&run_rows(batches, column), d.name, d.label, days, thin)
@@ -275,14 +298,53 @@ async fn score(
         (Model::Volume, _) => baseline::volume(&unit_counts(batches), false, thin),
         (Model::Errors, _) => baseline::volume(&unit_counts(batches), true, thin),
     };
+    // Identities with little history are many on a real trail and are not listed as unscored:
+    // "not scored" names pipelines.
+    if plan.subjects == Subjects::All {
+        let principals: std::collections::HashSet<String> = match d.feature {
+            Feature::Dimension(_) => feature_rows(batches)
+                .into_iter()
+                .filter(|r| r.principal)
+                .map(|r| r.pipeline_id)
+                .collect(),
+            Feature::Volume => unit_counts(batches)
+                .into_iter()
+                .filter(|u| u.principal)
+                .map(|u| u.pipeline_id)
+                .collect(),
+            Feature::Runs(_) => Default::default(),
+        };
+        let mut i = thin_before;
+        while i < thin.len() {
+            if principals.contains(&thin[i].pipeline_id) {
+                thin.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
     for s in &mut out {
         s.score *= d.weight_of(&s.value, s.row.writes);
+        if s.row.principal {
+            s.score *= PRINCIPAL_WEIGHT;
+            s.explanation = s
+                .explanation
+                .replace("runs or sessions", "active hours")
+                .replace("run(s) or session(s)", "active hour(s)");
+        }
         if d.unit == Unit::Run {
             s.explanation = in_runs(&s.explanation);
         }
     }
     Ok(out)
 }
+
+/// The detectors that judge identities as well as pipelines. The others judge pipelines only:
+/// an identity is the `principal` detector's value, not news to itself; people and their tools
+/// meet new APIs, accounts and hours every week (on the bundled history's quiet days an approver's
+/// first `PutApprovalResult` and a release manager's first `StartPipelineExecution` would be
+/// findings), and the sensitive APIs are rules'; an identity's call rate is `burst`'s.
+pub const IDENTITY_DETECTORS: &[&str] = &["credential", "region", "network", "errors"];
 
 /// An explanation whose units are runs: a run is one observation, not a count of calls.
 fn in_runs(explanation: &str) -> String {
@@ -296,6 +358,10 @@ fn in_runs(explanation: &str) -> String {
     }
     e
 }
+
+/// The weight of an identity's departures against a pipeline's: people and their tools vary
+/// more than a pipeline does, and a pipeline's departures are the ones pipewarden is for.
+pub const PRINCIPAL_WEIGHT: f64 = 0.85;
 
 /// The finding of a scored departure, with its evidence, when it reaches `--min-score`.
 async fn baseline_finding(
@@ -313,7 +379,7 @@ async fn baseline_finding(
     // Evidence for reported findings only: a bounded query, not every event id.
     let mut ids = match d.evidence {
         Evidence::Matching { expr, extra } => {
-            let q = evidence_sql(w, &pipeline, expr, &s.row.value, extra);
+            let q = evidence_sql(w, &pipeline, s.row.principal, expr, &s.row.value, extra);
             event_ids(&run_sql(ctx, "evidence", &q).await?)
         }
         Evidence::OfRuns if s.row.run_ids.is_empty() => vec![],
@@ -332,7 +398,7 @@ async fn baseline_finding(
         rank: 0,
         detector: d.name.to_string(),
         kind: Kind::Baseline,
-        pipeline_id: Some(pipeline.clone()),
+        pipeline_id: (!s.row.principal).then(|| pipeline.clone()),
         value: s.value.clone(),
         environments: s.row.environments.clone(),
         run_ids: s.row.run_ids.clone(),
@@ -351,17 +417,24 @@ async fn baseline_finding(
             distinct_values: s.distinct,
         }),
         suppressed: None,
+        incident_id: None,
+        subject: principal_of(&pipeline, !s.row.principal),
     }))
 }
 
-/// `queries/detect/hourly.sql` for window `w`.
-fn hourly_sql(w: &Window, subjects: Subjects) -> String {
+/// A feature query that judges `subjects` (its `${all_subjects}`), for window `w`.
+fn subjects_sql(w: &Window, sql: &str, subjects: Subjects) -> String {
     let all = if subjects == Subjects::All {
         "true"
     } else {
         "false"
     };
-    w.fill_with(catalog::HOURLY_SQL.1, &[("all_subjects", all)])
+    w.fill_with(sql, &[("all_subjects", all)])
+}
+
+/// `queries/detect/hourly.sql` for window `w`.
+fn hourly_sql(w: &Window, subjects: Subjects) -> String {
+    subjects_sql(w, catalog::HOURLY_SQL.1, subjects)
 }
 
 /// `queries/detect/burst_evidence.sql` for one subject's hour, in one pass.
@@ -465,9 +538,20 @@ async fn burst_findings(
                 distinct_values: 0,
             }),
             suppressed: None,
+            incident_id: None,
+            subject: principal_of(&b.hour.subject, b.hour.pipeline_id.is_some()),
         });
     }
     Ok(out)
+}
+
+/// The subject of a finding from a subject key of the feature queries: a pipeline's id as it is;
+/// an identity's `origin_type:origin` as its `origin`, the form rules name their actors in.
+fn principal_of(key: &str, pipeline: bool) -> String {
+    match key.split_once(':') {
+        Some((_, origin)) if !pipeline => origin.to_string(),
+        _ => key.to_string(),
+    }
 }
 
 fn sql_str(s: &str) -> String {
@@ -476,11 +560,26 @@ fn sql_str(s: &str) -> String {
 
 /// `queries/detect/evidence.sql` for one finding in window `w`. One pass: a pipeline or value
 /// that reads like a placeholder stays inside its quoted literal.
-fn evidence_sql(w: &Window, pipeline: &str, expr: &str, value: &str, extra: &str) -> String {
+fn evidence_sql(
+    w: &Window,
+    subject: &str,
+    principal: bool,
+    expr: &str,
+    value: &str,
+    extra: &str,
+) -> String {
+    let subject_is = if principal {
+        format!(
+            "pipeline_id IS NULL AND origin_type || ':' || origin = {}",
+            sql_str(subject)
+        )
+    } else {
+        format!("pipeline_id = {}", sql_str(subject))
+    };
     w.fill_with(
         catalog::EVIDENCE_SQL.1,
         &[
-            ("pipeline", &sql_str(pipeline)),
+            ("subject_is", &subject_is),
             ("expr", expr),
             ("value", &sql_str(value)),
             ("extra", extra),
@@ -701,6 +800,8 @@ async fn checks_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding
                 explanation: checks::explain(r, &b),
                 baseline: None,
                 suppressed: None,
+                incident_id: None,
+                subject: String::new(),
             });
         }
     }
@@ -950,6 +1051,12 @@ fn rule_finding(rule: &Rule, pipeline: Option<String>, value: String, mut g: Rul
     g.ids.sort();
     let details: Vec<&str> = g.details.iter().map(String::as_str).take(6).collect();
     let actors: Vec<&str> = g.actors.iter().map(String::as_str).take(4).collect();
+    // About the pipeline; else the one identity that acted; else what it names.
+    let subject = match (&pipeline, g.actors.len()) {
+        (Some(p), _) => p.clone(),
+        (None, 1) => actors[0].to_string(),
+        _ => value.clone(),
+    };
     let explanation = crate::bundled::fill_with(
         &rule.explain,
         &[
@@ -984,6 +1091,8 @@ fn rule_finding(rule: &Rule, pipeline: Option<String>, value: String, mut g: Rul
         explanation,
         baseline: None,
         suppressed: None,
+        incident_id: None,
+        subject,
     }
 }
 
@@ -1000,10 +1109,20 @@ mod tests {
             Some(1_790_000_000_000_000),
             i64::MAX,
         );
-        let q = evidence_sql(&w, "p${window_end}", "aws_region", "x${window_start}'y", "");
-        assert!(q.contains("'p${window_end}'"), "{q}");
-        assert!(q.contains("'x${window_start}''y'"), "{q}");
-        assert!(!q.contains("TIMESTAMP '${"), "{q}");
+        for principal in [false, true] {
+            let q = evidence_sql(
+                &w,
+                "p${window_end}",
+                principal,
+                "aws_region",
+                "x${window_start}'y",
+                "",
+            );
+            assert!(q.contains("'p${window_end}'"), "{q}");
+            assert!(q.contains("'x${window_start}''y'"), "{q}");
+            assert!(!q.contains("TIMESTAMP '${"), "{q}");
+            assert_eq!(q.contains("WHERE pipeline_id IS NULL AND origin_type"), principal);
+        }
         let q = run_evidence_sql(&w, &["r${window_start_date}".to_string()]);
         assert!(q.contains("IN ('r${window_start_date}')"), "{q}");
     }

@@ -857,6 +857,8 @@ pub fn findings(r: &Review) -> Vec<crate::findings::Finding> {
             explanation,
             baseline: None,
             suppressed: None,
+            incident_id: None,
+            subject: String::new(),
         };
         if !admin.is_empty() {
             out.push(base(

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::escape;
-use crate::findings::{Finding, Kind, Report, Severity};
+use crate::findings::{Finding, Incident, Kind, Report, Severity};
 
 /// The report as one JSON document (`pipewarden.findings/v1`).
 pub fn json(r: &Report) -> Vec<u8> {
@@ -47,6 +47,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "suppressed",
     "explanation",
     "event_ids",
+    "incident_id",
 ];
 
 /// CSV with a header; every field neutralised against formula injection.
@@ -76,6 +77,7 @@ pub fn csv(r: &Report) -> Vec<u8> {
                 .unwrap_or_default(),
             f.explanation.clone(),
             f.event_ids.join(" "),
+            f.incident_id.clone().unwrap_or_default(),
         ];
         out.push_str(
             &fields
@@ -99,6 +101,26 @@ pub fn markdown(r: &Report) -> Vec<u8> {
         m(&r.baseline_start.to_string()),
         r.findings.len()
     );
+    if !r.incidents.is_empty() {
+        out.push_str("## Incidents\n\n| score | severity | findings | detectors | tied by |\n|---|---|---|---|---|\n");
+        for i in &r.incidents {
+            let ranks: Vec<String> = i
+                .finding_ids
+                .iter()
+                .filter_map(|id| r.findings.iter().find(|f| &f.id == id))
+                .map(|f| format!("#{}", f.rank))
+                .collect();
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                i.score,
+                i.severity.as_str(),
+                ranks.join(" "),
+                m(&i.detectors.join(", ")),
+                m(&i.why)
+            ));
+        }
+        out.push_str("\n## Findings\n\n");
+    }
     out.push_str(
         "| # | score | severity | detector | pipeline | value |\n|---|---|---|---|---|---|\n",
     );
@@ -227,16 +249,117 @@ impl OcsfVersion {
     }
 }
 
-/// One OCSF Detection Finding (class 2004) per finding, NDJSON, valid for `version`. Baseline
-/// findings carry their baseline in `anomaly_analyses` (1.5 on) or in `unmapped.baseline`
-/// (1.3, 1.4, which have no room for it elsewhere); suppressed ones have status Suppressed.
+/// One OCSF Detection Finding (class 2004) per finding, then one Incident Finding (class 2005)
+/// per incident, NDJSON, valid for `version`. Baseline findings carry their baseline in
+/// `anomaly_analyses` (1.5 on) or in `unmapped.baseline` (1.3, 1.4, which have no room for it
+/// elsewhere); suppressed ones have status Suppressed; a finding in an incident names it in
+/// `unmapped.incident_id`, and the incident's `metadata.uid`.
 pub fn ocsf(r: &Report, version: OcsfVersion) -> Vec<u8> {
+    let mut out = ocsf_findings_only(r, version);
+    for i in &r.incidents {
+        serde_json::to_writer(&mut out, &ocsf_incident(r, i, version)).expect("serialisable");
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Detection Findings only: one OCSF class, as an Amazon Security Lake custom source takes.
+pub fn ocsf_findings_only(r: &Report, version: OcsfVersion) -> Vec<u8> {
     let mut out = vec![];
     for f in &r.findings {
         serde_json::to_writer(&mut out, &ocsf_finding(r, f, version)).expect("serialisable");
         out.push(b'\n');
     }
     out
+}
+
+/// A finding's `finding_info`: in its Detection Finding, and in the `finding_info_list` of its
+/// incident.
+fn ocsf_finding_info(r: &Report, f: &Finding) -> Value {
+    json!({
+        "uid": f.id,
+        "title": format!("{}: {}", f.detector, f.value),
+        "desc": f.explanation,
+        "types": [f.detector, f.kind],
+        "first_seen_time": f.first_seen.millis(),
+        "last_seen_time": f.last_seen.millis(),
+        "created_time": r.window_end.millis(),
+        "analytic": {"uid": f.detector, "name": f.detector, "type_id": if f.kind == Kind::Rule { 1 } else { 3 }, "type": if f.kind == Kind::Rule { "Rule" } else { "Statistical" }},
+        "attacks": [{"technique": {"uid": f.mitre.id, "name": f.mitre.name}, "version": "15"}],
+        "related_events": f.event_ids.iter().map(|e| json!({"uid": e})).collect::<Vec<_>>(),
+    })
+}
+
+/// One incident as an OCSF Incident Finding (class 2005, in every version pipewarden writes):
+/// its findings' `finding_info` in `finding_info_list`, their techniques once each in `attacks`,
+/// its combined score as confidence, and impact and priority from its severity.
+pub(crate) fn ocsf_incident(r: &Report, i: &Incident, version: OcsfVersion) -> Value {
+    let (sev_id, sev) = ocsf_severity(i.severity);
+    let (level_id, level) = match i.severity {
+        Severity::Info | Severity::Low => (1, "Low"),
+        Severity::Medium => (2, "Medium"),
+        Severity::High => (3, "High"),
+        Severity::Critical => (4, "Critical"),
+    };
+    let members: Vec<&Finding> = i
+        .finding_ids
+        .iter()
+        .filter_map(|id| r.findings.iter().find(|f| &f.id == id))
+        .collect();
+    let mut attacks: Vec<Value> = vec![];
+    for f in &members {
+        let a = json!({"technique": {"uid": f.mitre.id, "name": f.mitre.name}, "version": "15"});
+        if !attacks.contains(&a) {
+            attacks.push(a);
+        }
+    }
+    let desc = format!(
+        "{} findings ({}), tied by {}",
+        members.len(),
+        i.detectors.join(", "),
+        i.why
+    );
+    json!({
+        "activity_id": 1,
+        "activity_name": "Create",
+        "category_uid": 2,
+        "category_name": "Findings",
+        "class_uid": 2005,
+        "class_name": "Incident Finding",
+        "type_uid": 200501,
+        "type_name": "Incident Finding: Create",
+        "time": i.last_seen.millis(),
+        "start_time": i.first_seen.millis(),
+        "end_time": i.last_seen.millis(),
+        "severity_id": sev_id,
+        "severity": sev,
+        "status_id": 1,
+        "status": "New",
+        "confidence_score": i.score,
+        "impact_id": level_id,
+        "impact": level,
+        "priority_id": level_id,
+        "priority": level,
+        "verdict_id": 4,
+        "verdict": "Suspicious",
+        "desc": desc,
+        "message": desc,
+        "count": members.len(),
+        "metadata": {
+            "version": version.as_str(),
+            "product": {"name": "pipewarden", "vendor_name": "pipewarden", "version": env!("CARGO_PKG_VERSION")},
+            "uid": i.id,
+            "correlation_uid": i.id,
+        },
+        "attacks": attacks,
+        "finding_info_list": members.iter().map(|f| ocsf_finding_info(r, f)).collect::<Vec<_>>(),
+        "unmapped": {
+            "pipelines": i.pipelines,
+            "detectors": i.detectors,
+            "finding_ids": i.finding_ids,
+            "why": i.why,
+        },
+    })
 }
 
 pub(crate) fn ocsf_finding(r: &Report, f: &Finding, version: OcsfVersion) -> Value {
@@ -272,24 +395,14 @@ pub(crate) fn ocsf_finding(r: &Report, f: &Finding, version: OcsfVersion) -> Val
             "uid": f.id,
             "correlation_uid": f.pipeline_id,
         },
-        "finding_info": {
-            "uid": f.id,
-            "title": format!("{}: {}", f.detector, f.value),
-            "desc": f.explanation,
-            "types": [f.detector, f.kind],
-            "first_seen_time": first,
-            "last_seen_time": last,
-            "created_time": r.window_end.millis(),
-            "analytic": {"uid": f.detector, "name": f.detector, "type_id": if f.kind == Kind::Rule { 1 } else { 3 }, "type": if f.kind == Kind::Rule { "Rule" } else { "Statistical" }},
-            "attacks": [{"technique": {"uid": f.mitre.id, "name": f.mitre.name}, "version": "15"}],
-            "related_events": f.event_ids.iter().map(|e| json!({"uid": e})).collect::<Vec<_>>(),
-        },
+        "finding_info": ocsf_finding_info(r, f),
         "unmapped": {
             "pipeline_id": f.pipeline_id,
             "value": f.value,
             "environments": f.environments,
             "run_ids": f.run_ids,
             "rank": f.rank,
+            "incident_id": f.incident_id,
         },
     });
     if let Some(b) = &f.baseline
@@ -307,7 +420,10 @@ pub(crate) fn ocsf_finding(r: &Report, f: &Finding, version: OcsfVersion) -> Val
         });
     } else if let Some(b) = &f.baseline {
         v["anomaly_analyses"] = json!([{
-            "analysis_targets": [{"name": f.pipeline_id, "type": "pipeline"}],
+            "analysis_targets": [{
+                "name": f.pipeline_id.as_deref().unwrap_or(&f.subject),
+                "type": if f.pipeline_id.is_some() { "pipeline" } else { "identity" },
+            }],
             "anomalies": [{
                 "observation_parameter": f.detector,
                 "observation_type": "value",
@@ -410,7 +526,16 @@ pub fn asff_finding(r: &Report, f: &Finding, account: &str, region: &str) -> Val
     );
     let desc = asff_text(&f.explanation, lim::DESCRIPTION, "pipewarden finding");
     let pipeline = f.pipeline_id.clone().unwrap_or_default();
-    json!({
+    // The other findings of its incident, by their ASFF ids (at most 10).
+    let related: Vec<Value> = r
+        .incidents
+        .iter()
+        .filter(|i| f.incident_id.as_deref() == Some(i.id.as_str()))
+        .flat_map(|i| i.finding_ids.iter().filter(|id| **id != f.id))
+        .take(10)
+        .map(|id| json!({"ProductArn": product, "Id": asff_text(id, lim::ID, "pipewarden")}))
+        .collect();
+    let mut v = json!({
         "SchemaVersion": "2018-10-08",
         "Id": asff_text(&f.id, lim::ID, "pipewarden"),
         "ProductArn": product,
@@ -446,7 +571,15 @@ pub fn asff_finding(r: &Report, f: &Finding, account: &str, region: &str) -> Val
             "pipewarden/mitre": asff_text(&f.mitre.id, lim::PRODUCT_FIELD_VALUE, "none"),
             "pipewarden/events": asff_list(&f.event_ids[..f.event_ids.len().min(20)], lim::PRODUCT_FIELD_VALUE),
         },
-    })
+    });
+    if let Some(i) = &f.incident_id {
+        v["ProductFields"]["pipewarden/incident"] =
+            json!(asff_text(i, lim::PRODUCT_FIELD_VALUE, "none"));
+    }
+    if !related.is_empty() {
+        v["RelatedFindings"] = json!(related);
+    }
+    v
 }
 
 #[cfg(test)]
@@ -495,6 +628,8 @@ mod tests {
             explanation: format!("e{}", "\u{e9}\u{1f600}".repeat(300)),
             baseline: None,
             suppressed: None,
+            incident_id: None,
+            subject: String::new(),
         };
         let r = report_of(f);
         let v: Value = serde_json::from_slice(&asff(&r, "123456789012", "us-east-1")).unwrap();
@@ -534,6 +669,8 @@ mod tests {
             explanation: " ".repeat(5000),
             baseline: None,
             suppressed: None,
+            incident_id: None,
+            subject: String::new(),
         };
         let r = report_of(f);
         let v: Value = serde_json::from_slice(&asff(&r, "123456789012", "us-east-1")).unwrap();

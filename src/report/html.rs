@@ -1,7 +1,9 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, no script, nothing fetched; a
-//! Content-Security-Policy forbids anything else), with plots where a picture says more than a
-//! table: per pipeline, its activity over time with the findings marked, its hour-of-week heat
-//! map with the anomalous hours outlined, and history-versus-now bars for rare values.
+//! Content-Security-Policy forbids anything else). It leads with the incidents, then ranks the
+//! findings, then gives one section per subject (a pipeline or another identity), with plots
+//! where a picture says more than a table: a pipeline's activity over time with the findings
+//! marked, its hour-of-week heat map with the anomalous hours outlined, and history-versus-now
+//! bars for rare values.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -200,7 +202,7 @@ pub fn render(r: &Report, activity: &[Activity]) -> Vec<u8> {
     s.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n");
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>pipewarden findings</title>\n<style>\n");
     s.push_str("body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1000px;color:#212529;padding:0 1em}\n\
-table{border-collapse:collapse;width:100%;margin:1em 0;table-layout:fixed}td,th{border-bottom:1px solid #dee2e6;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}\n\
+table{border-collapse:collapse;width:100%;margin:1em 0;table-layout:fixed}.inc th{width:auto!important}td,th{border-bottom:1px solid #dee2e6;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}\n\
 th:nth-child(1){width:3%}th:nth-child(2){width:5%}th:nth-child(3){width:9%}th:nth-child(4){width:15%}th:nth-child(5){width:18%}th:nth-child(6){width:16%}th:nth-child(7){width:34%}\n\
 th{background:#f1f3f5}.sev{color:#fff;border-radius:3px;padding:1px 6px;font-size:12px}.plot{width:100%;height:auto;margin:.5em 0}\n\
 .axis{font-size:10px;fill:#495057}.explain{margin:.2em 0 .8em}.meta{color:#495057;font-size:12px}code{font-size:12px;overflow-wrap:anywhere}\n\
@@ -213,6 +215,41 @@ section{border-top:2px solid #e9ecef;margin-top:2em}.sup{color:#868e96}\n</style
         h(&r.baseline_start.to_string()),
         r.findings.len()
     );
+    if !r.incidents.is_empty() {
+        let _ = writeln!(
+            s,
+            "<h2>Incidents</h2><p>{} group(s) of findings that tell one story, by combined score.</p>",
+            r.incidents.len()
+        );
+        s.push_str("<table class=\"inc\"><thead><tr><th>score</th><th>severity</th><th>findings</th><th>detectors</th><th>pipelines</th><th>when</th><th>tied by</th></tr></thead><tbody>\n");
+        for i in &r.incidents {
+            let ranks: Vec<String> = i
+                .finding_ids
+                .iter()
+                .filter_map(|id| r.findings.iter().find(|f| &f.id == id))
+                .map(|f| format!("#{}", f.rank))
+                .collect();
+            let _ = writeln!(
+                s,
+                "<tr id=\"{}\"><td>{}</td><td><span class=\"sev\" style=\"background:{}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td></tr>",
+                h(&i.id),
+                i.score,
+                colour(i.severity),
+                i.severity.as_str(),
+                h(&ranks.join(" ")),
+                h(&i.detectors.join(", ")),
+                h(&if i.pipelines.is_empty() {
+                    "-".to_string()
+                } else {
+                    i.pipelines.join(", ")
+                }),
+                h(&i.first_seen.to_string()),
+                h(&i.last_seen.to_string()),
+                h(&i.why)
+            );
+        }
+        s.push_str("</tbody></table>\n<h2>Findings, ranked</h2>\n");
+    }
     s.push_str("<table><thead><tr><th>#</th><th>score</th><th>severity</th><th>detector</th><th>pipeline</th><th>value</th><th>explanation</th></tr></thead><tbody>\n");
     for f in &r.findings {
         let _ = writeln!(
@@ -240,34 +277,37 @@ section{border-top:2px solid #e9ecef;margin-top:2em}.sup{color:#868e96}\n</style
     }
     s.push_str("</tbody></table>\n");
     let window_start_day = r.window_start.day().unwrap_or(0);
-    let mut by_pipeline: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    for f in &r.findings {
-        by_pipeline
-            .entry(f.pipeline_id.as_deref().unwrap_or(""))
-            .or_default()
-            .push(f);
-    }
+    let activity_of: BTreeMap<&str, &Activity> = activity
+        .iter()
+        .map(|a| (a.pipeline_id.as_str(), a))
+        .collect();
+    // One section per subject, in the order of its best-ranked finding; then the pipelines
+    // with activity but no finding.
+    let mut sections = crate::findings::by_subject(&r.findings);
     for a in activity {
-        let fs = by_pipeline
-            .get(a.pipeline_id.as_str())
-            .cloned()
-            .unwrap_or_default();
-        let _ = writeln!(s, "<section><h2>{}</h2>", h(&a.pipeline_id));
-        s.push_str("<h3>Calls per day (history grey, window blue; marks are findings)</h3>\n");
-        s.push_str(&timeline(a, &fs, window_start_day));
-        s.push_str(
-            "\n<h3>History by hour of week, UTC (outlined: hours a finding calls unusual)</h3>\n",
-        );
-        s.push_str(&heatmap(a, &fs));
-        let bars = rare_bars(&fs);
+        if !sections.iter().any(|(k, _)| *k == a.pipeline_id) {
+            sections.push((a.pipeline_id.as_str(), vec![]));
+        }
+    }
+    for (subject, fs) in &sections {
+        let _ = writeln!(s, "<section><h2>{}</h2>", h(subject));
+        if let Some(a) = activity_of.get(subject) {
+            s.push_str("<h3>Calls per day (history grey, window blue; marks are findings)</h3>\n");
+            s.push_str(&timeline(a, fs, window_start_day));
+            s.push_str(
+                "\n<h3>History by hour of week, UTC (outlined: hours a finding calls unusual)</h3>\n",
+            );
+            s.push_str(&heatmap(a, fs));
+        }
+        let bars = rare_bars(fs);
         if !bars.is_empty() {
             s.push_str("\n<h3>Rare values: share of the history versus use now</h3>\n");
             s.push_str(&bars);
         }
-        for f in &fs {
+        for f in fs {
             let _ = write!(
                 s,
-                "\n<p class=\"explain\"><b>#{} {}</b> {}<br><span class=\"meta\">{} event(s), {} to {}; {} {}{}{}</span></p>",
+                "\n<p class=\"explain\"><b>#{} {}</b> {}<br><span class=\"meta\">{} event(s), {} to {}; {} {}{}{}{}</span></p>",
                 f.rank,
                 h(&f.detector),
                 h(&f.explanation),
@@ -280,6 +320,10 @@ section{border-top:2px solid #e9ecef;margin-top:2em}.sup{color:#868e96}\n</style
                     String::new()
                 } else {
                     format!("; runs {}", h(&f.run_ids.join(", ")))
+                },
+                match &f.incident_id {
+                    Some(i) => format!("; incident <a href=\"#{0}\">{0}</a>", h(i)),
+                    None => String::new(),
                 },
                 match &f.suppressed {
                     Some(x) => format!("; suppressed until {}: {}", h(&x.expires), h(&x.reason)),

@@ -174,7 +174,7 @@ pub fn render(r: &Report, f: Format, cx: &RenderContext) -> Vec<u8> {
         Format::Asff => formats::asff(r, &cx.account, &cx.region),
         Format::Csv => formats::csv(r),
         // Its Parquet files are written by `write_security_lake`; rendered alone, its events.
-        Format::SecurityLake => formats::ocsf(r, security_lake::VERSION),
+        Format::SecurityLake => formats::ocsf_findings_only(r, security_lake::VERSION),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The terminal table of a detect report. Every log-derived string goes through
 //! [`crate::sanitize::for_terminal`]; colour only when `colour` (stdout is a terminal).
 
-use crate::findings::{Report, Severity};
+use crate::findings::{Finding, Report, Severity};
 use crate::sanitize::for_terminal;
 
 fn paint(s: &str, sev: Severity, colour: bool) -> String {
@@ -18,7 +18,8 @@ fn paint(s: &str, sev: Severity, colour: bool) -> String {
     format!("\u{1b}[{code}m{s}\u{1b}[0m")
 }
 
-/// Renders the ranked findings, then the pipelines without enough history.
+/// Renders the incidents, then the findings grouped by subject (subjects in the order of their
+/// best-ranked finding, findings by rank within), then the pipelines without enough history.
 pub fn render(r: &Report, colour: bool) -> String {
     let mut out = format!(
         "pipewarden detect: window {} .. {}, history from {}: {} finding(s)\n",
@@ -61,38 +62,17 @@ pub fn render(r: &Report, colour: bool) -> String {
             ));
         }
     }
-    for f in &r.findings {
-        let sev = format!("{:<8}", f.severity.as_str());
-        out.push_str(&format!(
-            "\n#{:<3} {:>3} {} {}  {}\n",
-            f.rank,
-            f.score,
-            paint(&sev, f.severity, colour),
-            for_terminal(&f.detector),
-            for_terminal(f.pipeline_id.as_deref().unwrap_or("(no pipeline)")),
-        ));
-        out.push_str(&format!("     {}\n", for_terminal(&f.explanation)));
-        let mut meta = format!(
-            "     {} event(s) {} .. {}; {} {}",
-            f.count, f.first_seen, f.last_seen, f.mitre.id, f.mitre.name
-        );
-        if !f.run_ids.is_empty() {
-            meta.push_str(&format!("; runs {}", for_terminal(&f.run_ids.join(", "))));
-        }
-        if !f.environments.is_empty() {
-            meta.push_str(&format!(
-                "; env {}",
-                for_terminal(&f.environments.join(", "))
-            ));
-        }
-        out.push_str(&meta);
-        out.push('\n');
-        if let Some(s) = &f.suppressed {
+    let groups = crate::findings::by_subject(&r.findings);
+    for (subject, fs) in &groups {
+        if groups.len() > 1 {
             out.push_str(&format!(
-                "     suppressed until {}: {}\n",
-                s.expires,
-                for_terminal(&s.reason)
+                "\n== {}: {} finding(s)\n",
+                for_terminal(subject),
+                fs.len()
             ));
+        }
+        for f in fs {
+            finding(&mut out, f, colour);
         }
     }
     if !r.insufficient_history.is_empty() {
@@ -108,4 +88,40 @@ pub fn render(r: &Report, colour: bool) -> String {
         out.push('\n');
     }
     out
+}
+
+/// One finding: rank, score, severity, detector and pipeline; its explanation; its numbers.
+fn finding(out: &mut String, f: &Finding, colour: bool) {
+    let sev = format!("{:<8}", f.severity.as_str());
+    out.push_str(&format!(
+        "\n#{:<3} {:>3} {} {}  {}\n",
+        f.rank,
+        f.score,
+        paint(&sev, f.severity, colour),
+        for_terminal(&f.detector),
+        for_terminal(f.pipeline_id.as_deref().unwrap_or("(no pipeline)")),
+    ));
+    out.push_str(&format!("     {}\n", for_terminal(&f.explanation)));
+    let mut meta = format!(
+        "     {} event(s) {} .. {}; {} {}",
+        f.count, f.first_seen, f.last_seen, f.mitre.id, f.mitre.name
+    );
+    if !f.run_ids.is_empty() {
+        meta.push_str(&format!("; runs {}", for_terminal(&f.run_ids.join(", "))));
+    }
+    if !f.environments.is_empty() {
+        meta.push_str(&format!(
+            "; env {}",
+            for_terminal(&f.environments.join(", "))
+        ));
+    }
+    out.push_str(&meta);
+    out.push('\n');
+    if let Some(s) = &f.suppressed {
+        out.push_str(&format!(
+            "     suppressed until {}: {}\n",
+            s.expires,
+            for_terminal(&s.reason)
+        ));
+    }
 }

@@ -623,6 +623,50 @@ fn a_quiet_key_reading_thousands_in_an_hour_is_high_from_the_first_day() {
         b.severity.as_str(),
         b.explanation
     );
+    // The identity is a subject of the other detectors too: its new network is a finding about
+    // it (no pipeline; below the default bar after 20 active hours of history), tied with the
+    // burst into one incident; dana, at her usual pace from her usual network, is not a subject
+    // of any finding, however low.
+    let r = detect(
+        &lake,
+        &DetectPlan {
+            min_score: 1,
+            ..Default::default()
+        },
+    );
+    let b = r.findings.iter().find(|f| f.detector == "burst").unwrap();
+    for f in &r.findings {
+        eprintln!(
+            "  {} {} [{}] {}",
+            f.score, f.detector, f.subject, f.explanation
+        );
+    }
+    let chris = "arn:aws:iam::111122223333:user/chris";
+    assert_eq!(b.subject, chris);
+    let net = r
+        .findings
+        .iter()
+        .find(|f| f.detector == "network")
+        .unwrap_or_else(|| panic!("{:#?}", r.findings));
+    assert_eq!(
+        (net.subject.as_str(), net.pipeline_id.as_deref()),
+        (chris, None)
+    );
+    assert_eq!(net.value, "203.0.0.0/16");
+    assert!(
+        net.explanation
+            .contains("first use of network 203.0.0.0/16"),
+        "{}",
+        net.explanation
+    );
+    assert!(!net.event_ids.is_empty());
+    assert!(r.findings.iter().all(|f| !f.subject.contains("dana")));
+    let inc = r
+        .incidents
+        .iter()
+        .find(|i| i.finding_ids.contains(&b.id))
+        .expect("an incident");
+    assert!(inc.finding_ids.contains(&net.id) && inc.score >= b.score);
     let r = detect(
         &lake,
         &DetectPlan {
@@ -631,4 +675,5 @@ fn a_quiet_key_reading_thousands_in_an_hour_is_high_from_the_first_day() {
         },
     );
     assert!(r.findings.iter().all(|f| f.detector != "burst"));
+    assert!(r.findings.iter().all(|f| f.detector != "network"));
 }

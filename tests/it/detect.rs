@@ -195,14 +195,17 @@ reason = "an old exception"
         "{:?}",
         r.expired_suppressions
     );
-    // Every finding kind (rules, baseline findings, suppressed ones) is valid OCSF of every
-    // version pipewarden writes, validated strictly.
+    // Every finding kind (rules, baseline findings, suppressed ones) and every incident (an
+    // Incident Finding) is valid OCSF of every version pipewarden writes, validated strictly.
     use pipewarden::report::formats::{OcsfVersion, ocsf};
     for v in OcsfVersion::ALL {
         for (name, rep) in [("quiet", &quiet), ("anomalies", &r)] {
             let p = d.path().join(format!("{name}-{}.ndjson", v.as_str()));
             std::fs::write(&p, ocsf(rep, v)).unwrap();
-            assert_eq!(assert_ocsf_strict(&p, v.as_str()), rep.findings.len());
+            assert_eq!(
+                assert_ocsf_strict(&p, v.as_str()),
+                rep.findings.len() + rep.incidents.len()
+            );
         }
     }
 }

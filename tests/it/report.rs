@@ -225,6 +225,45 @@ fn ocsf_findings_validate_strictly_for_the_version_they_declare() {
     assert_eq!(assert_ocsf_strict(&v13, "1.3.0"), n);
     let newest = read(s, "findings.ocsf.ndjson");
     let v13 = read(s, "findings.ocsf-1.3.ndjson");
+    // Incidents follow the findings as Incident Findings (class 2005) that list their findings;
+    // each of those findings names its incident.
+    let json: serde_json::Value = serde_json::from_str(&read(s, "findings.json")).unwrap();
+    let incidents = json["incidents"].as_array().unwrap();
+    assert!(!incidents.is_empty());
+    let events: Vec<serde_json::Value> = newest
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(events.len(), findings.len() + incidents.len());
+    for i in incidents {
+        let ev = events
+            .iter()
+            .find(|e| e["class_uid"] == 2005 && e["metadata"]["uid"] == i["id"])
+            .unwrap_or_else(|| panic!("no Incident Finding for {i}"));
+        let listed: Vec<&serde_json::Value> = ev["finding_info_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| &x["uid"])
+            .collect();
+        assert_eq!(
+            listed,
+            i["finding_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(ev["confidence_score"], i["score"]);
+        for id in i["finding_ids"].as_array().unwrap() {
+            let f = events
+                .iter()
+                .find(|e| e["class_uid"] == 2004 && e["finding_info"]["uid"] == *id)
+                .unwrap();
+            assert_eq!(f["unmapped"]["incident_id"], i["id"]);
+        }
+    }
     assert!(newest.lines().any(|l| l.contains("\"anomaly_analyses\"")));
     assert!(!v13.contains("\"anomaly_analyses\""));
     assert!(v13.lines().any(|l| l.contains("\"baseline\":{")));
@@ -236,6 +275,8 @@ from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 n = 0
 for line in open(sys.argv[1]):
     v = json.loads(line)
+    if v["class_uid"] == 2005:
+        continue  # an incident: py-ocsf-models has no Incident Finding
     assert v["class_uid"] == 2004 and v["type_uid"] == 200401, v
     DetectionFinding.model_validate(v)
     n += 1
@@ -337,9 +378,11 @@ import json, sys, botocore.session
 from botocore.validate import ParamValidator
 findings = json.load(open(sys.argv[1]))
 shape = botocore.session.get_session().get_service_model("securityhub").operation_model("BatchImportFindings").input_shape
-report = ParamValidator().validate({"Findings": findings[:100]}, shape)
-if report.has_errors():
-    print(report.generate_report()); sys.exit(1)
+for i in range(0, len(findings), 100):
+    report = ParamValidator().validate({"Findings": findings[i:i + 100]}, shape)
+    if report.has_errors():
+        print(report.generate_report()); sys.exit(1)
+assert any(f.get("RelatedFindings") for f in findings), "no finding names its incident's others"
 print(len(findings))
 "#;
     let o = Command::new(python())
@@ -355,6 +398,19 @@ print(len(findings))
     );
     let asff: serde_json::Value = serde_json::from_str(&read(s, "findings.asff.json")).unwrap();
     assert_eq!(asff[0]["AwsAccountId"], "123456789012");
+    // A finding in an incident lists the incident's other findings, by their ASFF ids.
+    let ids: Vec<&serde_json::Value> = asff.as_array().unwrap().iter().map(|f| &f["Id"]).collect();
+    let linked = asff
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["RelatedFindings"].is_array())
+        .unwrap();
+    for r in linked["RelatedFindings"].as_array().unwrap() {
+        assert!(ids.contains(&&r["Id"]) && r["Id"] != linked["Id"], "{r}");
+        assert_eq!(r["ProductArn"], linked["ProductArn"]);
+    }
+    assert!(linked["ProductFields"]["pipewarden/incident"].is_string());
     assert!(
         asff[0]["ProductArn"]
             .as_str()
@@ -397,6 +453,20 @@ fn html_report_renders_in_headless_chromium() {
         text.contains("<svg") && text.contains("calls per day"),
         "no plots"
     );
+    // It leads with the incidents, and groups the findings by subject.
+    let json: serde_json::Value = serde_json::from_str(&read(s, "findings.json")).unwrap();
+    let incidents = text.find("<h2>Incidents</h2>").expect("incidents");
+    assert!(incidents < text.find("<h2>Findings, ranked</h2>").unwrap());
+    for f in json["findings"].as_array().unwrap() {
+        let subject = f["subject"].as_str().unwrap();
+        assert!(
+            text.contains(&format!(
+                "<section><h2>{}</h2>",
+                pipewarden::report::escape::html(subject)
+            )),
+            "no section for {subject}"
+        );
+    }
     assert!(
         !text.contains("http://") && !text.contains("https://") || !text.contains("src=\"http")
     );
@@ -547,6 +617,8 @@ fn report_with(n: usize) -> pipewarden::detect::Report {
         explanation: String::new(),
         baseline: None,
         suppressed: None,
+        incident_id: None,
+        subject: String::new(),
     };
     for f in findings {
         let mut x = full.clone();
