@@ -1121,7 +1121,10 @@ mod tests {
             assert!(q.contains("'p${window_end}'"), "{q}");
             assert!(q.contains("'x${window_start}''y'"), "{q}");
             assert!(!q.contains("TIMESTAMP '${"), "{q}");
-            assert_eq!(q.contains("WHERE pipeline_id IS NULL AND origin_type"), principal);
+            assert_eq!(
+                q.contains("WHERE pipeline_id IS NULL AND origin_type"),
+                principal
+            );
         }
         let q = run_evidence_sql(&w, &["r${window_start_date}".to_string()]);
         assert!(q.contains("IN ('r${window_start_date}')"), "{q}");

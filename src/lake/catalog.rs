@@ -225,6 +225,8 @@ pub fn findings_schema() -> SchemaRef {
         Field::new("suppressed", DataType::Boolean, false),
         s("suppression_reason"),
         s("suppression_expires"),
+        s("subject"),
+        s("incident_id"),
     ]))
 }
 

@@ -358,6 +358,18 @@ fn formats_files_and_the_findings_table() {
         .parse()
         .unwrap();
     assert!(findings >= 13, "{findings}");
+    // Every finding has its subject; the findings of an incident name it.
+    let unnamed: usize = scalar(lake, "SELECT count(*) FROM findings WHERE subject IS NULL")
+        .parse()
+        .unwrap();
+    assert_eq!(unnamed, 0);
+    let tied: usize = scalar(
+        lake,
+        "SELECT count(*) FROM findings WHERE incident_id LIKE 'pwi-%'",
+    )
+    .parse()
+    .unwrap();
+    assert!(tied >= 2, "{tied}");
     let rows: Vec<Value> = {
         let o = run(&[
             "query",
