@@ -226,6 +226,48 @@ fn parse_bin(v: &str) -> Option<(usize, usize)> {
     (h < 24).then_some((usize::from(kind == "weekend"), h))
 }
 
+/// Hour bins, `(weekend, hour)`, as people read them: `weekday 03h, weekend 12h-22h` (runs of
+/// consecutive hours joined).
+pub fn bin_ranges(bins: &[(usize, usize)]) -> String {
+    let mut b = bins.to_vec();
+    b.sort();
+    b.dedup();
+    let mut parts: Vec<String> = vec![];
+    let mut i = 0;
+    while i < b.len() {
+        let mut j = i;
+        while j + 1 < b.len() && b[j + 1].0 == b[i].0 && b[j + 1].1 == b[j].1 + 1 {
+            j += 1;
+        }
+        let kind = if b[i].0 == 1 { "weekend" } else { "weekday" };
+        parts.push(if i == j {
+            format!("{kind} {:02}h", b[i].1)
+        } else {
+            format!("{kind} {:02}h-{:02}h", b[i].1, b[j].1)
+        });
+        i = j + 1;
+    }
+    parts.join(", ")
+}
+
+/// The hour bins of [`bin_ranges`]' text (an `hour` finding's value).
+pub fn parse_ranges(text: &str) -> Vec<(usize, usize)> {
+    let mut out = vec![];
+    for part in text.split(", ") {
+        let Some((kind, hours)) = part.split_once(' ') else {
+            continue;
+        };
+        let (a, b) = hours.split_once('-').unwrap_or((hours, hours));
+        if let (Some((k, a)), Some((_, b))) = (
+            parse_bin(&format!("{kind} {a}")),
+            parse_bin(&format!("{kind} {b}")),
+        ) {
+            out.extend((a..=b).map(|h| (k, h)));
+        }
+    }
+    out
+}
+
 /// Runs per day of history the hour model takes as evidence of a pipeline's hours, at most.
 pub const HOUR_UNITS_PER_DAY: f64 = 4.0;
 
@@ -271,6 +313,8 @@ pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
             .filter(|&h| hist[0][h] > 0.0)
             .map(|h| format!("{h:02}"))
             .collect();
+        // The window's unusual hours of this pipeline: (weekend, hour, score, history, row).
+        let mut odd: Vec<(usize, usize, f64, f64, &Row)> = vec![];
         for r in wrows {
             let Some((k, h)) = parse_bin(&r.value) else {
                 continue;
@@ -284,28 +328,57 @@ pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
             let cap = (HOUR_UNITS_PER_DAY * days.max(1) as f64).min(total);
             let p = (b * cap / total + ALPHA) / (cap + ALPHA * 48.0);
             let score = surprisal_score(p, r.units) * confidence(total);
-            let explanation = format!(
-                "active at {} UTC, where its {} runs of {days} days had {:.0} (usual weekday hours: {})",
-                r.value,
-                total,
-                hist[k][h],
-                if usual.is_empty() {
-                    "none".to_string()
-                } else {
-                    usual.join(", ")
-                }
-            );
-            out.push(Scored {
-                pipeline_id: pipeline.to_string(),
-                value: r.value.clone(),
-                score,
-                explanation,
-                row: (*r).clone(),
-                baseline_units: total as u64,
-                value_units: hist[k][h] as u64,
-                distinct: 48,
-            });
+            odd.push((k, h, score, hist[k][h], r));
         }
+        // One finding per pipeline, however many of its hours were unusual: a run that lasts
+        // twelve hours is one departure, not twelve. Its score is the worst hour's; its evidence
+        // that hour's calls and every unusual hour's runs.
+        let Some(worst) = odd
+            .iter()
+            .max_by(|a, b| a.2.total_cmp(&b.2).then(b.0.cmp(&a.0)).then(b.1.cmp(&a.1)))
+        else {
+            continue;
+        };
+        let mut row = worst.4.clone();
+        for (_, _, _, _, r) in &odd {
+            row.first = row.first.min(r.first);
+            row.last = row.last.max(r.last);
+            row.run_ids.extend(r.run_ids.iter().cloned());
+            row.environments.extend(r.environments.iter().cloned());
+        }
+        row.events = odd.iter().map(|o| o.4.events).sum();
+        row.writes = odd.iter().map(|o| o.4.writes).sum();
+        row.run_ids.sort();
+        row.run_ids.dedup();
+        row.environments.sort();
+        row.environments.dedup();
+        let bins: Vec<(usize, usize)> = odd.iter().map(|o| (o.0, o.1)).collect();
+        let value = bin_ranges(&bins);
+        let most = odd.iter().map(|o| o.3).fold(0.0, f64::max);
+        let explanation = format!(
+            "active at {value} UTC, where its {} runs of {days} days had {} (usual weekday hours: {})",
+            total,
+            if odd.len() == 1 {
+                format!("{most:.0}")
+            } else {
+                format!("at most {most:.0} in any of these {} hours", odd.len())
+            },
+            if usual.is_empty() {
+                "none".to_string()
+            } else {
+                usual.join(", ")
+            }
+        );
+        out.push(Scored {
+            pipeline_id: pipeline.to_string(),
+            value,
+            score: worst.2,
+            explanation,
+            row,
+            baseline_units: total as u64,
+            value_units: most as u64,
+            distinct: 48,
+        });
     }
     out
 }
@@ -517,6 +590,43 @@ mod tests {
             score("calm")
         );
         assert!(score("calm") >= 60.0, "{}", score("calm"));
+    }
+
+    #[test]
+    fn a_long_run_is_one_hour_finding() {
+        let row = |v: &str, units: u64, window: bool, run: &str| Row {
+            pipeline_id: "p".into(),
+            value: v.into(),
+            window,
+            units,
+            events: 10,
+            run_ids: vec![run.into()],
+            ..Default::default()
+        };
+        let mut rows = vec![];
+        for h in 8..12 {
+            rows.push(row(&format!("weekday {h:02}h"), 40, false, "old"));
+        }
+        // One run from 14h to 22h (13h is next to the usual hours), and another at 03h on a
+        // weekend.
+        for h in 14..23 {
+            rows.push(row(&format!("weekday {h:02}h"), 1, true, "long"));
+        }
+        rows.push(row("weekend 03h", 1, true, "night"));
+        let out = hours(&rows, 20, &mut vec![]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        let f = &out[0];
+        assert_eq!(f.value, "weekday 14h-22h, weekend 03h");
+        assert_eq!(f.row.run_ids, ["long", "night"]);
+        assert_eq!(f.row.events, 100);
+        assert!(
+            f.explanation.contains("at most 0 in any of these 10 hours"),
+            "{}",
+            f.explanation
+        );
+        assert_eq!(parse_ranges(&f.value).len(), 10);
+        assert_eq!(parse_ranges("weekday 03h"), [(0, 3)]);
+        assert!(parse_ranges("x, weekday 3h-zz").is_empty());
     }
 
     #[test]

@@ -89,13 +89,10 @@ fn heatmap(a: &Activity, findings: &[&Finding]) -> String {
     let (cw, ch, left, top) = (26.0, 16.0, 36.0, 18.0);
     let mut marked = [[false; 24]; 7];
     for f in findings.iter().filter(|f| f.detector == "hour") {
-        if let Some((kind, hh)) = f.value.split_once(' ')
-            && let Ok(hour) = hh.trim_end_matches('h').parse::<usize>()
-            && hour < 24
-        {
+        for (kind, hour) in crate::detect::baseline::parse_ranges(&f.value) {
             for (d, row) in marked.iter_mut().enumerate() {
                 let weekend = d == 0 || d == 6;
-                if weekend == (kind == "weekend") {
+                if weekend == (kind == 1) {
                     row[hour] = true;
                 }
             }
