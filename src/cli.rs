@@ -19,6 +19,16 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Memory for queries (`512MiB`, `2GiB`, `none`); beyond it large aggregations and sorts
+    /// spill to the temporary folder. Default: half the machine's memory, at most 4GiB.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SIZE",
+        env = "PIPEWARDEN_MEMORY_LIMIT",
+        value_parser = crate::engine::memory::parse
+    )]
+    pub memory_limit: Option<crate::engine::memory::Limit>,
 }
 
 /// Subcommands.

@@ -52,7 +52,8 @@
 //!   event id), read from the lake per event day [`lake::dedupe`].
 //! - [`engine`]: a DataFusion session with the catalogue's tables registered, the views of
 //!   `queries/views/` (`runs`: one row per CI/CD run) created, the analysts' SQL functions
-//!   ([`engine::functions`]) and day pruning from time filters ([`engine::pruning`]).
+//!   ([`engine::functions`]), day pruning from time filters ([`engine::pruning`]) and the
+//!   memory limit every local query runs under, spilling beyond it ([`engine::memory`]).
 //! - [`attribute`]: which pipeline, run, origin identity, credential type and environment each
 //!   CloudTrail event belongs to: session lineage through role chains ([`attribute::lineage`]),
 //!   discovery and linking of pipelines and runs ([`attribute::pipelines`]), credential types
@@ -154,6 +155,9 @@ pub enum Exit {
 /// Runs a parsed command line: its plan, then its command ([`cmd`]); returns the exit code.
 pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
     use cli::Command as C;
+    if let Some(l) = cli.memory_limit {
+        engine::memory::set(l);
+    }
     let rt = || cmd::runtime();
     match cli.command {
         C::Ingest(a) => cmd::ingest::run(&a.plan()?, &rt()?),

@@ -29,9 +29,16 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
+            let mut text = format!("{e:#}");
+            if text.contains("Resources exhausted") {
+                text.push_str(&format!(
+                    " (queries run within a memory limit of {}: raise it with --memory-limit)",
+                    pipewarden::engine::memory::shown(pipewarden::engine::memory::limit())
+                ));
+            }
             eprintln!(
                 "pipewarden: error: {}",
-                pipewarden::sanitize::for_terminal(&format!("{e:#}"))
+                pipewarden::sanitize::for_terminal(&text)
             );
             ExitCode::from(pipewarden::Exit::Error as u8)
         }

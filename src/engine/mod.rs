@@ -5,6 +5,7 @@
 //! - [`functions`]: the SQL functions for analysts (ARN parts, access keys, CIDRs, OIDC
 //!   subjects, hour of week, JSON).
 //! - [`pruning`]: `event_time` filters also prune `event_date` partitions.
+//! - [`memory`]: the memory limit local queries run under, spilling to disk beyond it.
 //!
 //! The lake's object store (local, or S3 signed by the aws-config chain, see [`crate::aws`]) is
 //! registered with DataFusion, so queries read Parquet through object_store with partition pruning
@@ -24,6 +25,7 @@ use datafusion::error::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub mod functions;
+pub mod memory;
 pub mod pruning;
 
 use crate::lake::Lake;
@@ -116,8 +118,16 @@ pub async fn base_session(lake: &Lake, engine: &Engine) -> Result<SessionContext
     if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_REORDER_FILTERS").is_none() {
         o.execution.parquet.reorder_filters = true;
     }
+    // A sort reserves memory for merging its spills (10 MiB by default): under a small limit,
+    // an eighth of it, which leaves the rest to the operators themselves.
+    if let memory::Limit::Bytes(n) = memory::limit()
+        && std::env::var_os("DATAFUSION_EXECUTION_SORT_SPILL_RESERVATION_BYTES").is_none()
+    {
+        let r = &mut o.execution.sort_spill_reservation_bytes;
+        *r = (*r).min(n / 8);
+    }
     let mut ctx = match engine {
-        Engine::Local => SessionContext::new_with_config(config),
+        Engine::Local => SessionContext::new_with_config_rt(config, memory::runtime()?),
         #[cfg(feature = "ballista")]
         Engine::Ballista(url) => crate::cluster::remote(url, config).await?,
         #[cfg(not(feature = "ballista"))]

@@ -168,7 +168,18 @@ fn message(e: &DataFusionError) -> String {
         DataFusionError::SQL(p, _) => p.to_string(),
         _ => e.strip_backtrace(),
     };
-    let m = m.lines().next().unwrap_or("").to_string();
+    // Out of memory: the first line ends with "top memory consumers ... as:", and the lines
+    // after it name them.
+    let m = if matches!(e.find_root(), DataFusionError::ResourcesExhausted(_)) {
+        m.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(8)
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        m.lines().next().unwrap_or("").to_string()
+    };
     match m.find(" at Line: ") {
         Some(i) => m[..i].to_string(),
         None => m,

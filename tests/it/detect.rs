@@ -566,3 +566,96 @@ fn a_forged_event_time_cannot_move_the_window() {
     assert_eq!(end, "2026-10-06T00:00:00Z");
     assert_eq!(future[0]["count"], 3);
 }
+
+/// Issue 21, item 3: memory is bounded. An aggregation of 1.3 million groups (about 400 MiB
+/// resident without a limit) runs under 32 MiB by spilling (its plan's `spill_count` is above 0)
+/// and gives the same answer; under 8 MiB it stops with an error that names the limit and the
+/// largest consumers; detect under 32 MiB gives the same findings and incidents; a limit that is
+/// not a size is a usage error naming the flag. (Subprocesses: the limit is the process's.)
+#[test]
+fn a_small_memory_limit_spills_and_changes_no_answer() {
+    let lake = sample_lake();
+    let bin = || std::process::Command::new(env!("CARGO_BIN_EXE_pipewarden"));
+    let sql = "SELECT count(*) AS groups, sum(n) AS rows, min(k) AS first, max(k) AS last \
+               FROM (SELECT a.event_id || '/' || b.event_name AS k, count(*) AS n FROM cloudtrail a \
+               CROSS JOIN (SELECT DISTINCT event_name FROM cloudtrail) b GROUP BY 1)";
+    let query = |limit: &str, sql: &str| {
+        bin()
+            .args(["query", "--lake", lake, "--memory-limit", limit])
+            .args(["--format", "json", sql])
+            .output()
+            .unwrap()
+    };
+    let ok = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let free = ok(query("none", sql));
+    assert!(free.contains("\"groups\":"), "{free}");
+    assert_eq!(ok(query("32MiB", sql)), free);
+    let plan = ok(query("32MiB", &format!("EXPLAIN ANALYZE {sql}")));
+    let spills: u64 = plan
+        .split("spill_count=")
+        .skip(1)
+        .filter_map(|s| {
+            s.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .sum();
+    assert!(spills > 0, "nothing spilled under 32MiB: {plan}");
+    let o = query("8MiB", sql);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("Resources exhausted")
+            && e.contains("consumed")
+            && e.contains("memory limit of 8 MiB"),
+        "{e}"
+    );
+    // detect: the same findings and incidents under a small limit.
+    let d = tempfile::tempdir().unwrap();
+    let findings = |limit: &str| {
+        let json = d.path().join(format!("{limit}.json"));
+        let o = bin()
+            .args(["detect", "--lake", lake, "--memory-limit", limit])
+            .args([
+                "--until",
+                "2026-10-06",
+                "--window",
+                "12d",
+                "--baseline",
+                "23d",
+            ])
+            .args(["--json", json.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{limit}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (v["findings"].clone(), v["incidents"].clone())
+    };
+    assert_eq!(findings("32MiB"), findings("none"));
+    let o = bin()
+        .args([
+            "query",
+            "--lake",
+            lake,
+            "--memory-limit",
+            "lots",
+            "SELECT 1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("--memory-limit") && e.contains("not a size"),
+        "{e}"
+    );
+}
