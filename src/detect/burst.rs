@@ -5,6 +5,11 @@
 //! is judged from the hours it holds, and the confidence follows how many there are. Pure: the
 //! hours come from `queries/detect/hourly.sql`.
 //!
+//! A third measure is the change of API mix: how many APIs the hour called that the subject
+//! never called in an earlier hour, against how many new APIs its earlier hours met (a
+//! discovery sweep of forty `List`/`Describe` calls by a key that used three APIs is news even
+//! when its call rate is not).
+//!
 //! A key that made a few calls an hour and then thousands of reads in one hour is a high
 //! finding: the tail probability of that count under the subject's hours (negative binomial
 //! when they are overdispersed, else Poisson: [`super::baseline::count_tail`]), scaled by the
@@ -29,6 +34,8 @@ pub struct Hour {
     pub reads: u64,
     /// Source networks.
     pub networks: Vec<String>,
+    /// The APIs called (`eventSource:eventName`).
+    pub apis: Vec<String>,
 }
 
 /// What a burst counts.
@@ -38,6 +45,8 @@ pub enum Measure {
     Reads,
     /// All calls.
     Calls,
+    /// APIs the subject never called in an earlier hour.
+    NewApis,
 }
 
 impl Measure {
@@ -46,6 +55,7 @@ impl Measure {
         match self {
             Measure::Reads => "data reads",
             Measure::Calls => "calls",
+            Measure::NewApis => "APIs new to it",
         }
     }
 }
@@ -77,7 +87,12 @@ pub struct Burst {
     pub new_networks: Vec<String>,
     /// Other hours of the window that were bursts too.
     pub other_hours: usize,
+    /// The hour's APIs the subject never called before (sorted).
+    pub new_apis: Vec<String>,
 }
+
+/// New APIs in one hour, beyond the subject's usual, from which a change of mix is news.
+pub const MIN_NEW_APIS: f64 = 10.0;
 
 /// Active hours of history below which an hour is not judged.
 pub const MIN_HOURS: usize = 3;
@@ -115,15 +130,25 @@ pub fn bursts(hours: &[Hour], window_start: i64, pipelines: bool) -> Vec<Burst> 
         if hs[0].pipeline_id.is_some() && !pipelines {
             continue;
         }
-        let (mut calls, mut reads): (Vec<f64>, Vec<f64>) = (vec![], vec![]);
+        let (mut calls, mut reads, mut fresh): (Vec<f64>, Vec<f64>, Vec<f64>) =
+            (vec![], vec![], vec![]);
         let mut seen_networks: BTreeSet<&str> = BTreeSet::new();
+        let mut seen_apis: BTreeSet<&str> = BTreeSet::new();
         let mut found: Vec<Burst> = vec![];
         for h in &hs {
+            let new_apis: Vec<String> = h
+                .apis
+                .iter()
+                .filter(|a| !seen_apis.contains(a.as_str()))
+                .cloned()
+                .collect();
             if h.hour >= window_start && calls.len() >= MIN_HOURS {
+                let n_new = new_apis.len() as u64;
                 let judged = judge(&reads, h.reads, 50.0)
                     .map(|j| (Measure::Reads, h.reads, j))
+                    .or_else(|| judge(&calls, h.calls, 100.0).map(|j| (Measure::Calls, h.calls, j)))
                     .or_else(|| {
-                        judge(&calls, h.calls, 100.0).map(|j| (Measure::Calls, h.calls, j))
+                        judge(&fresh, n_new, MIN_NEW_APIS).map(|j| (Measure::NewApis, n_new, j))
                     });
                 if let Some((measure, count, (mean, sd, tail))) = judged {
                     let c = confidence(calls.len());
@@ -146,12 +171,15 @@ pub fn bursts(hours: &[Hour], window_start: i64, pipelines: bool) -> Vec<Burst> 
                             .cloned()
                             .collect(),
                         other_hours: 0,
+                        new_apis: new_apis.clone(),
                     });
                 }
             }
             calls.push(h.calls as f64);
             reads.push(h.reads as f64);
+            fresh.push(new_apis.len() as f64);
             seen_networks.extend(h.networks.iter().map(String::as_str));
+            seen_apis.extend(h.apis.iter().map(String::as_str));
         }
         let n = found.len();
         if let Some(mut worst) = found.into_iter().max_by(|a, b| {
@@ -178,19 +206,39 @@ pub fn explain(b: &Burst, hour: &str, apis: &[(String, u64)]) -> String {
         .take(4)
         .map(|(a, n)| format!("{a} {n}"))
         .collect();
-    let mut s = format!(
-        "hour {hour} made {} {} ({}) of {} calls; its {} earlier active hours over {:.1} days averaged {:.1} {} (sd {:.1}), P(≥ {}) {p}",
-        b.count,
-        b.measure.label(),
-        top.join(", "),
-        b.hour.calls,
-        b.history_hours,
-        b.history_days,
-        b.mean,
-        b.measure.label(),
-        b.sd,
-        b.count,
-    );
+    let mut s = if b.measure == Measure::NewApis {
+        let shown: Vec<&str> = b.new_apis.iter().take(8).map(String::as_str).collect();
+        format!(
+            "hour {hour} called {} APIs it never called before ({}{}) in {} calls; its {} earlier active hours over {:.1} days met {:.1} new APIs on average (sd {:.1}), P(≥ {}) {p}",
+            b.count,
+            shown.join(", "),
+            if b.new_apis.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            },
+            b.hour.calls,
+            b.history_hours,
+            b.history_days,
+            b.mean,
+            b.sd,
+            b.count,
+        )
+    } else {
+        format!(
+            "hour {hour} made {} {} ({}) of {} calls; its {} earlier active hours over {:.1} days averaged {:.1} {} (sd {:.1}), P(≥ {}) {p}",
+            b.count,
+            b.measure.label(),
+            top.join(", "),
+            b.hour.calls,
+            b.history_hours,
+            b.history_days,
+            b.mean,
+            b.measure.label(),
+            b.sd,
+            b.count,
+        )
+    };
     if !b.new_networks.is_empty() {
         s.push_str(&format!(
             "; from network(s) it never used before: {}",
@@ -224,6 +272,7 @@ mod tests {
             calls,
             reads,
             networks: vec![net.into()],
+            apis: vec!["s3:GetObject".into()],
         }
     }
 
@@ -260,6 +309,46 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("20 earlier active hours"), "{e}");
+    }
+
+    #[test]
+    fn a_sweep_of_new_apis_is_a_change_of_mix() {
+        let usual = |i: i64| {
+            let mut h = hour("iam_user:u", i, 20, 0, "n");
+            h.apis = vec!["s3:ListBuckets".into(), "s3:GetObject".into()];
+            if i % 4 == 0 {
+                h.apis.push(format!("s3:Api{i}"));
+            }
+            h
+        };
+        let mut hs: Vec<Hour> = (0..30).map(usual).collect();
+        // 40 describe and list calls, one each, at its usual rate: not a burst of calls.
+        let mut sweep = hour("iam_user:u", 100, 40, 0, "n");
+        sweep.apis = (0..40).map(|i| format!("ec2:Describe{i:02}")).collect();
+        hs.push(sweep);
+        // Another identity meets 3 new APIs in an hour: its habit.
+        for i in 0..30 {
+            let mut h = hour("iam_user:v", i, 20, 0, "n");
+            h.apis = (0..3).map(|k| format!("x:A{i}-{k}")).collect();
+            hs.push(h);
+        }
+        let mut more = hour("iam_user:v", 100, 20, 0, "n");
+        more.apis = (0..6).map(|k| format!("x:B{k}")).collect();
+        hs.push(more);
+        let b = bursts(&hs, 100 * H, false);
+        assert_eq!(b.len(), 1, "{b:#?}");
+        let b = &b[0];
+        assert_eq!((b.measure, b.count), (Measure::NewApis, 40));
+        assert!(b.score >= 70.0, "{}", b.score);
+        let e = explain(b, "1970-01-05T04:00Z", &[]);
+        assert!(
+            e.contains("called 40 APIs it never called before (ec2:Describe00, ec2:Describe01"),
+            "{e}"
+        );
+        assert!(
+            e.contains("..., in 40 calls") || e.contains(", ...) in 40 calls"),
+            "{e}"
+        );
     }
 
     #[test]

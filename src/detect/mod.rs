@@ -508,7 +508,12 @@ async fn burst_findings(
         out.push(Finding {
             id: String::new(),
             rank: 0,
-            detector: "burst".into(),
+            detector: if b.measure == burst::Measure::NewApis {
+                "api_mix"
+            } else {
+                "burst"
+            }
+            .into(),
             kind: Kind::Baseline,
             pipeline_id: b.hour.pipeline_id.clone(),
             value: b.hour.subject.clone(),
@@ -527,6 +532,10 @@ async fn burst_findings(
                 burst::Measure::Calls => Technique {
                     id: "T1526".into(),
                     name: "Cloud Service Discovery".into(),
+                },
+                burst::Measure::NewApis => Technique {
+                    id: "T1580".into(),
+                    name: "Cloud Infrastructure Discovery".into(),
                 },
             },
             event_ids: ids,

@@ -677,3 +677,99 @@ fn a_quiet_key_reading_thousands_in_an_hour_is_high_from_the_first_day() {
     assert!(r.findings.iter().all(|f| f.detector != "burst"));
     assert!(r.findings.iter().all(|f| f.detector != "network"));
 }
+
+/// The change of API mix (issue 20, item 2): an IAM user that used two APIs for five days sweeps
+/// forty-five List/Describe/Get APIs in one hour, one call each (at its usual call rate, so no
+/// burst of calls). It is an `api_mix` finding about that user that names the new APIs; another
+/// user who meets one or two new APIs an hour stays quiet.
+#[test]
+fn a_discovery_sweep_is_a_change_of_api_mix() {
+    let mut recs = vec![];
+    let mut n = 0;
+    let mut push = |recs: &mut Vec<Value>, t: &str, actor: &str, source: &str, name: &str| {
+        n += 1;
+        let mut c = call(&format!("ev-{n:06}"), t, actor, source, name, json!(null));
+        c["readOnly"] = json!(true);
+        recs.push(c);
+    };
+    for d in 1..=5 {
+        for h in [8, 10, 13, 15, 17] {
+            for k in 0..20 {
+                let t = format!("2026-04-0{d}T{h:02}:{:02}:00Z", 2 + k * 2);
+                let name = if k % 2 == 0 {
+                    "ListBuckets"
+                } else {
+                    "GetObject"
+                };
+                push(&mut recs, &t, "erin", "s3.amazonaws.com", name);
+                // frank meets a new API or two every hour.
+                let name = format!("Describe{d}{h}{}", k % 2);
+                push(&mut recs, &t, "frank", "ec2.amazonaws.com", &name);
+            }
+        }
+    }
+    let sweep = [
+        ("iam.amazonaws.com", "ListRoles"),
+        ("iam.amazonaws.com", "ListUsers"),
+        ("iam.amazonaws.com", "ListPolicies"),
+        ("iam.amazonaws.com", "GetAccountAuthorizationDetails"),
+        ("sts.amazonaws.com", "GetCallerIdentity"),
+        ("organizations.amazonaws.com", "DescribeOrganization"),
+        ("lambda.amazonaws.com", "ListFunctions20150331"),
+        ("secretsmanager.amazonaws.com", "ListSecrets"),
+        ("kms.amazonaws.com", "ListKeys"),
+    ];
+    for (k, (source, name)) in sweep.into_iter().enumerate() {
+        push(
+            &mut recs,
+            &format!("2026-04-05T21:00:{k:02}Z"),
+            "erin",
+            source,
+            name,
+        );
+    }
+    for i in 0..36 {
+        let t = format!("2026-04-05T21:{:02}:{:02}Z", 1 + i / 30, (i * 2) % 60);
+        push(
+            &mut recs,
+            &t,
+            "erin",
+            "ec2.amazonaws.com",
+            &format!("Describe{i:02}Things"),
+        );
+    }
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("export.json.gz"), delivery(&recs)).unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    ingest(&plan(src.display().to_string(), &lake));
+    let r = detect(&lake, &DetectPlan::default());
+    for f in &r.findings {
+        eprintln!(
+            "  {} {} [{}] {}",
+            f.score, f.detector, f.subject, f.explanation
+        );
+    }
+    let mix: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.detector == "api_mix")
+        .collect();
+    assert_eq!(mix.len(), 1, "{:#?}", r.findings);
+    let m = mix[0];
+    assert_eq!(m.subject, "arn:aws:iam::111122223333:user/erin");
+    assert!(m.score >= 60, "{} {}", m.score, m.explanation);
+    assert_eq!(m.count, 45);
+    assert_eq!(m.mitre.id, "T1580");
+    assert!(
+        m.explanation
+            .contains("hour 2026-04-05T21:00Z called 45 APIs it never called before ("),
+        "{}",
+        m.explanation
+    );
+    assert!(m.explanation.contains("in 45 calls"), "{}", m.explanation);
+    assert!(!m.event_ids.is_empty());
+    assert!(r.findings.iter().all(|f| !f.subject.contains("frank")));
+    assert!(r.findings.iter().all(|f| f.detector != "burst"));
+}
