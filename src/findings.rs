@@ -282,6 +282,17 @@ pub fn by_subject(findings: &[Finding]) -> Vec<(&str, Vec<&Finding>)> {
     out
 }
 
+impl Report {
+    /// The ranks of an incident's findings, as people read them (`#1`, `#4`), in its order.
+    pub fn incident_ranks(&self, i: &Incident) -> Vec<String> {
+        i.finding_ids
+            .iter()
+            .filter_map(|id| self.findings.iter().find(|f| &f.id == id))
+            .map(|f| format!("#{}", f.rank))
+            .collect()
+    }
+}
+
 /// One incident.
 #[derive(Debug, Clone, Serialize)]
 pub struct Incident {

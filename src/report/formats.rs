@@ -104,12 +104,7 @@ pub fn markdown(r: &Report) -> Vec<u8> {
     if !r.incidents.is_empty() {
         out.push_str("## Incidents\n\n| score | severity | findings | detectors | tied by |\n|---|---|---|---|---|\n");
         for i in &r.incidents {
-            let ranks: Vec<String> = i
-                .finding_ids
-                .iter()
-                .filter_map(|id| r.findings.iter().find(|f| &f.id == id))
-                .map(|f| format!("#{}", f.rank))
-                .collect();
+            let ranks = r.incident_ranks(i);
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} |\n",
                 i.score,

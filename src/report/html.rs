@@ -220,12 +220,7 @@ section{border-top:2px solid #e9ecef;margin-top:2em}.sup{color:#868e96}\n</style
         );
         s.push_str("<table class=\"inc\"><thead><tr><th>score</th><th>severity</th><th>findings</th><th>detectors</th><th>pipelines</th><th>when</th><th>tied by</th></tr></thead><tbody>\n");
         for i in &r.incidents {
-            let ranks: Vec<String> = i
-                .finding_ids
-                .iter()
-                .filter_map(|id| r.findings.iter().find(|f| &f.id == id))
-                .map(|f| format!("#{}", f.rank))
-                .collect();
+            let ranks = r.incident_ranks(i);
             let _ = writeln!(
                 s,
                 "<tr id=\"{}\"><td>{}</td><td><span class=\"sev\" style=\"background:{}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td></tr>",

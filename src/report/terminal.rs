@@ -34,12 +34,7 @@ pub fn render(r: &Report, colour: bool) -> String {
             r.incidents.len()
         ));
         for i in &r.incidents {
-            let ranks: Vec<String> = i
-                .finding_ids
-                .iter()
-                .filter_map(|id| r.findings.iter().find(|f| &f.id == id))
-                .map(|f| format!("#{}", f.rank))
-                .collect();
+            let ranks = r.incident_ranks(i);
             let sev = format!("{:<8}", i.severity.as_str());
             out.push_str(&format!(
                 "  {:>3} {} {} finding(s) {}: {}\n",
