@@ -158,11 +158,14 @@ pub fn categorical(
         let hist = base.get(pipeline).unwrap_or(&empty);
         let total: u64 = hist.values().sum();
         if total < MIN_UNITS {
-            thin.push(Thin {
-                pipeline_id: pipeline.to_string(),
-                detector: detector.to_string(),
-                units: total,
-            });
+            // "Not scored" names pipelines: identities with little history are many on a trail.
+            if !wrows[0].principal {
+                thin.push(Thin {
+                    pipeline_id: pipeline.to_string(),
+                    detector: detector.to_string(),
+                    units: total,
+                });
+            }
             continue;
         }
         let distinct = hist.len() as u64;
@@ -287,11 +290,13 @@ pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
         let hist = base.get(pipeline).copied().unwrap_or([[0.0; 24]; 2]);
         let total: f64 = hist.iter().flatten().sum();
         if total < MIN_UNITS as f64 {
-            thin.push(Thin {
-                pipeline_id: pipeline.to_string(),
-                detector: "hour".into(),
-                units: total as u64,
-            });
+            if !wrows[0].principal {
+                thin.push(Thin {
+                    pipeline_id: pipeline.to_string(),
+                    detector: "hour".into(),
+                    units: total as u64,
+                });
+            }
             continue;
         }
         // Spread each bin over its neighbours, then blend in the other day type.
@@ -462,7 +467,7 @@ pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Sc
             .cloned()
             .unwrap_or_default();
         if hist.len() < 8 {
-            if thin_seen.insert(u.pipeline_id.clone()) {
+            if !u.principal && thin_seen.insert(u.pipeline_id.clone()) {
                 thin.push(Thin {
                     pipeline_id: u.pipeline_id.clone(),
                     detector: name.into(),

@@ -286,7 +286,6 @@ async fn score(
     let batches = features
         .get(ctx, &name, &subjects_sql(w, &sql, subjects))
         .await?;
-    let thin_before = thin.len();
     let mut out = match (d.model, d.feature) {
         (Model::Categorical, Feature::Runs(column)) => {
             baseline::categorical(&run_rows(batches, column), d.name, d.label, days, thin)
@@ -298,31 +297,6 @@ async fn score(
         (Model::Volume, _) => baseline::volume(&unit_counts(batches), false, thin),
         (Model::Errors, _) => baseline::volume(&unit_counts(batches), true, thin),
     };
-    // Identities with little history are many on a real trail and are not listed as unscored:
-    // "not scored" names pipelines.
-    if plan.subjects == Subjects::All {
-        let principals: std::collections::HashSet<String> = match d.feature {
-            Feature::Dimension(_) => feature_rows(batches)
-                .into_iter()
-                .filter(|r| r.principal)
-                .map(|r| r.pipeline_id)
-                .collect(),
-            Feature::Volume => unit_counts(batches)
-                .into_iter()
-                .filter(|u| u.principal)
-                .map(|u| u.pipeline_id)
-                .collect(),
-            Feature::Runs(_) => Default::default(),
-        };
-        let mut i = thin_before;
-        while i < thin.len() {
-            if principals.contains(&thin[i].pipeline_id) {
-                thin.swap_remove(i);
-            } else {
-                i += 1;
-            }
-        }
-    }
     for s in &mut out {
         s.score *= d.weight_of(&s.value, s.row.writes);
         if s.row.principal {
