@@ -536,7 +536,8 @@ impl ScanArgs {
     /// Validates the flags into a plan: the detect part first (it reads `pipewarden.toml` and
     /// the suppressions), then the outputs, then where the logs are.
     pub fn plan(&self) -> anyhow::Result<crate::cmd::scan::ScanPlan> {
-        let detect = self.detect.plan()?;
+        let mut detect = self.detect.plan()?;
+        detect.progress = !self.no_progress;
         let delivery = self.report.plan()?;
         // A folder with cloudtrail/ (and builds/) inside, or the trail itself.
         let local = std::path::Path::new(&self.source);
@@ -648,6 +649,14 @@ pub struct DetectFlags {
     /// IAM users and their keys, roles no pipeline uses, Identity Center and SAML users, root).
     #[arg(long, value_enum, default_value = "all", value_name = "SCOPE")]
     pub subjects: crate::detect::Subjects,
+    /// Rebuild the daily profile of every day of the history before judging (by default only
+    /// the days that have none, or whose events or attribution changed, are built).
+    #[arg(long, conflicts_with = "no_profiles")]
+    pub rebuild_profiles: bool,
+    /// Read the history from the events themselves, not from the daily profiles, and write no
+    /// profiles (the findings are the same; a read-only lake needs it).
+    #[arg(long)]
+    pub no_profiles: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
@@ -688,6 +697,13 @@ impl DetectFlags {
             min_score: self.min_score.min(100),
             permissions: self.permissions,
             subjects: self.subjects,
+            history: if self.no_profiles {
+                crate::profiles::History::Scan
+            } else if self.rebuild_profiles {
+                crate::profiles::History::Rebuild
+            } else {
+                crate::profiles::History::Profiles
+            },
             ..Default::default()
         };
         plan.until = day("until", &self.until)?;
@@ -707,6 +723,7 @@ impl DetectFlags {
             plan,
             config,
             fail_on,
+            progress: true,
         })
     }
 }

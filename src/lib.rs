@@ -133,6 +133,7 @@ pub mod ingest;
 pub mod lake;
 pub mod parse;
 pub mod permissions;
+pub mod profiles;
 pub mod progress;
 pub mod query;
 pub mod report;

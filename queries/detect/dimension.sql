@@ -6,8 +6,10 @@
 -- `principal` true) the origin identity of calls no pipeline claims, as `origin_type:origin`: an
 -- IAM user, a role no pipeline uses, an Identity Center or SAML user, root; AWS services acting
 -- for someone are not subjects. A pipeline's units are distinct runs (or sessions, or events when
--- neither is known), so one long run counts once; an identity's are its active hours, since a
--- long-term key is one session for ever. Evidence event ids are fetched afterwards, for reported
+-- neither is known) counted per day, so one long run counts once a day (a run across midnight
+-- counts on both days, as the daily profiles that detect reads its history from count it:
+-- queries/profiles/); an identity's are its active hours, since a long-term key is one session
+-- for ever. Evidence event ids are fetched afterwards, for reported
 -- findings only, with the same `${value}` expression.
 SELECT
   coalesce(pipeline_id, origin_type || ':' || origin) AS subject,
@@ -15,7 +17,8 @@ SELECT
   ${value} AS value,
   CASE WHEN event_time >= TIMESTAMP '${window_start}' THEN 'window' ELSE 'baseline' END AS period,
   count(DISTINCT CASE WHEN pipeline_id IS NULL THEN CAST(date_trunc('hour', event_time) AS VARCHAR)
-                      ELSE coalesce(run_id, user_access_key_id, event_id) END) AS units,
+                      ELSE CAST(date_trunc('day', event_time) AS VARCHAR) || ' '
+                           || coalesce(run_id, user_access_key_id, event_id) END) AS units,
   count(*) AS events,
   sum(CASE WHEN read_only THEN 0 ELSE 1 END) AS writes,
   min(event_time) AS first_time,

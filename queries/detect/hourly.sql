@@ -5,7 +5,8 @@
 -- A subject is a pipeline, or (with --subjects all) the origin identity of calls no pipeline
 -- claims: an IAM user or its key, a role no pipeline uses, an Identity Center or SAML user, root.
 -- AWS services acting for someone are not subjects. Data reads are the calls that hand out
--- content: objects, decrypted keys, secrets, parameters, table items, log events. One row per
+-- content (objects, decrypted keys, secrets, parameters, table items, log events; the list is `DATA_READ` in
+-- src/detect/catalog.rs). One row per
 -- subject and active hour; `networks` are the hour's source networks (ip_network), `apis` the
 -- APIs it called other than from the AWS console (for the change of API mix: a console page
 -- calls dozens of Describe and List APIs the first time someone opens it).
@@ -14,15 +15,9 @@ SELECT
   max(pipeline_id) AS pipeline_id,
   date_trunc('hour', event_time) AS hour,
   count(*) AS calls,
-  count(*) FILTER (WHERE event_name IN ('GetObject', 'GetObjectVersion', 'HeadObject', 'ListObjects',
-      'ListObjectsV2', 'ListObjectVersions', 'SelectObjectContent', 'Decrypt', 'GenerateDataKey',
-      'GetSecretValue', 'BatchGetSecretValue', 'GetParameter', 'GetParameters', 'GetParametersByPath',
-      'GetItem', 'BatchGetItem', 'Query', 'Scan', 'ExportTableToPointInTime', 'GetLogEvents',
-      'FilterLogEvents', 'GetQueryResults', 'DownloadDBLogFilePortion')) AS reads,
+  count(*) FILTER (WHERE ${data_read}) AS reads,
   array_agg(DISTINCT ip_network(source_ip_address)) AS networks,
-  array_agg(DISTINCT event_source || ':' || event_name) FILTER (WHERE NOT (
-      coalesce(user_agent, '') LIKE 'Mozilla/%' OR user_agent = 'AWS Internal'
-      OR user_agent LIKE '%console.amazonaws.com%' OR user_agent LIKE 'signin.amazonaws.com%')) AS apis
+  array_agg(DISTINCT event_source || ':' || event_name) FILTER (WHERE ${programmatic}) AS apis
 FROM pipeline_events
 WHERE event_date >= DATE '${baseline_start_date}' AND event_date <= DATE '${window_end_date}'
   AND event_time >= TIMESTAMP '${baseline_start}' AND event_time < TIMESTAMP '${window_end}'

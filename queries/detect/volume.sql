@@ -11,12 +11,11 @@ SELECT
   ${unit} AS unit,
   CASE WHEN event_time >= TIMESTAMP '${window_start}' THEN 'window' ELSE 'baseline' END AS period,
   count(*) AS events,
-  sum(CASE WHEN error_code LIKE '%AccessDenied%' OR error_code LIKE '%UnauthorizedOperation%'
-           OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden' THEN 1 ELSE 0 END) AS denied,
+  sum(CASE WHEN ${denied} THEN 1 ELSE 0 END) AS denied,
   min(event_time) AS first_time,
   max(event_time) AS last_time,
   array_agg(event_id ORDER BY event_time, event_id) FILTER (WHERE event_time >= TIMESTAMP '${window_start}'
-    AND (error_code LIKE '%AccessDenied%' OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden')) AS denied_ids,
+    AND ${denied}) AS denied_ids,
   array_agg(DISTINCT target_env) FILTER (WHERE event_time >= TIMESTAMP '${window_start}' AND target_env IS NOT NULL) AS environments,
   max(run_id) AS run_id
 FROM pipeline_events

@@ -6,7 +6,7 @@ use datafusion::prelude::SessionContext;
 use crate::Exit;
 use crate::attribute::config::Config;
 use crate::aws::{AwsContext, S3Options};
-use crate::detect::{DetectPlan, Report, Severity};
+use crate::detect::{DetectPlan, History, Report, Severity};
 use crate::engine::Engine;
 use crate::lake::{Access, Lake, LakeLocation};
 use crate::sanitize::for_terminal;
@@ -27,6 +27,8 @@ pub struct DetectJob {
     pub config: Config,
     /// `--fail-on`.
     pub fail_on: Severity,
+    /// A bar while daily profiles are built (on a terminal only).
+    pub progress: bool,
 }
 
 impl DetectJob {
@@ -58,7 +60,32 @@ pub struct Judged {
 pub async fn judge(job: &DetectJob, aws_anyway: bool) -> anyhow::Result<Judged> {
     let (lake, aws) = Lake::connect(&job.lake, &job.s3, aws_anyway, Access::Existing).await?;
     let ctx = crate::engine::session_with(&lake, &job.config, &job.engine).await?;
-    let report = crate::detect::detect(&ctx, &job.plan).await?;
+    let w = crate::detect::window(&ctx, &job.plan).await?;
+    if job.plan.history != History::Scan {
+        const DAY_US: i64 = 86_400_000_000;
+        let (first, end) = (
+            w.baseline_start.div_euclid(DAY_US) as i32,
+            w.start.div_euclid(DAY_US) as i32,
+        );
+        // Profiles save time, they are not needed: a lake that cannot take them (a read-only
+        // role, say) is judged from its events.
+        match crate::profiles::prepare(&lake, &ctx, first, end, job.plan.history, job.progress)
+            .await
+        {
+            Ok(p) if p.built > 0 => eprintln!(
+                "pipewarden: built the daily profiles of {} of the history's {} days in {:.1} s",
+                p.built,
+                p.days,
+                p.build_time.as_secs_f64()
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!(
+                "pipewarden: warning: daily profiles not used, judging from the events: {}",
+                for_terminal(&e.to_string())
+            ),
+        }
+    }
+    let report = crate::detect::detect_in(&ctx, &job.plan, &w).await?;
     // A lake that cannot be written to (a read-only role, say) costs analysts that table, not
     // the nightly job its report.
     if let Err(e) = crate::report::table::save(&lake, &report).await {

@@ -113,10 +113,42 @@ const SUPPLY_CHAIN: TechniqueRef = (
 );
 
 /// The unit of the volume and errors models.
-const VOLUME_UNIT: &str = "coalesce(run_id, CAST(date_trunc('hour', event_time) AS VARCHAR))";
+pub const VOLUME_UNIT: &str = "coalesce(run_id, CAST(date_trunc('hour', event_time) AS VARCHAR))";
 
-/// The calls refused for want of permission.
-const DENIED: &str = " AND (error_code LIKE '%AccessDenied%' OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden')";
+/// A call refused for want of permission (`${denied}` in the feature and profile queries).
+macro_rules! denied_call {
+    () => {
+        "(error_code LIKE '%AccessDenied%' OR error_code LIKE '%Unauthorized%' OR error_code = 'Forbidden')"
+    };
+}
+
+/// The calls refused for want of permission, as an evidence query's extra condition.
+const DENIED: &str = concat!(" AND ", denied_call!());
+
+/// The calls that hand out content (`${data_read}`): objects, decrypted keys, secrets,
+/// parameters, table items, log events.
+pub const DATA_READ: &str = "event_name IN ('GetObject', 'GetObjectVersion', 'HeadObject', 'ListObjects', \
+    'ListObjectsV2', 'ListObjectVersions', 'SelectObjectContent', 'Decrypt', 'GenerateDataKey', \
+    'GetSecretValue', 'BatchGetSecretValue', 'GetParameter', 'GetParameters', 'GetParametersByPath', \
+    'GetItem', 'BatchGetItem', 'Query', 'Scan', 'ExportTableToPointInTime', 'GetLogEvents', \
+    'FilterLogEvents', 'GetQueryResults', 'DownloadDBLogFilePortion')";
+
+/// A call made other than from the AWS console (`${programmatic}`): a console page calls dozens
+/// of Describe and List APIs the first time someone opens it, which is not a change of API mix.
+pub const PROGRAMMATIC: &str = "NOT (coalesce(user_agent, '') LIKE 'Mozilla/%' OR user_agent = 'AWS Internal' \
+    OR user_agent LIKE '%console.amazonaws.com%' OR user_agent LIKE 'signin.amazonaws.com%')";
+
+/// Fills the shared definitions (`${denied}`, `${data_read}`, `${programmatic}`) into a query.
+pub fn with_shared(sql: &str) -> String {
+    crate::bundled::fill_with(
+        sql,
+        &[
+            ("denied", denied_call!()),
+            ("data_read", DATA_READ),
+            ("programmatic", PROGRAMMATIC),
+        ],
+    )
+}
 
 /// A categorical detector over a dimension of `pipeline_events`.
 const fn dimension(
@@ -315,7 +347,7 @@ impl Detector {
             ),
             Feature::Volume => (
                 VOLUME_SQL.0.to_string(),
-                crate::bundled::fill_with(VOLUME_SQL.1, &[("unit", VOLUME_UNIT)]),
+                crate::bundled::fill_with(&with_shared(VOLUME_SQL.1), &[("unit", VOLUME_UNIT)]),
             ),
             Feature::Runs(_) => (BUILDS_SQL.0.to_string(), BUILDS_SQL.1.to_string()),
         }

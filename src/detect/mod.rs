@@ -39,6 +39,7 @@ pub use crate::findings::{
     BaselineStats, Finding, Incident, Kind, Report, SCHEMA_VERSION, Severity, SuppressedBy,
     Technique, ThinHistory, Time, finding_id, fnv1a,
 };
+pub use crate::profiles::History;
 use baseline::{Scored, Thin};
 use catalog::{Detector, Evidence, Feature, Model, Unit};
 use columns::{feature_rows, run_rows, strs, times, unit_counts};
@@ -144,9 +145,16 @@ async fn newest_key_day(ctx: &SessionContext) -> Result<Option<i32>, DetectError
     Ok((undated == 0 && !d.is_null(0)).then(|| d.value(0)))
 }
 
-/// Runs every detector over a session that has attribution registered.
+/// Runs every detector over a session that has attribution registered (and, unless the plan's
+/// history is [`History::Scan`], [`crate::profiles::HISTORY_TABLE`]).
 pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, DetectError> {
-    let rules = rules::rules()?;
+    let w = window(ctx, plan).await?;
+    detect_in(ctx, plan, &w).await
+}
+
+/// The window and history `plan` judges on this lake: its end is `--until`, or the midnight
+/// after the last event that is not later than the trusted end.
+pub async fn window(ctx: &SessionContext, plan: &DetectPlan) -> Result<Window, DetectError> {
     let trusted_end = Window::trusted_end(plan, newest_key_day(ctx).await?);
     let last = run_sql(
         ctx,
@@ -161,7 +169,28 @@ pub async fn detect(ctx: &SessionContext, plan: &DetectPlan) -> Result<Report, D
         .first()
         .filter(|b| b.num_rows() > 0 && !b.column(0).is_null(0))
         .map(|b| times(b, "t")[0]);
-    let w = Window::of(plan, last, trusted_end);
+    Ok(Window::of(plan, last, trusted_end))
+}
+
+/// Runs every detector over window `w` ([`window`]).
+pub async fn detect_in(
+    ctx: &SessionContext,
+    plan: &DetectPlan,
+    w: &Window,
+) -> Result<Report, DetectError> {
+    let rules = rules::rules()?;
+    // A session without the profiles registered judges from the events.
+    let profiled = ctx
+        .table_exist(crate::profiles::HISTORY_TABLE)
+        .unwrap_or(false);
+    let plan = &DetectPlan {
+        history: if profiled {
+            plan.history
+        } else {
+            History::Scan
+        },
+        ..plan.clone()
+    };
     let mut thin: Vec<Thin> = vec![];
     let mut features = Features::default();
     let mut findings: Vec<Finding> = vec![];
@@ -256,13 +285,17 @@ impl Features {
         &mut self,
         ctx: &SessionContext,
         name: &str,
-        sql: &str,
+        queries: &[String],
     ) -> Result<&[RecordBatch], DetectError> {
-        if !self.0.contains_key(sql) {
-            let b = run_sql(ctx, name, sql).await?;
-            self.0.insert(sql.to_string(), b);
+        let key = queries.join(";\n");
+        if !self.0.contains_key(&key) {
+            let mut b = vec![];
+            for sql in queries {
+                b.extend(run_sql(ctx, name, sql).await?);
+            }
+            self.0.insert(key.clone(), b);
         }
-        Ok(&self.0[sql])
+        Ok(&self.0[&key])
     }
 }
 
@@ -283,9 +316,24 @@ async fn score(
     } else {
         Subjects::Pipelines
     };
-    let batches = features
-        .get(ctx, &name, &subjects_sql(w, &sql, subjects))
-        .await?;
+    let queries = match (plan.history, d.feature) {
+        (History::Scan, _) | (_, Feature::Runs(_)) => vec![subjects_sql(w, &sql, subjects)],
+        // The history from the daily profiles, the judged days from the events.
+        (_, feature) => {
+            let history = match feature {
+                Feature::Dimension(_) => crate::bundled::fill_with(
+                    crate::profiles::DIMENSION_HISTORY_SQL.1,
+                    &[("detector", &sql_str(d.name))],
+                ),
+                _ => crate::profiles::VOLUME_HISTORY_SQL.1.to_string(),
+            };
+            vec![
+                subjects_sql(w, &history, subjects),
+                subjects_sql(&crate::profiles::judged_only(w), &sql, subjects),
+            ]
+        }
+    };
+    let batches = features.get(ctx, &name, &queries).await?;
     let mut out = match (d.model, d.feature) {
         (Model::Categorical, Feature::Runs(column)) => {
             baseline::categorical(&run_rows(batches, column), d.name, d.label, days, thin)
@@ -408,7 +456,7 @@ fn subjects_sql(w: &Window, sql: &str, subjects: Subjects) -> String {
 
 /// `queries/detect/hourly.sql` for window `w`.
 fn hourly_sql(w: &Window, subjects: Subjects) -> String {
-    subjects_sql(w, catalog::HOURLY_SQL.1, subjects)
+    subjects_sql(w, &catalog::with_shared(catalog::HOURLY_SQL.1), subjects)
 }
 
 /// `queries/detect/burst_evidence.sql` for one subject's hour, in one pass.
@@ -430,7 +478,16 @@ async fn burst_findings(
     w: &Window,
     plan: &DetectPlan,
 ) -> Result<Vec<Finding>, DetectError> {
-    let batches = run_sql(ctx, catalog::HOURLY_SQL.0, &hourly_sql(w, plan.subjects)).await?;
+    let batches = match plan.history {
+        History::Scan => run_sql(ctx, catalog::HOURLY_SQL.0, &hourly_sql(w, plan.subjects)).await?,
+        _ => {
+            let history = subjects_sql(w, crate::profiles::HOURLY_HISTORY_SQL.1, plan.subjects);
+            let judged = hourly_sql(&crate::profiles::judged_only(w), plan.subjects);
+            let mut b = run_sql(ctx, crate::profiles::HOURLY_HISTORY_SQL.0, &history).await?;
+            b.extend(run_sql(ctx, catalog::HOURLY_SQL.0, &judged).await?);
+            b
+        }
+    };
     let hours = columns::hour_rows(&batches);
     const DAY_US: i64 = 86_400_000_000;
     let short = hours

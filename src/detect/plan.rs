@@ -29,6 +29,9 @@ pub struct DetectPlan {
     pub permissions: bool,
     /// Who is judged besides pipelines (`--subjects`).
     pub subjects: Subjects,
+    /// Where the history comes from: the daily profiles (registered as
+    /// [`crate::profiles::HISTORY_TABLE`] before detect runs) or the events themselves.
+    pub history: crate::profiles::History,
 }
 
 /// Who detect judges (`--subjects`).
@@ -54,6 +57,7 @@ impl Default for DetectPlan {
             now: Utc::now().timestamp_micros(),
             permissions: false,
             subjects: Subjects::All,
+            history: crate::profiles::History::Profiles,
         }
     }
 }

@@ -112,9 +112,20 @@ pub const ASSESSMENT: Table = Table {
     doc: "one control of one pipeline in the last assessment",
 };
 
+/// Each day's counts per subject, detector and value, that detect reads its history from
+/// (written by [`crate::profiles`]; rebuildable, `event_date` is a column of its files, which lie
+/// under `event_date=YYYY-MM-DD/` folders named by their fingerprint).
+pub const PROFILES: Table = Table {
+    name: "profiles",
+    dir: "profiles",
+    schema: crate::profiles::schema,
+    partitioning: Partitioning::None,
+    doc: "one subject's value of one detector on one day: units, calls, writes, first and last time",
+};
+
 /// Every table, in the order sessions register them.
 pub const TABLES: &[Table] = &[
-    CLOUDTRAIL, BUILDS, MANIFEST, REJECTS, FINDINGS, INTEGRITY, ASSESSMENT,
+    CLOUDTRAIL, BUILDS, MANIFEST, REJECTS, FINDINGS, INTEGRITY, ASSESSMENT, PROFILES,
 ];
 
 /// The table of this name.

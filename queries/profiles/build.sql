@@ -1,0 +1,53 @@
+-- profile: every subject's day, counted once for every detector that reads history
+-- question: per day, subject and detector value, how many units, calls, writes, AccessDenied
+--   and data reads, first and last time; the counts detect reads its history from
+-- One scan of the days' pipeline_events for every detector together: each event is counted
+-- under every detector's value (`${detectors}` and `${values}`, from src/detect/catalog.rs: the
+-- categorical detectors' dimensions, `volume` with its unit, a run or an hour, and `hourly` with
+-- the hour). Subjects are those of queries/detect/dimension.sql, identities included: which ones
+-- detect judges is its `--subjects`. Units are distinct runs (or sessions, or events) of a
+-- pipeline, distinct hours of an identity, within the day. The lists are kept for `hourly` rows
+-- only: the hour's networks and the APIs it called other than from the console.
+-- src/profiles.rs runs this over the days to build and writes one file per day.
+SELECT
+  day AS event_date,
+  detector,
+  subject,
+  bool_and(principal) AS principal,
+  max(pipeline_id) AS pipeline_id,
+  value,
+  count(DISTINCT unit) AS units,
+  count(*) AS events,
+  sum(write) AS writes,
+  sum(denied) AS denied,
+  sum(data_read) AS reads,
+  min(event_time) AS first_time,
+  max(event_time) AS last_time,
+  max(run_id) AS run_id,
+  array_agg(DISTINCT network) FILTER (WHERE detector = 'hourly') AS networks,
+  array_agg(DISTINCT api) FILTER (WHERE detector = 'hourly' AND programmatic) AS apis
+FROM (
+  SELECT
+    CAST(date_trunc('day', event_time) AS DATE) AS day,
+    coalesce(pipeline_id, origin_type || ':' || origin) AS subject,
+    pipeline_id IS NULL AS principal,
+    pipeline_id,
+    run_id,
+    event_time,
+    CASE WHEN pipeline_id IS NULL THEN CAST(date_trunc('hour', event_time) AS VARCHAR)
+         ELSE coalesce(run_id, user_access_key_id, event_id) END AS unit,
+    CASE WHEN read_only THEN 0 ELSE 1 END AS write,
+    CASE WHEN ${denied} THEN 1 ELSE 0 END AS denied,
+    CASE WHEN ${data_read} THEN 1 ELSE 0 END AS data_read,
+    ip_network(source_ip_address) AS network,
+    event_source || ':' || event_name AS api,
+    coalesce(${programmatic}, false) AS programmatic,
+    unnest(make_array(${detectors})) AS detector,
+    unnest(make_array(${values})) AS value
+  FROM pipeline_events
+  WHERE (pipeline_id IS NOT NULL OR (origin IS NOT NULL
+         AND coalesce(origin_type, '') NOT IN ('aws_service', 'aws_account')))
+    AND event_date >= DATE '${baseline_start_date}' AND event_date <= DATE '${window_end_date}'
+    AND event_time >= TIMESTAMP '${baseline_start}' AND event_time < TIMESTAMP '${window_end}'
+)
+GROUP BY day, detector, subject, value
