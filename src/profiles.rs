@@ -374,7 +374,8 @@ fn of_day(batch: &RecordBatch, day: i32) -> Result<RecordBatch, arrow::error::Ar
     arrow::compute::filter_record_batch(batch, &keep)
 }
 
-fn register_history(ctx: &SessionContext, urls: &[String]) -> datafusion::error::Result<()> {
+/// Registers [`HISTORY_TABLE`] over these profile files (an empty table when there are none).
+pub fn register_history(ctx: &SessionContext, urls: &[String]) -> datafusion::error::Result<()> {
     let _ = ctx.deregister_table(HISTORY_TABLE)?;
     if urls.is_empty() {
         let t = MemTable::try_new(schema(), vec![vec![]])?;

@@ -114,6 +114,22 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
         catalog::RUN_EVIDENCE_SQL.0.into(),
         run_evidence_sql(w, &["r".to_string()]),
     ));
+    // The daily profile, and the history read from profiles.
+    out.push((
+        crate::profiles::BUILD_SQL.0.into(),
+        w.fill(&crate::profiles::build_sql()),
+    ));
+    let dimension = crate::bundled::fill_with(
+        crate::profiles::DIMENSION_HISTORY_SQL.1,
+        &[("detector", "'api'")],
+    );
+    for (name, sql) in [
+        (crate::profiles::DIMENSION_HISTORY_SQL.0, dimension.as_str()),
+        crate::profiles::VOLUME_HISTORY_SQL,
+        crate::profiles::HOURLY_HISTORY_SQL,
+    ] {
+        out.push((name.into(), subjects_sql(w, sql, Subjects::All)));
+    }
     for (file, sql) in crate::bundled::RULES {
         match Rule::parse(file, sql) {
             Ok(r) => out.push((r.file, w.fill(&r.sql))),

@@ -69,6 +69,15 @@ pub fn queries(queries_dir: Option<&Path>, failures: &mut Vec<String>) -> Vec<(S
 /// Plans each query on `ctx` (which has every table and view).
 pub async fn lint(ctx: &SessionContext, queries_dir: Option<&Path>) -> LintReport {
     let mut report = LintReport::default();
+    // detect's history queries read the profiles of the days judged, which a lint session has
+    // none of.
+    if !ctx
+        .table_exist(crate::profiles::HISTORY_TABLE)
+        .unwrap_or(false)
+        && let Err(e) = crate::profiles::register_history(ctx, &[])
+    {
+        report.failures.push(e.to_string());
+    }
     for (name, sql) in queries(queries_dir, &mut report.failures) {
         match check(ctx, &name, &sql).await {
             Ok(()) => {}

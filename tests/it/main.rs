@@ -20,6 +20,7 @@ mod ingest_local;
 mod ingest_s3;
 mod interop;
 mod permissions;
+mod profiles;
 mod query;
 mod report;
 mod verify;
