@@ -14,6 +14,8 @@
 //!                                                                                         │
 //!   reports, SIEM ◄── report ◄── findings (the model) ◄── detect: catalog of detectors ◄──┤
 //!                       │ (findings table)                 (data) + rules (files)         │
+//!                       │                                     ▲ history                   │
+//!                       │                     profiles: daily counts per subject ◄────────┤
 //!                       ▼                                                                 │
 //!             analysts ◄── query: SQL, hunts, shell, lint ◄───────────────────────────────┘
 //!
@@ -71,6 +73,10 @@
 //!   functions, a pipeline's identity acting with no run active and build records that go
 //!   silent ([`detect::activity`], pure), suppressions ([`detect::suppress`]), the ranking, and
 //!   incidents: findings that share a run or a subject within the hour ([`detect::incidents`], pure).
+//! - [`profiles`]: the daily profiles detect reads its history from: one scan of a day's
+//!   `pipeline_events` counts every detector (`queries/profiles/build.sql`), one file per day
+//!   named by the fingerprint of its inputs (the day's event files, the attribution that reaches
+//!   it), rebuilt when they change; detect then reads only the judged days' events.
 //! - [`assess`]: the per-pipeline SEC11-BP07 assessment: the controls as data
 //!   ([`assess::Control::detectors`]) and the pure [`assess::decide`], the period's facts from
 //!   `queries/assess/`, the saved findings and the `integrity` table ([`assess::facts`]), its

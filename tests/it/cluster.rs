@@ -171,12 +171,14 @@ fn every_hunt_and_detect_give_the_same_rows_on_a_ballista_cluster() {
     let lake = s3_sample_lake();
     let cluster = Cluster::start(2);
 
-    // Detect over the labelled days: the same report, finding for finding, score for score.
+    // Detect over the labelled days: the same report, finding for finding, score for score. The
+    // cluster builds the daily profiles of the history (a backfill); the local run reads the
+    // events.
     let dir = tempfile::tempdir().unwrap();
     let mut reports = vec![];
-    for (engine, name) in [
-        ("local", "local.json"),
-        (cluster.url.as_str(), "cluster.json"),
+    for (engine, name, history) in [
+        (cluster.url.as_str(), "cluster.json", "--rebuild-profiles"),
+        ("local", "local.json", "--no-profiles"),
     ] {
         let json = dir.path().join(name);
         let o = run(
@@ -193,8 +195,16 @@ fn every_hunt_and_detect_give_the_same_rows_on_a_ballista_cluster() {
                 "2026-10-06",
                 "--json",
                 json.to_str().unwrap(),
+                history,
             ],
         );
+        if history == "--rebuild-profiles" {
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                e.contains("built the daily profiles of 23 of the history's 23 days"),
+                "{e}"
+            );
+        }
         assert_eq!(
             o.status.code(),
             Some(1),
