@@ -76,6 +76,12 @@ pub const HOURLY_HISTORY_SQL: (&str, &str) = (
     include_str!("../queries/profiles/hourly_history.sql"),
 );
 
+/// The runs' calls of the history from the profiles (`${run_calls}`).
+pub const RUN_CALLS_HISTORY_SQL: (&str, &str) = (
+    "queries/profiles/run_calls_history.sql",
+    include_str!("../queries/profiles/run_calls_history.sql"),
+);
+
 /// The table detect reads the history from: the current profile file of each history day.
 pub const HISTORY_TABLE: &str = "profile_history";
 
@@ -113,6 +119,8 @@ pub fn schema() -> SchemaRef {
             t("first_time"),
             t("last_time"),
             s("run_id"),
+            s("write_env"),
+            i("env_writes"),
             l("networks"),
             l("apis"),
         ]))
@@ -424,9 +432,14 @@ async fn fingerprints(
             }
         }
     }
+    // Only what `pipeline_events` reads: an account's evidence count grows every night, its
+    // environment rarely changes.
     let mut global: u64 = 0;
-    for table in ["principals", "account_envs"] {
-        for b in collect(ctx, table, &format!("SELECT * FROM {table}")).await? {
+    for (table, columns) in [
+        ("principals", "*"),
+        ("account_envs", "account_id, environment, source"),
+    ] {
+        for b in collect(ctx, table, &format!("SELECT {columns} FROM {table}")).await? {
             for h in row_hashes(&b) {
                 global = global.wrapping_add(h);
             }

@@ -6,14 +6,11 @@
 -- re-run that passes wins over the failure before it). A run deployed when it has a deployment
 -- record or made write calls in an environment (CloudTrail, attributed to the run); its pipeline
 -- is the one attribution gave its calls, else the build records'. src/detect/checks.rs merges
--- matrix variants (`test (3.11)`, `test (3.12)`) and learns the required checks.
+-- matrix variants (`test (3.11)`, `test (3.12)`) and learns the required checks. The runs' calls
+-- come from queries/detect/run_calls.sql (from the events, or the daily profiles for the history).
 WITH calls AS (
-  SELECT run_id, max(pipeline_id) AS pipeline_id,
-    max(target_env) FILTER (WHERE NOT coalesce(read_only, false)) AS write_env,
-    count(*) FILTER (WHERE NOT coalesce(read_only, false) AND target_env IS NOT NULL) AS writes
-  FROM pipeline_events
-  WHERE event_date >= DATE '${baseline_start_date}' AND event_date <= DATE '${window_end_date}'
-    AND run_id IS NOT NULL
+  SELECT run_id, max(pipeline_id) AS pipeline_id, max(write_env) AS write_env, sum(writes) AS writes
+  FROM (${run_calls}) AS c
   GROUP BY run_id
 ), deployments AS (
   SELECT system, run_id, max(environment) AS env

@@ -2,11 +2,10 @@
 -- question: when was each run of each pipeline active, and what was its number? One row per run
 --   in the build records, under the pipeline id that attribution gave its calls (else the build
 --   records'), from its first record (queued) to its completion (else its last record).
+-- The runs' calls are queries/detect/run_calls.sql (from the events or the daily profiles).
 WITH calls AS (
   SELECT run_id, max(pipeline_id) AS pipeline_id
-  FROM pipeline_events
-  WHERE event_date >= DATE '${baseline_start_date}' AND event_date <= DATE '${window_end_date}'
-    AND run_id IS NOT NULL
+  FROM (${run_calls}) AS c
   GROUP BY run_id
 )
 SELECT coalesce(c.pipeline_id, r.pipeline_id) AS pipeline_id, r.system, r.run_id, r.run_number,

@@ -1,9 +1,10 @@
 -- profile: every subject's day, counted once for every detector that reads history
 -- question: per day, subject and detector value, how many units, calls, writes, AccessDenied
---   and data reads, first and last time; the counts detect reads its history from
+--   and data reads, first and last time, and a run's writes into an environment; the counts
+--   detect reads its history from
 -- One scan of the days' pipeline_events for every detector together: each event is counted
--- under every detector's value (`${detectors}` and `${values}`, from src/detect/catalog.rs: the
--- categorical detectors' dimensions, `volume` with its unit, a run or an hour, and `hourly` with
+-- under every detector's value (the lists of detectors and values come from
+-- src/detect/catalog.rs: the categorical detectors' dimensions, `volume` with its unit, a run or an hour, and `hourly` with
 -- the hour). Subjects are those of queries/detect/dimension.sql, identities included: which ones
 -- detect judges is its `--subjects`. Units are distinct runs (or sessions, or events) of a
 -- pipeline, distinct hours of an identity, within the day. The lists are kept for `hourly` rows
@@ -24,6 +25,8 @@ SELECT
   min(event_time) AS first_time,
   max(event_time) AS last_time,
   max(run_id) AS run_id,
+  max(write_env) AS write_env,
+  sum(env_write) AS env_writes,
   array_agg(DISTINCT network) FILTER (WHERE detector = 'hourly') AS networks,
   array_agg(DISTINCT api) FILTER (WHERE detector = 'hourly' AND programmatic) AS apis
 FROM (
@@ -37,6 +40,8 @@ FROM (
     CASE WHEN pipeline_id IS NULL THEN CAST(date_trunc('hour', event_time) AS VARCHAR)
          ELSE coalesce(run_id, user_access_key_id, event_id) END AS unit,
     CASE WHEN read_only THEN 0 ELSE 1 END AS write,
+    CASE WHEN NOT coalesce(read_only, false) THEN target_env END AS write_env,
+    CASE WHEN NOT coalesce(read_only, false) AND target_env IS NOT NULL THEN 1 ELSE 0 END AS env_write,
     CASE WHEN ${denied} THEN 1 ELSE 0 END AS denied,
     CASE WHEN ${data_read} THEN 1 ELSE 0 END AS data_read,
     ip_network(source_ip_address) AS network,

@@ -59,8 +59,15 @@ pub struct Judged {
 /// loads AWS for a local lake too (reports written to S3).
 pub async fn judge(job: &DetectJob, aws_anyway: bool) -> anyhow::Result<Judged> {
     let (lake, aws) = Lake::connect(&job.lake, &job.s3, aws_anyway, Access::Existing).await?;
+    let started = std::time::Instant::now();
     let ctx = crate::engine::session_with(&lake, &job.config, &job.engine).await?;
     let w = crate::detect::window(&ctx, &job.plan).await?;
+    if crate::detect::timings() {
+        eprintln!(
+            "pipewarden: detect: {:>8.3} s  attribution and window",
+            started.elapsed().as_secs_f64()
+        );
+    }
     if job.plan.history != History::Scan {
         const DAY_US: i64 = 86_400_000_000;
         let (first, end) = (
@@ -69,9 +76,16 @@ pub async fn judge(job: &DetectJob, aws_anyway: bool) -> anyhow::Result<Judged> 
         );
         // Profiles save time, they are not needed: a lake that cannot take them (a read-only
         // role, say) is judged from its events.
-        match crate::profiles::prepare(&lake, &ctx, first, end, job.plan.history, job.progress)
-            .await
-        {
+        let started = std::time::Instant::now();
+        let prepared =
+            crate::profiles::prepare(&lake, &ctx, first, end, job.plan.history, job.progress).await;
+        if crate::detect::timings() {
+            eprintln!(
+                "pipewarden: detect: {:>8.3} s  daily profiles",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        match prepared {
             Ok(p) if p.built > 0 => eprintln!(
                 "pipewarden: built the daily profiles of {} of the history's {} days in {:.1} s",
                 p.built,

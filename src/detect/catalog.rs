@@ -310,6 +310,11 @@ pub const RUN_SPANS_SQL: (&str, &str) = (
     "queries/detect/run_spans.sql",
     include_str!("../../queries/detect/run_spans.sql"),
 );
+/// The calls of the runs (`${run_calls}` of checks.sql and run_spans.sql).
+pub const RUN_CALLS_SQL: (&str, &str) = (
+    "queries/detect/run_calls.sql",
+    include_str!("../../queries/detect/run_calls.sql"),
+);
 /// Each pipeline's calls per day of the window (`pipeline_silent`).
 pub const PIPELINE_DAYS_SQL: (&str, &str) = (
     "queries/detect/pipeline_days.sql",

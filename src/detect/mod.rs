@@ -72,12 +72,31 @@ async fn run_sql(
         query: name.to_string(),
         source: e,
     };
-    ctx.sql(sql)
+    let started = std::time::Instant::now();
+    let out = ctx
+        .sql(sql)
         .await
         .map_err(err)?
         .collect()
         .await
-        .map_err(err)
+        .map_err(err);
+    if timings() {
+        eprintln!(
+            "pipewarden: detect: {:>8.3} s  {}",
+            started.elapsed().as_secs_f64(),
+            crate::sanitize::for_terminal(name)
+        );
+    }
+    out
+}
+
+/// `PIPEWARDEN_TIMINGS=1`: each of detect's queries prints its time on stderr (where a run's
+/// time goes, for the benchmarks and for users tuning a nightly job).
+pub fn timings() -> bool {
+    static ON: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        std::env::var_os("PIPEWARDEN_TIMINGS").is_some_and(|v| v == "1")
+    });
+    *ON
 }
 
 /// Every query `detect` runs from `queries/detect/` and `queries/rules/`, named and with its
@@ -96,12 +115,12 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
         catalog::EVIDENCE_SQL.0.into(),
         evidence_sql(w, "p", false, "aws_region", "us-east-1", ""),
     ));
-    out.push((catalog::CHECKS_SQL.0.into(), w.fill(catalog::CHECKS_SQL.1)));
-    for (name, sql) in [
-        catalog::OUTSIDE_RUNS_SQL,
-        catalog::RUN_SPANS_SQL,
-        catalog::PIPELINE_DAYS_SQL,
-    ] {
+    for history in [History::Scan, History::Profiles] {
+        for (name, sql) in [catalog::CHECKS_SQL, catalog::RUN_SPANS_SQL] {
+            out.push((name.into(), with_run_calls(w, history, sql)));
+        }
+    }
+    for (name, sql) in [catalog::OUTSIDE_RUNS_SQL, catalog::PIPELINE_DAYS_SQL] {
         out.push((name.into(), w.fill(sql)));
     }
     out.push(("silence evidence".into(), silence_evidence_sql(w, "p", 0)));
@@ -225,13 +244,13 @@ pub async fn detect_in(
         );
     }
     findings.extend(
-        checks_findings(ctx, &w)
+        checks_findings(ctx, w, plan.history)
             .await?
             .into_iter()
             .filter(|f| f.score >= plan.min_score),
     );
     findings.extend(
-        activity_findings(ctx, &w)
+        activity_findings(ctx, w, plan.history)
             .await?
             .into_iter()
             .filter(|f| f.score >= plan.min_score),
@@ -468,6 +487,20 @@ fn subjects_sql(w: &Window, sql: &str, subjects: Subjects) -> String {
         "false"
     };
     w.fill_with(sql, &[("all_subjects", all)])
+}
+
+/// A query over the runs' calls (`${run_calls}`, queries/detect/run_calls.sql) for window `w`:
+/// from the events, or the history from the daily profiles and the judged days from the events.
+fn with_run_calls(w: &Window, history: History, sql: &str) -> String {
+    let calls = match history {
+        History::Scan => w.fill(catalog::RUN_CALLS_SQL.1),
+        _ => format!(
+            "{}\nUNION ALL\n{}",
+            w.fill(crate::profiles::RUN_CALLS_HISTORY_SQL.1),
+            crate::profiles::judged_only(w).fill(catalog::RUN_CALLS_SQL.1)
+        ),
+    };
+    w.fill_with(sql, &[("run_calls", &calls)])
 }
 
 /// `queries/detect/hourly.sql` for window `w`.
@@ -721,9 +754,15 @@ fn rank(findings: &mut [Finding], window_start: i64) {
 async fn check_runs(
     ctx: &SessionContext,
     w: &Window,
+    history: History,
 ) -> Result<BTreeMap<(String, String), checks::Run>, DetectError> {
     use columns::ints;
-    let b = run_sql(ctx, catalog::CHECKS_SQL.0, &w.fill(catalog::CHECKS_SQL.1)).await?;
+    let b = run_sql(
+        ctx,
+        catalog::CHECKS_SQL.0,
+        &with_run_calls(w, history, catalog::CHECKS_SQL.1),
+    )
+    .await?;
     let mut runs: BTreeMap<(String, String), checks::Run> = BTreeMap::new();
     for batch in &b {
         let (p, run, period, actor, branch, env, name, concl, eid) = (
@@ -779,7 +818,7 @@ pub async fn required_checks(
         end: until,
         trusted_end: until,
     };
-    let runs = check_runs(ctx, &w).await?;
+    let runs = check_runs(ctx, &w, History::Scan).await?;
     let declared = declared_checks(ctx).await?;
     let mut by_pipeline: BTreeMap<&str, Vec<&checks::Run>> = BTreeMap::new();
     for r in runs.values() {
@@ -802,8 +841,12 @@ pub async fn required_checks(
 }
 
 /// The `checks_bypassed` findings of window `w` ([`checks`]).
-async fn checks_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding>, DetectError> {
-    let runs = check_runs(ctx, w).await?;
+async fn checks_findings(
+    ctx: &SessionContext,
+    w: &Window,
+    history: History,
+) -> Result<Vec<Finding>, DetectError> {
+    let runs = check_runs(ctx, w, history).await?;
     let declared = declared_checks(ctx).await?;
     let mut by_pipeline: BTreeMap<&str, Vec<&checks::Run>> = BTreeMap::new();
     for r in runs.values() {
@@ -865,12 +908,16 @@ async fn checks_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding
 }
 
 /// `activity_outside_runs` and `pipeline_silent` ([`activity`]) for window `w`.
-async fn activity_findings(ctx: &SessionContext, w: &Window) -> Result<Vec<Finding>, DetectError> {
+async fn activity_findings(
+    ctx: &SessionContext,
+    w: &Window,
+    history: History,
+) -> Result<Vec<Finding>, DetectError> {
     use columns::{ints, lists};
     let b = run_sql(
         ctx,
         catalog::RUN_SPANS_SQL.0,
-        &w.fill(catalog::RUN_SPANS_SQL.1),
+        &with_run_calls(w, history, catalog::RUN_SPANS_SQL.1),
     )
     .await?;
     let mut runs: BTreeMap<String, activity::Runs> = BTreeMap::new();

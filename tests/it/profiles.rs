@@ -155,3 +155,30 @@ fn findings_from_profiles_equal_findings_from_events() {
         "the old file of the day is removed"
     );
 }
+
+#[test]
+fn a_new_night_builds_one_day_of_profiles() {
+    let d = tempfile::tempdir().unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+    let night = |until: &str| {
+        let mut p = plan(root.join("cloudtrail/AWSLogs").display().to_string(), &lake);
+        p.range.until = Some(day(until));
+        ingest(&p);
+        let mut p = plan(root.join("builds").display().to_string(), &lake);
+        p.dataset = pipewarden::lake::Dataset::Builds;
+        p.range.until = Some(day(until));
+        ingest(&p);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_pipewarden"))
+            .args(["detect", "--lake", &lake, "--baseline", "10d"])
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{e}");
+        built(&e)
+    };
+    // The first night builds the history; each later night the day that became history.
+    assert_eq!(night("2026-09-20"), 10);
+    assert_eq!(night("2026-09-21"), 1);
+    assert_eq!(night("2026-09-22"), 1);
+}
