@@ -230,14 +230,14 @@ pub async fn detect_in(
     let mut features = Features::default();
     let mut findings: Vec<Finding> = vec![];
     for d in catalog::DETECTORS {
-        for s in score(ctx, &w, d, plan, &mut features, &mut thin).await? {
-            findings.extend(baseline_finding(ctx, &w, plan, d, s).await?);
+        for s in score(ctx, w, d, plan, &mut features, &mut thin).await? {
+            findings.extend(baseline_finding(ctx, w, plan, d, s).await?);
         }
     }
-    findings.extend(burst_findings(ctx, &w, plan).await?);
+    findings.extend(burst_findings(ctx, w, plan).await?);
     for rule in &rules {
         findings.extend(
-            rule_findings(ctx, &w, rule)
+            rule_findings(ctx, w, rule)
                 .await?
                 .into_iter()
                 .filter(|f| f.score >= plan.min_score),

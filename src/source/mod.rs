@@ -275,8 +275,7 @@ fn list_local(root: &Path, range: DateRange, tx: &mpsc::Sender<Listed>) -> Resul
                 if name.starts_with('.') || name.starts_with('_') {
                     return false;
                 }
-                let rel = rel_key(&root_abs, e.path()) + "/";
-                let l = layout::parse(&rel);
+                let l = layout::parse(&(layout_path(e.path()) + "/"));
                 if !l.may_overlap(range.since, range.until) {
                     return false;
                 }
@@ -327,13 +326,16 @@ fn send_local_entry(
         return Ok(true);
     }
     let key = rel_key(root_abs, entry.path());
-    let Some(kind) = classify(&key) else {
+    // The layout is read from the whole path: a source folder may lie inside `AWSLogs/` (the
+    // key, relative to the source, then lacks the part that dates it).
+    let full = layout_path(entry.path());
+    let Some(kind) = classify(&full) else {
         return Ok(true);
     };
     if matches!(kind, KeyKind::Digest | KeyKind::Insight) {
         return Ok(tx.blocking_send(Listed::Skipped(kind)).is_ok());
     }
-    let lay = layout::parse(&key);
+    let lay = layout::parse(&full);
     if !range.contains(lay.date()) {
         return Ok(true);
     }
@@ -354,11 +356,22 @@ fn local_object(path: &Path, key: String, meta: &std::fs::Metadata) -> ObjectRef
         .unwrap_or(0);
     ObjectRef {
         uri: path.display().to_string(),
-        layout: layout::parse(&key),
+        layout: layout::parse(&layout_path(path)),
         key,
         size: meta.len(),
         etag: format!("{:x}-{:x}", meta.len(), mtime),
     }
+}
+
+/// A local path as a key for [`layout::parse`]: its components joined by `/`.
+fn layout_path(p: &Path) -> String {
+    p.components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(n) => Some(n.to_string_lossy()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn rel_key(root: &Path, p: &Path) -> String {

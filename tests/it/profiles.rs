@@ -177,7 +177,8 @@ fn a_new_night_builds_one_day_of_profiles() {
         assert!(matches!(o.status.code(), Some(0 | 1)), "{e}");
         built(&e)
     };
-    // The first night builds the history; each later night the day that became history.
+    // The first night builds the history; each later night the day that became history (the
+    // sessions and runs of the new day leave the older days' fingerprints alone).
     assert_eq!(night("2026-09-20"), 10);
     assert_eq!(night("2026-09-21"), 1);
     assert_eq!(night("2026-09-22"), 1);
