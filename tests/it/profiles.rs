@@ -180,6 +180,15 @@ fn a_new_night_builds_one_day_of_profiles() {
     // The first night builds the history; each later night the day that became history (the
     // sessions and runs of the new day leave the older days' fingerprints alone).
     assert_eq!(night("2026-09-20"), 10);
+    // A source folder that is AWSLogs itself is dated from its path: --until held.
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT CAST(max(key_date) AS VARCHAR) || ' ' || CAST(count(*) FILTER (WHERE key_date IS NULL) AS VARCHAR) \
+             FROM manifest WHERE dataset = 'cloudtrail'"
+        ),
+        "2026-09-20 0"
+    );
     assert_eq!(night("2026-09-21"), 1);
     assert_eq!(night("2026-09-22"), 1);
 }
