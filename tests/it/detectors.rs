@@ -152,8 +152,10 @@ fn each_categorical_detector_fires_on_a_planted_value_with_its_numbers() {
         );
         assert_eq!(f.count, CALLS as u64, "{detector}");
         let b = f.baseline.as_ref().expect("baseline numbers");
-        // Each run's session, and the runner's key under which the AssumeRole calls count.
-        let runs = (DAYS * RUNS_PER_DAY) as u64 + 1;
+        // Each run's session, and the runner's key under which the AssumeRole calls count: a
+        // pipeline's units are counted per day, so the runner's key counts once on each of the
+        // history's days (README, "Daily profiles").
+        let runs = (DAYS * RUNS_PER_DAY + DAYS) as u64;
         assert_eq!((b.units, b.value_units), (runs, 0), "{detector}: {b:?}");
         assert!(
             f.explanation.contains(&runs.to_string()),
