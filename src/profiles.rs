@@ -166,15 +166,9 @@ pub struct Prepared {
 /// Errors of the profiles.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    /// A query failed.
-    #[error("{query}: {source}")]
-    Query {
-        /// The query.
-        query: String,
-        /// What DataFusion said.
-        #[source]
-        source: datafusion::error::DataFusionError,
-    },
+    /// A query failed (named).
+    #[error(transparent)]
+    Detect(#[from] crate::detect::DetectError),
     /// The lake could not be listed or written.
     #[error(transparent)]
     Lake(#[from] crate::lake::LakeError),
@@ -185,21 +179,13 @@ const DAY_US: i64 = 86_400_000_000;
 /// Days built by one query: bounds memory and lets the bar move on a long backfill.
 const DAYS_PER_BUILD: usize = 4;
 
+/// A query's results, its failure named as detect's are (and timed with `PIPEWARDEN_TIMINGS`).
 async fn collect(
     ctx: &SessionContext,
     name: &str,
     sql: &str,
 ) -> Result<Vec<RecordBatch>, ProfileError> {
-    let err = |e| ProfileError::Query {
-        query: name.to_string(),
-        source: e,
-    };
-    ctx.sql(sql)
-        .await
-        .map_err(err)?
-        .collect()
-        .await
-        .map_err(err)
+    Ok(crate::detect::run_sql(ctx, name, sql).await?)
 }
 
 /// Makes the profile of every day of `[first_day, end_day)` that holds events current (all of
@@ -241,15 +227,9 @@ pub async fn prepare(
             trusted_end: i64::MAX,
         };
         let batches = collect(ctx, BUILD_SQL.0, &w.fill(&sql)).await?;
-        let batch = conform(&batches).map_err(|e| ProfileError::Query {
-            query: BUILD_SQL.0.into(),
-            source: e.into(),
-        })?;
+        let batch = conform(&batches).map_err(|e| query_error(BUILD_SQL.0, e.into()))?;
         for day in chunk {
-            let rows = of_day(&batch, day).map_err(|e| ProfileError::Query {
-                query: BUILD_SQL.0.into(),
-                source: e.into(),
-            })?;
+            let rows = of_day(&batch, day).map_err(|e| query_error(BUILD_SQL.0, e.into()))?;
             write_day(lake, day, &prints[&day], &rows, existing.get(&day)).await?;
             bar.inc();
         }
@@ -261,14 +241,18 @@ pub async fn prepare(
         .iter()
         .map(|d| lake.url_of(&profile_path(*d, &prints[d])))
         .collect();
-    register_history(ctx, &urls).map_err(|e| ProfileError::Query {
-        query: HISTORY_TABLE.into(),
-        source: e,
-    })?;
+    register_history(ctx, &urls).map_err(|e| query_error(HISTORY_TABLE, e))?;
     Ok(Prepared {
         days: days.len(),
         built: stale.len(),
         build_time,
+    })
+}
+
+fn query_error(query: &str, source: datafusion::error::DataFusionError) -> ProfileError {
+    ProfileError::Detect(crate::detect::DetectError::Query {
+        query: query.to_string(),
+        source,
     })
 }
 

@@ -63,7 +63,7 @@ pub enum DetectError {
     Rule(#[from] RuleError),
 }
 
-async fn run_sql(
+pub(crate) async fn run_sql(
     ctx: &SessionContext,
     name: &str,
     sql: &str,
