@@ -37,7 +37,7 @@ use datafusion::datasource::listing::{
 use datafusion::prelude::SessionContext;
 use object_store::path::Path;
 
-use crate::detect::plan::Window;
+use crate::detect::plan::{DAY_US, Window};
 use crate::lake::Lake;
 use crate::lake::catalog::{CLOUDTRAIL, PROFILES};
 use crate::lake::writer::day_string;
@@ -174,8 +174,6 @@ pub enum ProfileError {
     Lake(#[from] crate::lake::LakeError),
 }
 
-const DAY_US: i64 = 86_400_000_000;
-
 /// Days built by one query: bounds memory and lets the bar move on a long backfill.
 const DAYS_PER_BUILD: usize = 4;
 
@@ -188,22 +186,19 @@ async fn collect(
     Ok(crate::detect::run_sql(ctx, name, sql).await?)
 }
 
-/// Makes the profile of every day of `[first_day, end_day)` that holds events current (all of
+/// Makes the profile of every day of `history_days` ([`Window::history_days`]) that holds
+/// events current (all of
 /// them with [`History::Rebuild`]), then registers [`HISTORY_TABLE`] over them. `ctx` has
 /// attribution registered. A bar shows the days built when `progress` and stderr is a terminal.
 pub async fn prepare(
     lake: &Lake,
     ctx: &SessionContext,
-    first_day: i32,
-    end_day: i32,
+    history_days: std::ops::Range<i32>,
     history: History,
     progress: bool,
 ) -> Result<Prepared, ProfileError> {
     let event_files = day_files(lake, CLOUDTRAIL.dir).await?;
-    let days: Vec<i32> = event_files
-        .range(first_day..end_day)
-        .map(|(d, _)| *d)
-        .collect();
+    let days: Vec<i32> = event_files.range(history_days).map(|(d, _)| *d).collect();
     let prints = fingerprints(ctx, &event_files, &days).await?;
     let existing = day_files(lake, PROFILES.dir).await?;
     let current = |d: &i32| {
@@ -519,17 +514,6 @@ impl Bar {
         if let Some(b) = &self.0 {
             b.finish_and_clear();
         }
-    }
-}
-
-/// Window of the judged days only (for the feature queries, when the history comes from the
-/// profiles).
-pub fn judged_only(w: &Window) -> Window {
-    Window {
-        baseline_start: w.start,
-        start: w.start,
-        end: w.end,
-        trusted_end: w.trusted_end,
     }
 }
 

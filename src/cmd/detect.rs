@@ -62,29 +62,20 @@ pub async fn judge(job: &DetectJob, aws_anyway: bool) -> anyhow::Result<Judged> 
     let started = std::time::Instant::now();
     let ctx = crate::engine::session_with(&lake, &job.config, &job.engine).await?;
     let w = crate::detect::window(&ctx, &job.plan).await?;
-    if crate::detect::timings() {
-        eprintln!(
-            "pipewarden: detect: {:>8.3} s  attribution and window",
-            started.elapsed().as_secs_f64()
-        );
-    }
+    crate::detect::timed("attribution and window", started);
     if job.plan.history != History::Scan {
-        const DAY_US: i64 = 86_400_000_000;
-        let (first, end) = (
-            w.baseline_start.div_euclid(DAY_US) as i32,
-            w.start.div_euclid(DAY_US) as i32,
-        );
         // Profiles save time, they are not needed: a lake that cannot take them (a read-only
         // role, say) is judged from its events.
         let started = std::time::Instant::now();
-        let prepared =
-            crate::profiles::prepare(&lake, &ctx, first, end, job.plan.history, job.progress).await;
-        if crate::detect::timings() {
-            eprintln!(
-                "pipewarden: detect: {:>8.3} s  daily profiles",
-                started.elapsed().as_secs_f64()
-            );
-        }
+        let prepared = crate::profiles::prepare(
+            &lake,
+            &ctx,
+            w.history_days(),
+            job.plan.history,
+            job.progress,
+        )
+        .await;
+        crate::detect::timed("daily profiles", started);
         match prepared {
             Ok(p) if p.built > 0 => eprintln!(
                 "pipewarden: built the daily profiles of {} of the history's {} days in {:.1} s",

@@ -80,14 +80,19 @@ pub(crate) async fn run_sql(
         .collect()
         .await
         .map_err(err);
+    timed(name, started);
+    out
+}
+
+/// Prints how long a step of detect took, when [`timings`] are on.
+pub fn timed(step: &str, started: std::time::Instant) {
     if timings() {
         eprintln!(
             "pipewarden: detect: {:>8.3} s  {}",
             started.elapsed().as_secs_f64(),
-            crate::sanitize::for_terminal(name)
+            crate::sanitize::for_terminal(step)
         );
     }
-    out
 }
 
 /// `PIPEWARDEN_TIMINGS=1`: each of detect's queries prints its time on stderr (where a run's
@@ -364,7 +369,7 @@ async fn score(
             };
             vec![
                 subjects_sql(w, &history, subjects),
-                subjects_sql(&crate::profiles::judged_only(w), &sql, subjects),
+                subjects_sql(&w.judged_only(), &sql, subjects),
             ]
         }
     };
@@ -497,7 +502,7 @@ fn with_run_calls(w: &Window, history: History, sql: &str) -> String {
         _ => format!(
             "{}\nUNION ALL\n{}",
             w.fill(crate::profiles::RUN_CALLS_HISTORY_SQL.1),
-            crate::profiles::judged_only(w).fill(catalog::RUN_CALLS_SQL.1)
+            w.judged_only().fill(catalog::RUN_CALLS_SQL.1)
         ),
     };
     w.fill_with(sql, &[("run_calls", &calls)])
@@ -531,19 +536,18 @@ async fn burst_findings(
         History::Scan => run_sql(ctx, catalog::HOURLY_SQL.0, &hourly_sql(w, plan.subjects)).await?,
         _ => {
             let history = subjects_sql(w, crate::profiles::HOURLY_HISTORY_SQL.1, plan.subjects);
-            let judged = hourly_sql(&crate::profiles::judged_only(w), plan.subjects);
+            let judged = hourly_sql(&w.judged_only(), plan.subjects);
             let mut b = run_sql(ctx, crate::profiles::HOURLY_HISTORY_SQL.0, &history).await?;
             b.extend(run_sql(ctx, catalog::HOURLY_SQL.0, &judged).await?);
             b
         }
     };
     let hours = columns::hour_rows(&batches);
-    const DAY_US: i64 = 86_400_000_000;
     let short = hours
         .iter()
         .map(|h| h.hour)
         .min()
-        .is_none_or(|first| first >= w.baseline_start + DAY_US);
+        .is_none_or(|first| first >= w.baseline_start + plan::DAY_US);
     let mut out = vec![];
     for b in burst::bursts(&hours, w.start, short) {
         let score = b.score.round().clamp(0.0, 100.0) as u32;

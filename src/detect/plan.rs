@@ -91,7 +91,8 @@ pub struct Window {
     pub trusted_end: i64,
 }
 
-const DAY_US: i64 = 86_400_000_000;
+/// A day in µs.
+pub const DAY_US: i64 = 86_400_000_000;
 
 impl Window {
     /// The window of `plan` ending at `until` (or at the midnight after `last_event`, the last
@@ -125,6 +126,23 @@ impl Window {
         match newest_key_day {
             Some(d) => clock.min((i64::from(d) + 1) * DAY_US + SKEW_US),
             None => clock,
+        }
+    }
+
+    /// The days of the history (days since the epoch), `[first, end)`: the days the daily
+    /// profiles cover.
+    pub fn history_days(&self) -> std::ops::Range<i32> {
+        self.baseline_start.div_euclid(DAY_US) as i32..self.start.div_euclid(DAY_US) as i32
+    }
+
+    /// The judged days alone, with no history (the feature queries' window when the history
+    /// comes from the daily profiles).
+    pub fn judged_only(&self) -> Window {
+        Window {
+            baseline_start: self.start,
+            start: self.start,
+            end: self.end,
+            trusted_end: self.trusted_end,
         }
     }
 
