@@ -187,9 +187,9 @@ async fn collect(
 }
 
 /// Makes the profile of every day of `history_days` ([`Window::history_days`]) that holds
-/// events current (all of
-/// them with [`History::Rebuild`]), then registers [`HISTORY_TABLE`] over them. `ctx` has
-/// attribution registered. A bar shows the days built when `progress` and stderr is a terminal.
+/// events current (all of them with [`History::Rebuild`]), then registers [`HISTORY_TABLE`]
+/// over them. `ctx` has attribution registered. A bar shows the days built when `progress` and
+/// stderr is a terminal.
 pub async fn prepare(
     lake: &Lake,
     ctx: &SessionContext,
