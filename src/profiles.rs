@@ -82,6 +82,12 @@ pub const RUN_CALLS_HISTORY_SQL: (&str, &str) = (
     include_str!("../queries/profiles/run_calls_history.sql"),
 );
 
+/// Each identity's secrets per hour of the history from the profiles (`${secret_history}`).
+pub const SECRET_HISTORY_SQL: (&str, &str) = (
+    "queries/profiles/secret_history.sql",
+    include_str!("../queries/profiles/secret_history.sql"),
+);
+
 /// The table detect reads the history from: the current profile file of each history day.
 pub const HISTORY_TABLE: &str = "profile_history";
 
@@ -130,15 +136,8 @@ pub fn schema() -> SchemaRef {
 
 /// The build query with its detectors' values filled (the window placeholders are left).
 pub fn build_sql() -> String {
-    use crate::detect::catalog::{DETECTORS, Feature, VOLUME_UNIT, with_shared};
-    let mut names = vec![];
-    let mut values = vec![];
-    for d in DETECTORS {
-        if let Feature::Dimension(expr) = d.feature {
-            names.push(format!("'{}'", d.name));
-            values.push(format!("CAST({expr} AS VARCHAR)"));
-        }
-    }
+    use crate::detect::catalog::{SECRET_READS_SQL, VOLUME_UNIT, dimension_lists, with_shared};
+    let (mut names, mut values) = dimension_lists();
     names.push("'volume'".into());
     values.push(format!("CAST({VOLUME_UNIT} AS VARCHAR)"));
     names.push("'hourly'".into());
@@ -148,6 +147,7 @@ pub fn build_sql() -> String {
         &[
             ("detectors", &names.join(", ")),
             ("values", &values.join(", ")),
+            ("secret_reads", SECRET_READS_SQL.1),
         ],
     )
 }

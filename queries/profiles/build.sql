@@ -9,6 +9,7 @@
 -- detect judges is its `--subjects`. Units are distinct runs (or sessions, or events) of a
 -- pipeline, distinct hours of an identity, within the day. The lists are kept for `hourly` rows
 -- only: the hour's networks and the APIs it called other than from the console.
+-- The `secrets` rows come from a second, narrow scan of the day's secret reads (UNION ALL below).
 -- src/profiles.rs runs this over the days to build and writes one file per day.
 SELECT
   day AS event_date,
@@ -56,3 +57,28 @@ FROM (
     AND event_time >= TIMESTAMP '${baseline_start}' AND event_time < TIMESTAMP '${window_end}'
 )
 GROUP BY day, detector, subject, value
+UNION ALL
+-- `secrets`: per identity (origin, the subject) and hour (the value), the secret reads of
+-- queries/detect/secret_reads.sql: calls in `events`, refused ones in `denied`, secrets in
+-- `reads` (the history of queries/rules/secrets_mass_read.sql).
+SELECT
+  CAST(date_trunc('day', hour) AS DATE) AS event_date,
+  'secrets' AS detector,
+  origin AS subject,
+  bool_and(pipeline_id IS NULL) AS principal,
+  max(pipeline_id) AS pipeline_id,
+  CAST(hour AS VARCHAR) AS value,
+  count(*) AS units,
+  count(*) AS events,
+  0 AS writes,
+  count(*) FILTER (WHERE error_code IS NOT NULL) AS denied,
+  sum(items) AS reads,
+  min(event_time) AS first_time,
+  max(event_time) AS last_time,
+  max(run_id) AS run_id,
+  NULL AS write_env,
+  0 AS env_writes,
+  NULL AS networks,
+  NULL AS apis
+FROM (${secret_reads})
+GROUP BY origin, hour

@@ -76,10 +76,14 @@ pub struct Summary {
 /// `credential_type` and `ip_network`, registered with every session's functions).
 pub async fn register(ctx: &SessionContext, cfg: &Config) -> Result<Summary> {
     let start = std::time::Instant::now();
+    let step = std::time::Instant::now();
     let batches = ctx.sql(lineage::SESSIONS_SQL).await?.collect().await?;
+    crate::detect::timed("attribution: issuing calls", step);
+    let step = std::time::Instant::now();
     let sessions = lineage::resolve(lineage::issued_from_batches(&batches));
     let runs = load_runs(ctx).await?;
     let att = pipelines::attribute(&sessions, &runs, cfg);
+    crate::detect::timed("attribution: sessions linked to runs", step);
 
     let reg = |name: &str, batch: RecordBatch| -> Result<()> {
         let t = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
@@ -87,7 +91,9 @@ pub async fn register(ctx: &SessionContext, cfg: &Config) -> Result<Summary> {
         Ok(())
     };
     reg("sessions", sessions_batch(&sessions, &att))?;
+    let step = std::time::Instant::now();
     let windows = key_windows(ctx, &runs, &att).await?;
+    crate::detect::timed("attribution: long-term keys", step);
     reg("key_windows", windows_batch(&windows))?;
     reg("principals", principals_batch(&att))?;
     reg("account_envs", accounts_batch(&att))?;

@@ -285,6 +285,22 @@ pub const DIMENSION_SQL: (&str, &str) = (
     "queries/detect/dimension.sql",
     include_str!("../../queries/detect/dimension.sql"),
 );
+/// The judged days of every categorical detector in one scan (with the history from the daily
+/// profiles).
+pub const DIMENSIONS_SQL: (&str, &str) = (
+    "queries/detect/dimensions.sql",
+    include_str!("../../queries/detect/dimensions.sql"),
+);
+/// The secret reads of a span, one row per call (`${secret_reads}`).
+pub const SECRET_READS_SQL: (&str, &str) = (
+    "queries/detect/secret_reads.sql",
+    include_str!("../../queries/detect/secret_reads.sql"),
+);
+/// Each identity's secrets per hour of the history, from the events (`${secret_history}`).
+pub const SECRET_HOURS_SQL: (&str, &str) = (
+    "queries/detect/secret_hours.sql",
+    include_str!("../../queries/detect/secret_hours.sql"),
+);
 /// Calls and AccessDenied per unit.
 pub const VOLUME_SQL: (&str, &str) = (
     "queries/detect/volume.sql",
@@ -340,6 +356,33 @@ pub const RUN_EVIDENCE_SQL: (&str, &str) = (
     "queries/detect/run_evidence.sql",
     include_str!("../../queries/detect/run_evidence.sql"),
 );
+
+/// The categorical detectors' names and dimensions, as SQL list items (`'api'` and
+/// `CAST(event_source || ':' || event_name AS VARCHAR)`): what a query that counts every detector
+/// in one scan unnests (`${detectors}` and `${values}`).
+pub fn dimension_lists() -> (Vec<String>, Vec<String>) {
+    DETECTORS
+        .iter()
+        .filter_map(|d| match d.feature {
+            Feature::Dimension(expr) => {
+                Some((format!("'{}'", d.name), format!("CAST({expr} AS VARCHAR)")))
+            }
+            _ => None,
+        })
+        .unzip()
+}
+
+/// [`DIMENSIONS_SQL`] with its lists filled (the window's placeholders are left).
+pub fn dimensions_sql() -> String {
+    let (names, values) = dimension_lists();
+    crate::bundled::fill_with(
+        DIMENSIONS_SQL.1,
+        &[
+            ("detectors", &names.join(", ")),
+            ("values", &values.join(", ")),
+        ],
+    )
+}
 
 impl Detector {
     /// The feature query's name (for errors and lint) and its SQL, placeholders other than the

@@ -122,7 +122,7 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
     ));
     for history in [History::Scan, History::Profiles] {
         for (name, sql) in [catalog::CHECKS_SQL, catalog::RUN_SPANS_SQL] {
-            out.push((name.into(), with_run_calls(w, history, sql)));
+            out.push((name.into(), with_history(w, history, sql)));
         }
     }
     for (name, sql) in [catalog::OUTSIDE_RUNS_SQL, catalog::PIPELINE_DAYS_SQL] {
@@ -138,10 +138,14 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
         catalog::RUN_EVIDENCE_SQL.0.into(),
         run_evidence_sql(w, &["r".to_string()]),
     ));
-    // The daily profile, and the history read from profiles.
+    // The daily profile, the history read from profiles, and the judged days beside it.
     out.push((
         crate::profiles::BUILD_SQL.0.into(),
         w.fill(&crate::profiles::build_sql()),
+    ));
+    out.push((
+        catalog::DIMENSIONS_SQL.0.into(),
+        subjects_sql(w, &catalog::dimensions_sql(), Subjects::All),
     ));
     let dimension = crate::bundled::fill_with(
         crate::profiles::DIMENSION_HISTORY_SQL.1,
@@ -156,7 +160,11 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
     }
     for (file, sql) in crate::bundled::RULES {
         match Rule::parse(file, sql) {
-            Ok(r) => out.push((r.file, w.fill(&r.sql))),
+            Ok(r) => {
+                for history in [History::Scan, History::Profiles] {
+                    out.push((r.file.clone(), with_history(w, history, &r.sql)));
+                }
+            }
             Err(e) => failures.push(e.to_string()),
         }
     }
@@ -242,7 +250,7 @@ pub async fn detect_in(
     findings.extend(burst_findings(ctx, w, plan).await?);
     for rule in &rules {
         findings.extend(
-            rule_findings(ctx, w, rule)
+            rule_findings(ctx, w, plan.history, rule)
                 .await?
                 .into_iter()
                 .filter(|f| f.score >= plan.min_score),
@@ -337,6 +345,39 @@ impl Features {
         }
         Ok(&self.0[&key])
     }
+
+    /// One categorical detector's rows of the judged days, from one scan for every detector
+    /// ([`catalog::DIMENSIONS_SQL`], read once): identities' rows only where `identities`.
+    async fn judged_dimensions(
+        &mut self,
+        ctx: &SessionContext,
+        w: &Window,
+        subjects: Subjects,
+        detector: &str,
+        identities: bool,
+    ) -> Result<Vec<RecordBatch>, DetectError> {
+        let sql = subjects_sql(&w.judged_only(), &catalog::dimensions_sql(), subjects);
+        let all = self
+            .get(ctx, catalog::DIMENSIONS_SQL.0, std::slice::from_ref(&sql))
+            .await?;
+        let mut out = vec![];
+        for b in all {
+            let names = columns::strs(b, "detector");
+            let principal = columns::bools(b, "principal");
+            let keep: arrow::array::BooleanArray = names
+                .iter()
+                .zip(&principal)
+                .map(|(n, &p)| Some(n.as_deref() == Some(detector) && (identities || !p)))
+                .collect();
+            let kept =
+                arrow::compute::filter_record_batch(b, &keep).map_err(|e| DetectError::Query {
+                    query: catalog::DIMENSIONS_SQL.0.to_string(),
+                    source: e.into(),
+                })?;
+            out.push(kept);
+        }
+        Ok(out)
+    }
 }
 
 /// One detector's departures, weighted.
@@ -356,24 +397,42 @@ async fn score(
     } else {
         Subjects::Pipelines
     };
-    let queries = match (plan.history, d.feature) {
-        (History::Scan, _) | (_, Feature::Runs(_)) => vec![subjects_sql(w, &sql, subjects)],
-        // The history from the daily profiles, the judged days from the events.
-        (_, feature) => {
-            let history = match feature {
-                Feature::Dimension(_) => crate::bundled::fill_with(
-                    crate::profiles::DIMENSION_HISTORY_SQL.1,
-                    &[("detector", &sql_str(d.name))],
-                ),
-                _ => crate::profiles::VOLUME_HISTORY_SQL.1.to_string(),
-            };
-            vec![
-                subjects_sql(w, &history, subjects),
-                subjects_sql(&w.judged_only(), &sql, subjects),
-            ]
+    let batches: Vec<RecordBatch> = match (plan.history, d.feature) {
+        (History::Scan, _) | (_, Feature::Runs(_)) => features
+            .get(ctx, &name, &[subjects_sql(w, &sql, subjects)])
+            .await?
+            .to_vec(),
+        // The history from the daily profiles, the judged days from the events: every
+        // categorical detector's in one scan.
+        (_, Feature::Dimension(_)) => {
+            let history = crate::bundled::fill_with(
+                crate::profiles::DIMENSION_HISTORY_SQL.1,
+                &[("detector", &sql_str(d.name))],
+            );
+            let mut b = features
+                .get(ctx, &name, &[subjects_sql(w, &history, subjects)])
+                .await?
+                .to_vec();
+            b.extend(
+                features
+                    .judged_dimensions(ctx, w, plan.subjects, d.name, subjects == Subjects::All)
+                    .await?,
+            );
+            b
         }
+        (_, Feature::Volume) => features
+            .get(
+                ctx,
+                &name,
+                &[
+                    subjects_sql(w, crate::profiles::VOLUME_HISTORY_SQL.1, subjects),
+                    subjects_sql(&w.judged_only(), &sql, subjects),
+                ],
+            )
+            .await?
+            .to_vec(),
     };
-    let batches = features.get(ctx, &name, &queries).await?;
+    let batches = &batches[..];
     let mut out = match (d.model, d.feature) {
         (Model::Categorical, Feature::Runs(column)) => {
             baseline::categorical(&run_rows(batches, column), d.name, d.label, days, thin)
@@ -494,18 +553,41 @@ fn subjects_sql(w: &Window, sql: &str, subjects: Subjects) -> String {
     w.fill_with(sql, &[("all_subjects", all)])
 }
 
-/// A query over the runs' calls (`${run_calls}`, queries/detect/run_calls.sql) for window `w`:
-/// from the events, or the history from the daily profiles and the judged days from the events.
-fn with_run_calls(w: &Window, history: History, sql: &str) -> String {
-    let calls = match history {
-        History::Scan => w.fill(catalog::RUN_CALLS_SQL.1),
-        _ => format!(
-            "{}\nUNION ALL\n{}",
-            w.fill(crate::profiles::RUN_CALLS_HISTORY_SQL.1),
-            w.judged_only().fill(catalog::RUN_CALLS_SQL.1)
+/// A query with the history it reads filled for window `w`: from the events, or the history
+/// from the daily profiles and the judged days from the events. `${run_calls}` is the runs'
+/// calls (queries/detect/run_calls.sql; checks.sql, run_spans.sql); `${secret_reads}` the
+/// window's secret reads and `${secret_history}` each identity's secrets per hour before it
+/// (rules: secrets_mass_read.sql). The window's placeholders are filled too.
+fn with_history(w: &Window, history: History, sql: &str) -> String {
+    let (calls, secret_history) = match history {
+        History::Scan => (
+            w.fill(catalog::RUN_CALLS_SQL.1),
+            crate::bundled::fill_with(
+                catalog::SECRET_HOURS_SQL.1,
+                &[(
+                    "secret_reads",
+                    &w.history_only().fill(catalog::SECRET_READS_SQL.1),
+                )],
+            ),
+        ),
+        _ => (
+            format!(
+                "{}\nUNION ALL\n{}",
+                w.fill(crate::profiles::RUN_CALLS_HISTORY_SQL.1),
+                w.judged_only().fill(catalog::RUN_CALLS_SQL.1)
+            ),
+            w.fill(crate::profiles::SECRET_HISTORY_SQL.1),
         ),
     };
-    w.fill_with(sql, &[("run_calls", &calls)])
+    let reads = w.judged_only().fill(catalog::SECRET_READS_SQL.1);
+    w.fill_with(
+        sql,
+        &[
+            ("run_calls", &calls),
+            ("secret_reads", &reads),
+            ("secret_history", &secret_history),
+        ],
+    )
 }
 
 /// `queries/detect/hourly.sql` for window `w`.
@@ -764,7 +846,7 @@ async fn check_runs(
     let b = run_sql(
         ctx,
         catalog::CHECKS_SQL.0,
-        &with_run_calls(w, history, catalog::CHECKS_SQL.1),
+        &with_history(w, history, catalog::CHECKS_SQL.1),
     )
     .await?;
     let mut runs: BTreeMap<(String, String), checks::Run> = BTreeMap::new();
@@ -921,7 +1003,7 @@ async fn activity_findings(
     let b = run_sql(
         ctx,
         catalog::RUN_SPANS_SQL.0,
-        &with_run_calls(w, history, catalog::RUN_SPANS_SQL.1),
+        &with_history(w, history, catalog::RUN_SPANS_SQL.1),
     )
     .await?;
     let mut runs: BTreeMap<String, activity::Runs> = BTreeMap::new();
@@ -1117,9 +1199,10 @@ struct RuleGroup {
 async fn rule_findings(
     ctx: &SessionContext,
     w: &Window,
+    history: History,
     rule: &Rule,
 ) -> Result<Vec<Finding>, DetectError> {
-    let b = run_sql(ctx, &rule.file, &w.fill(&rule.sql)).await?;
+    let b = run_sql(ctx, &rule.file, &with_history(w, history, &rule.sql)).await?;
     let mut groups: BTreeMap<(Option<String>, String), RuleGroup> = BTreeMap::new();
     for batch in &b {
         let (id, p, env, run, value, detail, actor) = (

@@ -146,6 +146,16 @@ impl Window {
         }
     }
 
+    /// The history alone: the same history, ending where the window starts.
+    pub fn history_only(&self) -> Window {
+        Window {
+            baseline_start: self.baseline_start,
+            start: self.start,
+            end: self.start,
+            trusted_end: self.trusted_end,
+        }
+    }
+
     /// Fills a query's window placeholders (`${window_start}`, ...: [`WINDOW_PLACEHOLDERS`]).
     pub fn fill(&self, sql: &str) -> String {
         self.fill_with(sql, &[])

@@ -19,6 +19,11 @@
 use crate::bundled::{header, mitre};
 
 use super::plan::WINDOW_PLACEHOLDERS;
+
+/// History a rule may read besides the window's placeholders, filled by detect from the events
+/// or from the daily profiles: `${secret_reads}` (the window's secret reads, one row per call)
+/// and `${secret_history}` (each identity's secrets per hour before the window).
+pub const HISTORY_PLACEHOLDERS: &[&str] = &["secret_reads", "secret_history"];
 use crate::findings::{Severity, Technique};
 
 /// A rule as read from its file.
@@ -117,9 +122,11 @@ impl Rule {
             return Err(err("explain does not name ${value}".into()));
         }
         for used in crate::bundled::placeholders(sql) {
-            if !WINDOW_PLACEHOLDERS.contains(&used.as_str()) {
+            if !WINDOW_PLACEHOLDERS.contains(&used.as_str())
+                && !HISTORY_PLACEHOLDERS.contains(&used.as_str())
+            {
                 return Err(err(format!(
-                    "uses ${{{used}}}, which is not a window placeholder"
+                    "uses ${{{used}}}, which is not a window or history placeholder"
                 )));
             }
         }

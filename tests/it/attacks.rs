@@ -527,6 +527,22 @@ fn persistence_and_escalation_rules_fire_on_planted_cases_only() {
         "{}",
         mass.explanation
     );
+    // The rules that look back (the deployer's usual secrets, its usual PassRole) read the same
+    // history from the daily profiles as from the events.
+    let (profiled, built) = detect_profiled(
+        &lake,
+        &DetectPlan {
+            baseline_days: 9,
+            window_days: 1,
+            until: Some(day("2026-03-11")),
+            ..Default::default()
+        },
+    );
+    assert!(built > 0);
+    assert_eq!(
+        serde_json::to_string(&profiled).unwrap(),
+        serde_json::to_string(&r).unwrap()
+    );
     eprintln!(
         "planted rules: precision 1.00 ({planted} planted events, {} rules)",
         RULES.len()

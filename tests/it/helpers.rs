@@ -473,6 +473,37 @@ pub fn detect(lake: &str, plan: &pipewarden::detect::DetectPlan) -> pipewarden::
     })
 }
 
+/// [`detect`] with the history read from the daily profiles, built first (as `pipewarden
+/// detect` does); also returns how many days were built.
+pub fn detect_profiled(
+    lake: &str,
+    plan: &pipewarden::detect::DetectPlan,
+) -> (pipewarden::detect::Report, usize) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let lake = pipewarden::lake::Lake::open(
+            &lake.parse().unwrap(),
+            None,
+            pipewarden::lake::Access::Create,
+        )
+        .unwrap();
+        let ctx = pipewarden::engine::session(&lake).await.unwrap();
+        let w = pipewarden::detect::window(&ctx, plan).await.unwrap();
+        let built = pipewarden::profiles::prepare(
+            &lake,
+            &ctx,
+            w.history_days(),
+            pipewarden::detect::History::Profiles,
+            false,
+        )
+        .await
+        .unwrap()
+        .built;
+        let r = pipewarden::detect::detect_in(&ctx, plan, &w).await.unwrap();
+        (r, built)
+    })
+}
+
 /// A date `YYYY-MM-DD`.
 pub fn day(s: &str) -> chrono::NaiveDate {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
