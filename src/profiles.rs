@@ -136,12 +136,8 @@ pub fn schema() -> SchemaRef {
 
 /// The build query with its detectors' values filled (the window placeholders are left).
 pub fn build_sql() -> String {
-    use crate::detect::catalog::{SECRET_READS_SQL, VOLUME_UNIT, dimension_lists, with_shared};
-    let (mut names, mut values) = dimension_lists();
-    names.push("'volume'".into());
-    values.push(format!("CAST({VOLUME_UNIT} AS VARCHAR)"));
-    names.push("'hourly'".into());
-    values.push("CAST(date_trunc('hour', event_time) AS VARCHAR)".into());
+    use crate::detect::catalog::{SECRET_READS_SQL, detector_lists, with_shared};
+    let (names, values) = detector_lists();
     crate::bundled::fill_with(
         &with_shared(BUILD_SQL.1),
         &[

@@ -285,11 +285,11 @@ pub const DIMENSION_SQL: (&str, &str) = (
     "queries/detect/dimension.sql",
     include_str!("../../queries/detect/dimension.sql"),
 );
-/// The judged days of every categorical detector in one scan (with the history from the daily
-/// profiles).
-pub const DIMENSIONS_SQL: (&str, &str) = (
-    "queries/detect/dimensions.sql",
-    include_str!("../../queries/detect/dimensions.sql"),
+/// The judged days of every detector over `pipeline_events` in one scan (with the history from
+/// the daily profiles).
+pub const JUDGED_SQL: (&str, &str) = (
+    "queries/detect/judged.sql",
+    include_str!("../../queries/detect/judged.sql"),
 );
 /// The secret reads of a span, one row per call (`${secret_reads}`).
 pub const SECRET_READS_SQL: (&str, &str) = (
@@ -357,11 +357,13 @@ pub const RUN_EVIDENCE_SQL: (&str, &str) = (
     include_str!("../../queries/detect/run_evidence.sql"),
 );
 
-/// The categorical detectors' names and dimensions, as SQL list items (`'api'` and
-/// `CAST(event_source || ':' || event_name AS VARCHAR)`): what a query that counts every detector
-/// in one scan unnests (`${detectors}` and `${values}`).
-pub fn dimension_lists() -> (Vec<String>, Vec<String>) {
-    DETECTORS
+/// Every detector that counts `pipeline_events` with its value, as SQL list items: the
+/// categorical detectors with their dimensions (`'api'`, `CAST(event_source || ':' || event_name
+/// AS VARCHAR)`), `volume` with its unit and `hourly` with the hour. What a query that counts
+/// every detector in one scan unnests (`${detectors}` and `${values}`: the daily profile,
+/// [`JUDGED_SQL`]).
+pub fn detector_lists() -> (Vec<String>, Vec<String>) {
+    let (mut names, mut values): (Vec<String>, Vec<String>) = DETECTORS
         .iter()
         .filter_map(|d| match d.feature {
             Feature::Dimension(expr) => {
@@ -369,14 +371,20 @@ pub fn dimension_lists() -> (Vec<String>, Vec<String>) {
             }
             _ => None,
         })
-        .unzip()
+        .unzip();
+    names.push("'volume'".into());
+    values.push(format!("CAST({VOLUME_UNIT} AS VARCHAR)"));
+    names.push("'hourly'".into());
+    values.push("CAST(date_trunc('hour', event_time) AS VARCHAR)".into());
+    (names, values)
 }
 
-/// [`DIMENSIONS_SQL`] with its lists filled (the window's placeholders are left).
-pub fn dimensions_sql() -> String {
-    let (names, values) = dimension_lists();
+/// [`JUDGED_SQL`] with its lists and shared definitions filled (the window's placeholders and
+/// `${all_subjects}` are left).
+pub fn judged_sql() -> String {
+    let (names, values) = detector_lists();
     crate::bundled::fill_with(
-        DIMENSIONS_SQL.1,
+        &with_shared(JUDGED_SQL.1),
         &[
             ("detectors", &names.join(", ")),
             ("values", &values.join(", ")),

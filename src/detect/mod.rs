@@ -144,8 +144,8 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
         w.fill(&crate::profiles::build_sql()),
     ));
     out.push((
-        catalog::DIMENSIONS_SQL.0.into(),
-        subjects_sql(w, &catalog::dimensions_sql(), Subjects::All),
+        catalog::JUDGED_SQL.0.into(),
+        subjects_sql(w, &catalog::judged_sql(), Subjects::All),
     ));
     let dimension = crate::bundled::fill_with(
         crate::profiles::DIMENSION_HISTORY_SQL.1,
@@ -247,7 +247,7 @@ pub async fn detect_in(
             findings.extend(baseline_finding(ctx, w, plan, d, s).await?);
         }
     }
-    findings.extend(burst_findings(ctx, w, plan).await?);
+    findings.extend(burst_findings(ctx, w, plan, &mut features).await?);
     for rule in &rules {
         findings.extend(
             rule_findings(ctx, w, plan.history, rule)
@@ -346,9 +346,9 @@ impl Features {
         Ok(&self.0[&key])
     }
 
-    /// One categorical detector's rows of the judged days, from one scan for every detector
-    /// ([`catalog::DIMENSIONS_SQL`], read once): identities' rows only where `identities`.
-    async fn judged_dimensions(
+    /// One detector's rows of the judged days, from one scan for every detector
+    /// ([`catalog::JUDGED_SQL`], read once): identities' rows only where `identities`.
+    async fn judged(
         &mut self,
         ctx: &SessionContext,
         w: &Window,
@@ -356,9 +356,9 @@ impl Features {
         detector: &str,
         identities: bool,
     ) -> Result<Vec<RecordBatch>, DetectError> {
-        let sql = subjects_sql(&w.judged_only(), &catalog::dimensions_sql(), subjects);
+        let sql = subjects_sql(&w.judged_only(), &catalog::judged_sql(), subjects);
         let all = self
-            .get(ctx, catalog::DIMENSIONS_SQL.0, std::slice::from_ref(&sql))
+            .get(ctx, catalog::JUDGED_SQL.0, std::slice::from_ref(&sql))
             .await?;
         let mut out = vec![];
         for b in all {
@@ -371,7 +371,7 @@ impl Features {
                 .collect();
             let kept =
                 arrow::compute::filter_record_batch(b, &keep).map_err(|e| DetectError::Query {
-                    query: catalog::DIMENSIONS_SQL.0.to_string(),
+                    query: catalog::JUDGED_SQL.0.to_string(),
                     source: e.into(),
                 })?;
             out.push(kept);
@@ -415,22 +415,21 @@ async fn score(
                 .to_vec();
             b.extend(
                 features
-                    .judged_dimensions(ctx, w, plan.subjects, d.name, subjects == Subjects::All)
+                    .judged(ctx, w, plan.subjects, d.name, subjects == Subjects::All)
                     .await?,
             );
             b
         }
-        (_, Feature::Volume) => features
-            .get(
-                ctx,
-                &name,
-                &[
-                    subjects_sql(w, crate::profiles::VOLUME_HISTORY_SQL.1, subjects),
-                    subjects_sql(&w.judged_only(), &sql, subjects),
-                ],
-            )
-            .await?
-            .to_vec(),
+        (_, Feature::Volume) => {
+            let history = subjects_sql(w, crate::profiles::VOLUME_HISTORY_SQL.1, subjects);
+            let mut b = features.get(ctx, &name, &[history]).await?.to_vec();
+            b.extend(
+                features
+                    .judged(ctx, w, plan.subjects, "volume", subjects == Subjects::All)
+                    .await?,
+            );
+            b
+        }
     };
     let batches = &batches[..];
     let mut out = match (d.model, d.feature) {
@@ -613,14 +612,19 @@ async fn burst_findings(
     ctx: &SessionContext,
     w: &Window,
     plan: &DetectPlan,
+    features: &mut Features,
 ) -> Result<Vec<Finding>, DetectError> {
     let batches = match plan.history {
         History::Scan => run_sql(ctx, catalog::HOURLY_SQL.0, &hourly_sql(w, plan.subjects)).await?,
         _ => {
             let history = subjects_sql(w, crate::profiles::HOURLY_HISTORY_SQL.1, plan.subjects);
-            let judged = hourly_sql(&w.judged_only(), plan.subjects);
             let mut b = run_sql(ctx, crate::profiles::HOURLY_HISTORY_SQL.0, &history).await?;
-            b.extend(run_sql(ctx, catalog::HOURLY_SQL.0, &judged).await?);
+            let all = plan.subjects == Subjects::All;
+            b.extend(
+                features
+                    .judged(ctx, w, plan.subjects, "hourly", all)
+                    .await?,
+            );
             b
         }
     };

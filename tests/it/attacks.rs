@@ -683,6 +683,19 @@ fn a_quiet_key_reading_thousands_in_an_hour_is_high_from_the_first_day() {
         .find(|i| i.finding_ids.contains(&b.id))
         .expect("an incident");
     assert!(inc.finding_ids.contains(&net.id) && inc.score >= b.score);
+    // With the history read from the daily profiles: the same findings, byte for byte (the
+    // judged day's identities, hours and networks from one scan of it).
+    let (profiled, _) = detect_profiled(
+        &lake,
+        &DetectPlan {
+            min_score: 1,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        serde_json::to_string(&profiled).unwrap(),
+        serde_json::to_string(&r).unwrap()
+    );
     let r = detect(
         &lake,
         &DetectPlan {
