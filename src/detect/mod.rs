@@ -33,6 +33,7 @@ pub mod trust;
 use std::collections::{BTreeMap, BTreeSet};
 
 use arrow::array::{Array, RecordBatch};
+use futures::{StreamExt, TryStreamExt};
 use datafusion::prelude::SessionContext;
 
 pub use crate::findings::{
@@ -242,20 +243,36 @@ pub async fn detect_in(
     let mut thin: Vec<Thin> = vec![];
     let mut features = Features::default();
     let mut findings: Vec<Finding> = vec![];
+    let mut scored = vec![];
     for d in catalog::DETECTORS {
         for s in score(ctx, w, d, plan, &mut features, &mut thin).await? {
-            findings.extend(baseline_finding(ctx, w, plan, d, s).await?);
+            scored.push((d, s));
         }
     }
+    // Each departure's evidence is a query of its own: a few at a time, in order.
+    let started = std::time::Instant::now();
+    let baseline: Vec<Option<Finding>> = futures::stream::iter(scored)
+        .map(|(d, s)| baseline_finding(ctx, w, plan, d, s))
+        .buffered(AT_ONCE)
+        .try_collect()
+        .await?;
+    timed("baseline findings' evidence, all", started);
+    findings.extend(baseline.into_iter().flatten());
     findings.extend(burst_findings(ctx, w, plan, &mut features).await?);
-    for rule in &rules {
-        findings.extend(
-            rule_findings(ctx, w, plan.history, rule)
-                .await?
-                .into_iter()
-                .filter(|f| f.score >= plan.min_score),
-        );
-    }
+    // Rules, a few at a time ([`AT_ONCE`]); their findings keep the rules' order.
+    let started = std::time::Instant::now();
+    let by_rule: Vec<Vec<Finding>> = futures::stream::iter(&rules)
+        .map(|rule| rule_findings(ctx, w, plan.history, rule))
+        .buffered(AT_ONCE)
+        .try_collect()
+        .await?;
+    timed("rules, all", started);
+    findings.extend(
+        by_rule
+            .into_iter()
+            .flatten()
+            .filter(|f| f.score >= plan.min_score),
+    );
     findings.extend(
         checks_findings(ctx, w, plan.history)
             .await?
@@ -458,6 +475,12 @@ async fn score(
     }
     Ok(out)
 }
+
+/// Small queries run at once (rules, and the evidence of baseline findings): each is partly
+/// serial (planning, opening files, building its joins), so several at a time keep the cores
+/// busy (measured on 2 cores over the 10M-event lake: the rules take 1.75 s one at a time, 1.27 s
+/// four at a time, 1.05 s eight at a time).
+const AT_ONCE: usize = 8;
 
 /// The detectors that judge identities as well as pipelines. The others judge pipelines only:
 /// an identity is the `principal` detector's value, not news to itself; people and their tools
