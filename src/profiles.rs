@@ -221,7 +221,13 @@ pub async fn prepare(
         let batch = conform(&batches).map_err(|e| query_error(BUILD_SQL.0, e.into()))?;
         for day in chunk {
             let rows = of_day(&batch, day).map_err(|e| query_error(BUILD_SQL.0, e.into()))?;
-            write_day(lake, day, &prints[&day], &rows, existing.get(&day)).await?;
+            write_file(
+                lake,
+                &profile_path(day, &prints[&day]),
+                &rows,
+                existing.get(&day),
+            )
+            .await?;
             bar.inc();
         }
     }
@@ -256,22 +262,22 @@ fn profile_path(day: i32, print: &str) -> Path {
     ))
 }
 
-fn file_name(p: &Path) -> &str {
+pub(crate) fn file_name(p: &Path) -> &str {
     p.filename()
         .and_then(|f| f.strip_suffix(".parquet"))
         .unwrap_or("")
 }
 
-/// Writes one day's profile under its fingerprint, then removes the day's other files.
-async fn write_day(
+/// Writes one day's rows to `path` (named by its fingerprint), then removes the day's other
+/// files (`old`).
+pub(crate) async fn write_file(
     lake: &Lake,
-    day: i32,
-    print: &str,
+    path: &Path,
     rows: &RecordBatch,
     old: Option<&Vec<(Path, u64)>>,
 ) -> Result<(), ProfileError> {
     use object_store::ObjectStoreExt;
-    let path = profile_path(day, print);
+    let path = path.clone();
     let bytes = crate::lake::parquet_bytes(rows).map_err(|e| crate::lake::LakeError::Write {
         path: path.to_string(),
         reason: e.to_string(),
@@ -291,7 +297,7 @@ async fn write_day(
 }
 
 /// The Parquet files of a day-partitioned folder, by day: (path, size).
-async fn day_files(
+pub(crate) async fn day_files(
     lake: &Lake,
     dir: &str,
 ) -> Result<BTreeMap<i32, Vec<(Path, u64)>>, ProfileError> {
@@ -315,7 +321,7 @@ fn parse_day(s: &str) -> Option<i32> {
 }
 
 /// Runs of consecutive days, at most [`DAYS_PER_BUILD`] each.
-fn contiguous(days: &[i32]) -> Vec<Vec<i32>> {
+pub(crate) fn contiguous(days: &[i32]) -> Vec<Vec<i32>> {
     let mut out: Vec<Vec<i32>> = vec![];
     for &d in days {
         match out.last_mut() {
@@ -347,7 +353,10 @@ fn conform(batches: &[RecordBatch]) -> Result<RecordBatch, arrow::error::ArrowEr
 }
 
 /// The rows of one day.
-fn of_day(batch: &RecordBatch, day: i32) -> Result<RecordBatch, arrow::error::ArrowError> {
+pub(crate) fn of_day(
+    batch: &RecordBatch,
+    day: i32,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
     let days = batch
         .column(0)
         .as_primitive::<arrow::datatypes::Date32Type>();

@@ -173,7 +173,7 @@ fn parse_expiration(s: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_micros())
 }
 
-/// Reads issuing calls out of query results with the columns of [`SESSIONS_SQL`].
+/// Reads issuing calls out of query results with the columns of [`sessions_sql`].
 pub fn issued_from_batches(batches: &[RecordBatch]) -> Vec<Issued> {
     let mut out = vec![];
     for b in batches {
@@ -256,11 +256,16 @@ pub fn issued_from_batches(batches: &[RecordBatch]) -> Vec<Issued> {
     out
 }
 
-/// The query that reads issuing calls from the `cloudtrail` table.
-pub const SESSIONS_SQL: &str = "SELECT issued_access_key_id, event_time, event_name, user_type, \
-     user_arn, user_access_key_id, user_invoked_by, user_name, session_issuer_arn, \
-     user_identity_provider, request_parameters, response_elements \
-     FROM cloudtrail WHERE issued_access_key_id IS NOT NULL AND error_code IS NULL";
+/// The query that reads issuing calls from `from`: the `cloudtrail` table, or the daily
+/// extract of them (super::inputs), whose columns have the same names.
+pub fn sessions_sql(from: &str) -> String {
+    format!(
+        "SELECT issued_access_key_id, event_time, event_name, user_type, \
+         user_arn, user_access_key_id, user_invoked_by, user_name, session_issuer_arn, \
+         user_identity_provider, request_parameters, response_elements \
+         FROM {from} WHERE issued_access_key_id IS NOT NULL AND error_code IS NULL"
+    )
+}
 
 /// Links every session to its parent and resolves its origin.
 pub fn resolve(mut issued: Vec<Issued>) -> Vec<Session> {

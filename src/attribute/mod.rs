@@ -21,6 +21,7 @@
 
 pub mod config;
 pub mod credential;
+pub mod inputs;
 pub mod lineage;
 pub mod pipelines;
 
@@ -76,8 +77,16 @@ pub struct Summary {
 /// `credential_type` and `ip_network`, registered with every session's functions).
 pub async fn register(ctx: &SessionContext, cfg: &Config) -> Result<Summary> {
     let start = std::time::Instant::now();
+    // The daily extracts of attribution's inputs when the session has them (inputs::prepare),
+    // else CloudTrail itself: the same columns, the same queries.
+    let extracts = inputs::registered(ctx);
+    let from = |table: &'static str| if extracts { table } else { "cloudtrail" };
     let step = std::time::Instant::now();
-    let batches = ctx.sql(lineage::SESSIONS_SQL).await?.collect().await?;
+    let batches = ctx
+        .sql(&lineage::sessions_sql(from("attribution_issued")))
+        .await?
+        .collect()
+        .await?;
     crate::detect::timed("attribution: issuing calls", step);
     let step = std::time::Instant::now();
     let sessions = lineage::resolve(lineage::issued_from_batches(&batches));
@@ -92,7 +101,14 @@ pub async fn register(ctx: &SessionContext, cfg: &Config) -> Result<Summary> {
     };
     reg("sessions", sessions_batch(&sessions, &att))?;
     let step = std::time::Instant::now();
-    let windows = key_windows(ctx, &runs, &att).await?;
+    let windows = key_windows(
+        ctx,
+        &runs,
+        &att,
+        from("attribution_keys"),
+        from("attribution_networks"),
+    )
+    .await?;
     crate::detect::timed("attribution: long-term keys", step);
     reg("key_windows", windows_batch(&windows))?;
     reg("principals", principals_batch(&att))?;
@@ -112,19 +128,23 @@ pub async fn register(ctx: &SessionContext, cfg: &Config) -> Result<Summary> {
 }
 
 /// Long-term-key calls attributed to pipeline runs (see [`pipelines::attribute_keys`]).
+/// `keys` and `networks` are the tables read: `cloudtrail`, or the daily extracts of
+/// [`inputs`].
 async fn key_windows(
     ctx: &SessionContext,
     runs: &[RunInfo],
     att: &Attribution,
+    keys: &str,
+    networks_from: &str,
 ) -> Result<Vec<pipelines::KeyWindow>> {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::TimestampMicrosecondType;
     let batches = ctx
-        .sql(
+        .sql(&format!(
             "SELECT user_arn, user_access_key_id, coalesce(source_ip_address, '') AS ip, event_time \
-             FROM cloudtrail WHERE user_type IN ('IAMUser', 'Root') \
-             AND user_access_key_id LIKE 'AKIA%' AND user_arn IS NOT NULL",
-        )
+             FROM {keys} WHERE user_type IN ('IAMUser', 'Root') \
+             AND user_access_key_id LIKE 'AKIA%' AND user_arn IS NOT NULL"
+        ))
         .await?
         .collect()
         .await?;
@@ -156,7 +176,7 @@ async fn key_windows(
     let hi = events.iter().map(|e| e.time).max().unwrap_or(0) / 86_400_000_000 + 7;
     let nets = ctx
         .sql(&format!(
-            "SELECT s.pipeline_id, c.source_ip_address FROM cloudtrail c \
+            "SELECT s.pipeline_id, c.source_ip_address FROM {networks_from} c \
              JOIN sessions s ON c.user_access_key_id = s.access_key_id \
              WHERE s.pipeline_id IS NOT NULL AND c.source_ip_address IS NOT NULL \
              AND c.event_date BETWEEN CAST({lo} AS DATE) AND CAST({hi} AS DATE) \

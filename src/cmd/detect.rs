@@ -60,7 +60,20 @@ pub struct Judged {
 pub async fn judge(job: &DetectJob, aws_anyway: bool) -> anyhow::Result<Judged> {
     let (lake, aws) = Lake::connect(&job.lake, &job.s3, aws_anyway, Access::Existing).await?;
     let started = std::time::Instant::now();
-    let ctx = crate::engine::session_with(&lake, &job.config, &job.engine).await?;
+    let ctx = crate::engine::base_session(&lake, &job.engine).await?;
+    if job.plan.history != History::Scan {
+        // Attribution's inputs from daily extracts: the new day's CloudTrail is read, the other
+        // days' small extracts are (a lake that cannot take them is attributed from CloudTrail).
+        let step = std::time::Instant::now();
+        if let Err(e) = crate::attribute::inputs::prepare(&lake, &ctx).await {
+            eprintln!(
+                "pipewarden: warning: attribution's daily extracts not used, reading CloudTrail: {}",
+                for_terminal(&e.to_string())
+            );
+        }
+        crate::detect::timed("attribution: daily extracts", step);
+    }
+    crate::attribute::register(&ctx, &job.config).await?;
     let w = crate::detect::window(&ctx, &job.plan).await?;
     crate::detect::timed("attribution and window", started);
     if job.plan.history != History::Scan {

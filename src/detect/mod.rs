@@ -33,8 +33,8 @@ pub mod trust;
 use std::collections::{BTreeMap, BTreeSet};
 
 use arrow::array::{Array, RecordBatch};
-use futures::{StreamExt, TryStreamExt};
 use datafusion::prelude::SessionContext;
+use futures::{StreamExt, TryStreamExt};
 
 pub use crate::findings::{
     BaselineStats, Finding, Incident, Kind, Report, SCHEMA_VERSION, Severity, SuppressedBy,
