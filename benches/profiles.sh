@@ -8,7 +8,8 @@
 #   PIPEWARDEN_BIN=path benches/profiles.sh
 #
 # Every run: wall time and peak RSS (/usr/bin/time), the default memory limit. The profiles of a
-# lake are removed before the "first detect" rows, so those build every day of the history.
+# lake, and attribution's daily extracts, are removed before the "first detect" rows, so those
+# build every day of the history (and extract every day of the lake).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benches/lake_10m.sh
@@ -55,13 +56,16 @@ window_start() {
 # lakes trail off with a few late events a day for weeks after their last full day).
 echo "== $LAKE ($(nproc) cores)"
 nightly=(--until 2026-10-01 --window 1d --baseline 29d)
-rm -rf "$LAKE/profiles"
+rm -rf "$LAKE/profiles" "$LAKE/_pipewarden/attribution"
 run "10M nightly, history from the events (--no-profiles)" "$LAKE" "${nightly[@]}" --no-profiles
 run "10M nightly, first run: builds 29 days of profiles" "$LAKE" "${nightly[@]}"
 run "10M nightly, profiles in place" "$LAKE" "${nightly[@]}"
 # The next night: yesterday's window is history now, built once.
 prev=$(date -u -d "$(window_start "10M nightly, profiles in place") - 1 day" +%F)
 rm -rf "$LAKE/profiles/event_date=$prev"
+# ... and the judged day is new: its attribution extracts are made.
+judged=$(window_start "10M nightly, profiles in place")
+rm -rf "$LAKE"/_pipewarden/attribution/*/"event_date=$judged"
 run "10M nightly, the new day's profile built" "$LAKE" "${nightly[@]}"
 cmp -s "$OUT/10M nightly, history from the events (--no-profiles).json" \
   "$OUT/10M nightly, profiles in place.json" && echo "   findings JSON: identical with and without profiles" \
@@ -75,7 +79,7 @@ cmp -s "$OUT/10M 10 days against 20, from the events.json" \
   || echo "!! findings JSON differ"
 
 echo "== $LAKE60"
-rm -rf "$LAKE60/profiles"
+rm -rf "$LAKE60/profiles" "$LAKE60/_pipewarden/attribution"
 night60=(--until 2026-10-31 --window 1d)
 run "60d nightly vs 59 days, from the events" "$LAKE60" "${night60[@]}" --baseline 59d --no-profiles
 run "60d nightly vs 59 days, first run: builds 59 days" "$LAKE60" "${night60[@]}" --baseline 59d

@@ -61,6 +61,8 @@
 //!   discovery and linking of pipelines and runs ([`attribute::pipelines`]), credential types
 //!   ([`attribute::credential`]) and `pipewarden.toml` ([`attribute::config`]). Its results are
 //!   small tables ([`attribute::TABLES`]) joined to `cloudtrail` by the `pipeline_events` view.
+//!   A nightly detect reads its inputs from daily extracts of CloudTrail
+//!   ([`attribute::inputs`]), not from the whole lake.
 //! - [`detect`]: the baseline detectors as data ([`detect::catalog`]: feature query, model,
 //!   unit, weight, technique, evidence), the window ([`detect::plan`]), query results as rows
 //!   ([`detect::columns`]), scoring with statrs ([`detect::baseline`], pure), each subject's
@@ -76,7 +78,8 @@
 //! - [`profiles`]: the daily profiles detect reads its history from: one scan of a day's
 //!   `pipeline_events` counts every detector (`queries/profiles/build.sql`), one file per day
 //!   named by the fingerprint of its inputs (the day's event files, the attribution that reaches
-//!   it), rebuilt when they change; detect then reads only the judged days' events.
+//!   it), rebuilt when they change; detect then reads only the judged days' events, once for
+//!   every baseline detector (`queries/detect/judged.sql`).
 //! - [`assess`]: the per-pipeline SEC11-BP07 assessment: the controls as data
 //!   ([`assess::Control::detectors`]) and the pure [`assess::decide`], the period's facts from
 //!   `queries/assess/`, the saved findings and the `integrity` table ([`assess::facts`]), its

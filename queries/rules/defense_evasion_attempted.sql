@@ -15,10 +15,6 @@ FROM pipeline_events
 WHERE event_date >= DATE '${window_start_date}' AND event_date <= DATE '${window_end_date}'
   AND event_time >= TIMESTAMP '${window_start}' AND event_time < TIMESTAMP '${window_end}'
   AND regexp_like(coalesce(error_code, ''), '(?i)(AccessDenied|Unauthorized|Forbidden|NotAuthorized)')
-  AND (event_name IN ('DeleteFlowLogs', 'DeleteResolverQueryLogConfig', 'DisassociateResolverQueryLogConfig',
-                     'LeaveOrganization', 'DeleteDetector', 'DisassociateFromMasterAccount',
-                     'DisassociateFromAdministratorAccount', 'StopMonitoringMembers', 'DisableSecurityHub',
-                     'BatchDisableStandards', 'StopConfigurationRecorder', 'DeleteConfigurationRecorder',
-                     'DeleteDeliveryChannel', 'DeleteAnalyzer', 'DisableMacie', 'DeleteFlowLog')
+  AND (event_name IN (${defense_apis})
        OR event_name IN ('StopLogging', 'DeleteTrail', 'PutEventSelectors', 'UpdateTrail',
                          'DeleteEventDataStore', 'StopEventDataStoreIngestion', 'UpdateDetector'))

@@ -17,9 +17,5 @@ FROM pipeline_events
 WHERE event_date >= DATE '${window_start_date}' AND event_date <= DATE '${window_end_date}'
   AND event_time >= TIMESTAMP '${window_start}' AND event_time < TIMESTAMP '${window_end}'
   AND error_code IS NULL
-  AND (event_name IN ('DeleteFlowLogs', 'DeleteResolverQueryLogConfig', 'DisassociateResolverQueryLogConfig',
-                     'LeaveOrganization', 'DeleteDetector', 'DisassociateFromMasterAccount',
-                     'DisassociateFromAdministratorAccount', 'StopMonitoringMembers', 'DisableSecurityHub',
-                     'BatchDisableStandards', 'StopConfigurationRecorder', 'DeleteConfigurationRecorder',
-                     'DeleteDeliveryChannel', 'DeleteAnalyzer', 'DisableMacie', 'DeleteFlowLog')
+  AND (event_name IN (${defense_apis})
        OR (event_name = 'UpdateDetector' AND regexp_like(request_parameters, '"enable"\s*:\s*false')))

@@ -20,8 +20,7 @@ SELECT event_id, event_time, pipeline_id, target_env AS environment, run_id,
   END || ' in account ' || coalesce(recipient_account_id, user_account_id, '?') AS value,
   event_name || ' by ' || coalesce(origin, user_arn, '?') AS detail,
   origin AS actor,
-  CASE WHEN regexp_like(coalesce(json_get_str(request_parameters, 'url'), ''),
-         '^https://(token\.actions\.githubusercontent\.com|gitlab\.com|app\.terraform\.io|oidc\.circleci\.com|vstoken\.dev\.azure\.com|api\.bitbucket\.org|agent\.buildkite\.com)')
+  CASE WHEN ci_issuer(json_get_str(request_parameters, 'url')) IS NOT NULL
        THEN 45 ELSE 75 END AS score
 FROM pipeline_events
 WHERE event_date >= DATE '${window_start_date}' AND event_date <= DATE '${window_end_date}'

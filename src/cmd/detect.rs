@@ -61,6 +61,7 @@ pub async fn judge(job: &DetectJob, aws_anyway: bool) -> anyhow::Result<Judged> 
     let (lake, aws) = Lake::connect(&job.lake, &job.s3, aws_anyway, Access::Existing).await?;
     let started = std::time::Instant::now();
     let ctx = crate::engine::base_session(&lake, &job.engine).await?;
+    crate::detect::timed("session", started);
     if job.plan.history != History::Scan {
         // Attribution's inputs from daily extracts: the new day's CloudTrail is read, the other
         // days' small extracts are (a lake that cannot take them is attributed from CloudTrail).
@@ -73,7 +74,9 @@ pub async fn judge(job: &DetectJob, aws_anyway: bool) -> anyhow::Result<Judged> 
         }
         crate::detect::timed("attribution: daily extracts", step);
     }
+    let step = std::time::Instant::now();
     crate::attribute::register(&ctx, &job.config).await?;
+    crate::detect::timed("attribution", step);
     let w = crate::detect::window(&ctx, &job.plan).await?;
     crate::detect::timed("attribution and window", started);
     if job.plan.history != History::Scan {

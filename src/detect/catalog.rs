@@ -138,7 +138,22 @@ pub const DATA_READ: &str = "event_name IN ('GetObject', 'GetObjectVersion', 'He
 pub const PROGRAMMATIC: &str = "NOT (coalesce(user_agent, '') LIKE 'Mozilla/%' OR user_agent = 'AWS Internal' \
     OR user_agent LIKE '%console.amazonaws.com%' OR user_agent LIKE 'signin.amazonaws.com%')";
 
-/// Fills the shared definitions (`${denied}`, `${data_read}`, `${programmatic}`) into a query.
+/// The calls that switch off a security record or control other than CloudTrail itself
+/// (`${defense_apis}`, an SQL list of event names): VPC flow logs and Route 53 Resolver query logs
+/// deleted, GuardDuty, Security Hub, AWS Config, IAM Access Analyzer or Macie switched off or
+/// detached from the administrator account, an account leaving its organization. Done, they are
+/// `defenses_impaired`; refused, `defense_evasion_attempted`.
+pub const DEFENSE_APIS: &str = "'DeleteFlowLogs', 'DeleteFlowLog', 'DeleteResolverQueryLogConfig', \
+    'DisassociateResolverQueryLogConfig', 'LeaveOrganization', 'DeleteDetector', \
+    'DisassociateFromMasterAccount', 'DisassociateFromAdministratorAccount', 'StopMonitoringMembers', \
+    'DisableSecurityHub', 'BatchDisableStandards', 'StopConfigurationRecorder', \
+    'DeleteConfigurationRecorder', 'DeleteDeliveryChannel', 'DeleteAnalyzer', 'DisableMacie'";
+
+/// The shared definitions a query (a rule too) may use; [`with_shared`] fills them.
+pub const SHARED_PLACEHOLDERS: &[&str] = &["denied", "data_read", "programmatic", "defense_apis"];
+
+/// Fills the shared definitions (`${denied}`, `${data_read}`, `${programmatic}`,
+/// `${defense_apis}`: [`SHARED_PLACEHOLDERS`]) into a query.
 pub fn with_shared(sql: &str) -> String {
     crate::bundled::fill_with(
         sql,
@@ -146,6 +161,7 @@ pub fn with_shared(sql: &str) -> String {
             ("denied", denied_call!()),
             ("data_read", DATA_READ),
             ("programmatic", PROGRAMMATIC),
+            ("defense_apis", DEFENSE_APIS),
         ],
     )
 }

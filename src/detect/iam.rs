@@ -36,6 +36,22 @@ pub const CI_ISSUERS: &[&str] = &[
     "agent.buildkite.com",
 ];
 
+/// The CI/CD issuer ([`CI_ISSUERS`]) an OIDC provider's URL names, or `None` (the SQL function
+/// `ci_issuer(url)`): the URL's host, compared whole, so `https://gitlab.com.example.net` is not
+/// GitLab.
+pub fn ci_issuer(url: &str) -> Option<String> {
+    let rest = url.trim();
+    let rest = match rest.get(..8) {
+        Some(p) if p.eq_ignore_ascii_case("https://") => &rest[8..],
+        _ => rest,
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    CI_ISSUERS
+        .iter()
+        .find(|i| i.eq_ignore_ascii_case(host))
+        .map(|i| i.to_string())
+}
+
 /// Conditions that keep a `*` principal inside the organisation or one account.
 const PINNING_KEYS: &[&str] = &[
     "aws:principalorgid",
@@ -537,5 +553,20 @@ mod tests {
             shared_outside("AddPermission20150331v2", pinned, own, ""),
             None
         );
+    }
+
+    #[test]
+    fn ci_issuers_are_matched_by_their_whole_host() {
+        assert_eq!(
+            ci_issuer("https://token.actions.githubusercontent.com").as_deref(),
+            Some("token.actions.githubusercontent.com")
+        );
+        assert_eq!(
+            ci_issuer("HTTPS://GitLab.com/").as_deref(),
+            Some("gitlab.com")
+        );
+        assert_eq!(ci_issuer("https://gitlab.com.example.net"), None);
+        assert_eq!(ci_issuer("https://oidc.example.com"), None);
+        assert_eq!(ci_issuer(""), None);
     }
 }

@@ -163,7 +163,8 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
         match Rule::parse(file, sql) {
             Ok(r) => {
                 for history in [History::Scan, History::Profiles] {
-                    out.push((r.file.clone(), with_history(w, history, &r.sql)));
+                    let sql = catalog::with_shared(&r.sql);
+                    out.push((r.file.clone(), with_history(w, history, &sql)));
                 }
             }
             Err(e) => failures.push(e.to_string()),
@@ -1229,7 +1230,8 @@ async fn rule_findings(
     history: History,
     rule: &Rule,
 ) -> Result<Vec<Finding>, DetectError> {
-    let b = run_sql(ctx, &rule.file, &with_history(w, history, &rule.sql)).await?;
+    let sql = with_history(w, history, &catalog::with_shared(&rule.sql));
+    let b = run_sql(ctx, &rule.file, &sql).await?;
     let mut groups: BTreeMap<(Option<String>, String), RuleGroup> = BTreeMap::new();
     for batch in &b {
         let (id, p, env, run, value, detail, actor) = (

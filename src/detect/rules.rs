@@ -124,9 +124,10 @@ impl Rule {
         for used in crate::bundled::placeholders(sql) {
             if !WINDOW_PLACEHOLDERS.contains(&used.as_str())
                 && !HISTORY_PLACEHOLDERS.contains(&used.as_str())
+                && !super::catalog::SHARED_PLACEHOLDERS.contains(&used.as_str())
             {
                 return Err(err(format!(
-                    "uses ${{{used}}}, which is not a window or history placeholder"
+                    "uses ${{{used}}}, which is not a window, history or shared placeholder"
                 )));
             }
         }

@@ -12,6 +12,7 @@
 //! | `oidc_sub_part(sub, key)` | one claim of an OIDC subject (`repo`, `environment`, `ref`, `ref_type`, `pull_request`, `project_path`, `job_workflow_ref`, ...) | `oidc_sub_part('repo:acme/web:environment:prod', 'environment')` → `prod` |
 //! | `definition_diff(before, after)` | what changed between two CodePipeline pipeline definitions (stages, actions) or CodeBuild project definitions (buildspec line diff, source, image, privileged mode, service role), as the `Create*`/`Update*` events carry them; null when nothing did ([`crate::detect::definitions`]) | `definition_diff(lag(def) OVER (...), def)` |
 //! | `checks_removed(before, after)` | the approval, test and scan actions a pipeline definition lost or moved behind its first deploy; null when none | `checks_removed(old, new)` → `removed UnitTests (Test, CodeBuild) in stage Test` |
+//! | `ci_issuer(url)` | the CI/CD system's OIDC issuer an identity provider URL names (GitHub Actions, GitLab, Terraform Cloud, CircleCI, Azure DevOps, Bitbucket, Buildkite; the whole host compared); null otherwise ([`crate::detect::iam::CI_ISSUERS`]) | `ci_issuer('https://token.actions.githubusercontent.com')` → `token.actions.githubusercontent.com` |
 //! | `oidc_trust_breadth(policy)` | how far a trust policy's OIDC statements let in: `90: ...` any repository (no `sub` condition), `80: ...` more than one repository, `60: ...` every ref of one; null when scoped ([`crate::detect::trust`]) | `oidc_trust_breadth(json_get_str(request_parameters, 'policyDocument'))` |
 //!
 //! JSON columns (`request_parameters`, `response_elements`, `additional_event_data`,
@@ -51,6 +52,7 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
         ),
         unary_str("policy_power", crate::detect::iam::policy_power),
         unary_str("world_open_ports", crate::detect::iam::world_open_ports),
+        unary_str("ci_issuer", crate::detect::iam::ci_issuer),
         nary_str("trust_outside", 3, |a| {
             crate::detect::iam::trust_outside(a[0], a[1], a[2])
         }),
@@ -83,6 +85,7 @@ pub const NAMES: &[&str] = &[
     "trust_outside",
     "shared_outside",
     "world_open_ports",
+    "ci_issuer",
     "json_get_str",
     "json_get_json",
     "json_contains",

@@ -49,6 +49,30 @@ fn profile_files(lake: &str) -> Vec<String> {
     out
 }
 
+/// The daily extracts of attribution's inputs (`_pipewarden/attribution/<input>/event_date=D/`).
+fn extract_files(lake: &str) -> Vec<String> {
+    let mut out = vec![];
+    let root = Path::new(lake).join("_pipewarden/attribution");
+    let Ok(inputs) = std::fs::read_dir(&root) else {
+        return out;
+    };
+    for input in inputs {
+        for day in std::fs::read_dir(input.unwrap().path()).unwrap() {
+            for f in std::fs::read_dir(day.unwrap().path()).unwrap() {
+                out.push(f.unwrap().path().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn cloudtrail_days(lake: &str) -> usize {
+    std::fs::read_dir(Path::new(lake).join("cloudtrail"))
+        .unwrap()
+        .count()
+}
+
 #[test]
 fn findings_from_profiles_equal_findings_from_events() {
     let d = tempfile::tempdir().unwrap();
@@ -59,6 +83,10 @@ fn findings_from_profiles_equal_findings_from_events() {
     let (scan, e) = detect_json(&lake, d.path(), "scan", &["--no-profiles"]);
     assert_eq!(built(&e), 0, "--no-profiles writes nothing: {e}");
     assert!(!Path::new(&lake).join("profiles").exists() || profile_files(&lake).is_empty());
+    assert!(
+        extract_files(&lake).is_empty(),
+        "--no-profiles extracts nothing"
+    );
     let v: serde_json::Value = serde_json::from_str(&scan).unwrap();
     assert!(v["findings"].as_array().unwrap().len() >= 10, "{scan}");
     let (first, e) = detect_json(&lake, d.path(), "first", &[]);
@@ -69,10 +97,18 @@ fn findings_from_profiles_equal_findings_from_events() {
     );
     let files = profile_files(&lake);
     assert_eq!(files.len(), 25, "{files:?}");
+    // Attribution read its inputs from one extract per day and input, made on the first run.
+    let extracts = extract_files(&lake);
+    assert_eq!(extracts.len(), 3 * cloudtrail_days(&lake), "{extracts:?}");
     let (again, e) = detect_json(&lake, d.path(), "again", &[]);
     assert_eq!(built(&e), 0, "nothing changed, nothing is rebuilt: {e}");
     assert_eq!(again, scan);
     assert_eq!(profile_files(&lake), files);
+    assert_eq!(
+        extract_files(&lake),
+        extracts,
+        "nothing changed, nothing extracted"
+    );
     let (rebuilt, e) = detect_json(&lake, d.path(), "rebuilt", &["--rebuild-profiles"]);
     assert_eq!(built(&e), 25, "{e}");
     assert_eq!(rebuilt, scan);
@@ -153,6 +189,15 @@ fn findings_from_profiles_equal_findings_from_events() {
         profile_files(&lake).len(),
         25,
         "the old file of the day is removed"
+    );
+    // The late day's extracts were made again (new files for its three inputs), no other day's.
+    let now = extract_files(&lake);
+    assert_eq!(now.len(), extracts.len(), "{now:?}");
+    let changed: Vec<&String> = now.iter().filter(|f| !extracts.contains(f)).collect();
+    assert_eq!(changed.len(), 3, "{changed:?}");
+    assert!(
+        changed.iter().all(|f| f.contains("event_date=2026-09-20")),
+        "{changed:?}"
     );
 }
 
