@@ -334,7 +334,14 @@ pub(crate) fn contiguous(days: &[i32]) -> Vec<Vec<i32>> {
 
 /// The build query's batches as one batch of [`schema`] (string views and list types cast).
 fn conform(batches: &[RecordBatch]) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let schema = schema();
+    conform_to(&schema(), batches)
+}
+
+/// Query batches as one batch of `schema`: its columns by name, cast to its types.
+pub(crate) fn conform_to(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<RecordBatch, arrow::error::ArrowError> {
     let mut parts = vec![];
     for b in batches {
         let cols = schema
@@ -349,7 +356,7 @@ fn conform(batches: &[RecordBatch]) -> Result<RecordBatch, arrow::error::ArrowEr
             .collect::<Result<Vec<_>, _>>()?;
         parts.push(RecordBatch::try_new(schema.clone(), cols)?);
     }
-    arrow::compute::concat_batches(&schema, &parts)
+    arrow::compute::concat_batches(schema, &parts)
 }
 
 /// The rows of one day.
@@ -368,10 +375,21 @@ pub(crate) fn of_day(
 
 /// Registers [`HISTORY_TABLE`] over these profile files (an empty table when there are none).
 pub fn register_history(ctx: &SessionContext, urls: &[String]) -> datafusion::error::Result<()> {
-    let _ = ctx.deregister_table(HISTORY_TABLE)?;
+    register_files(ctx, HISTORY_TABLE, schema(), urls)
+}
+
+/// Registers table `name` over exactly these Parquet files of `schema` (an empty table when
+/// there are none), replacing a table of that name.
+pub(crate) fn register_files(
+    ctx: &SessionContext,
+    name: &str,
+    schema: SchemaRef,
+    urls: &[String],
+) -> datafusion::error::Result<()> {
+    let _ = ctx.deregister_table(name)?;
     if urls.is_empty() {
-        let t = MemTable::try_new(schema(), vec![vec![]])?;
-        ctx.register_table(HISTORY_TABLE, Arc::new(t))?;
+        let t = MemTable::try_new(schema, vec![vec![]])?;
+        ctx.register_table(name, Arc::new(t))?;
         return Ok(());
     }
     let paths = urls
@@ -382,8 +400,8 @@ pub fn register_history(ctx: &SessionContext, urls: &[String]) -> datafusion::er
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let cfg = ListingTableConfig::new_with_multi_paths(paths)
         .with_listing_options(opts)
-        .with_schema(schema());
-    ctx.register_table(HISTORY_TABLE, Arc::new(ListingTable::try_new(cfg)?))?;
+        .with_schema(schema);
+    ctx.register_table(name, Arc::new(ListingTable::try_new(cfg)?))?;
     Ok(())
 }
 

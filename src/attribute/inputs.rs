@@ -18,20 +18,16 @@
 
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::datasource::MemTable;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
 use datafusion::prelude::SessionContext;
 use object_store::path::Path;
 
 use crate::lake::Lake;
 use crate::lake::catalog::CLOUDTRAIL;
 use crate::lake::writer::day_string;
-use crate::profiles::{ProfileError, contiguous, day_files, file_name, of_day, write_file};
+use crate::profiles::{
+    ProfileError, conform_to, contiguous, day_files, file_name, of_day, register_files, write_file,
+};
 
 /// One input: the table it is registered as, the `cloudtrail` columns it keeps, which calls, and
 /// whether its rows are distinct per day.
@@ -179,7 +175,7 @@ pub async fn prepare(lake: &Lake, ctx: &SessionContext) -> Result<Prepared, Prof
                 .await
                 .map_err(ProfileError::from)?;
             let batch =
-                conform(&schema, &batches).map_err(|e| query_error(input.table, e.into()))?;
+                conform_to(&schema, &batches).map_err(|e| query_error(input.table, e.into()))?;
             for day in chunk {
                 let rows = of_day(&batch, day).map_err(|e| query_error(input.table, e.into()))?;
                 write_file(
@@ -199,7 +195,8 @@ pub async fn prepare(lake: &Lake, ctx: &SessionContext) -> Result<Prepared, Prof
         tables.push((input, urls));
     }
     for (input, urls) in tables {
-        register(ctx, input, &urls).map_err(|e| query_error(input.table, e))?;
+        register_files(ctx, input.table, input.schema(), &urls)
+            .map_err(|e| query_error(input.table, e))?;
     }
     Ok(Prepared {
         days: days.len(),
@@ -227,47 +224,4 @@ fn query_error(query: &str, source: datafusion::error::DataFusionError) -> Profi
         query: query.to_string(),
         source,
     })
-}
-
-/// Batches cast to `schema` and concatenated.
-fn conform(
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let mut parts = vec![];
-    for b in batches {
-        let cols = schema
-            .fields()
-            .iter()
-            .map(|f| {
-                let c = b.column_by_name(f.name()).ok_or_else(|| {
-                    arrow::error::ArrowError::SchemaError(format!("no column {}", f.name()))
-                })?;
-                arrow::compute::cast(c, f.data_type())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        parts.push(RecordBatch::try_new(schema.clone(), cols)?);
-    }
-    arrow::compute::concat_batches(schema, &parts)
-}
-
-/// Registers an input's table over these files (empty when there are none).
-fn register(ctx: &SessionContext, input: &Input, urls: &[String]) -> datafusion::error::Result<()> {
-    let _ = ctx.deregister_table(input.table)?;
-    if urls.is_empty() {
-        let t = MemTable::try_new(input.schema(), vec![vec![]])?;
-        ctx.register_table(input.table, Arc::new(t))?;
-        return Ok(());
-    }
-    let paths = urls
-        .iter()
-        .map(ListingTableUrl::parse)
-        .collect::<datafusion::error::Result<Vec<_>>>()?;
-    let opts =
-        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let cfg = ListingTableConfig::new_with_multi_paths(paths)
-        .with_listing_options(opts)
-        .with_schema(input.schema());
-    ctx.register_table(input.table, Arc::new(ListingTable::try_new(cfg)?))?;
-    Ok(())
 }

@@ -463,15 +463,13 @@ fn persistence_and_escalation_rules_fire_on_planted_cases_only() {
     let lake = d.path().join("lake").display().to_string();
     let s = ingest(&plan(src.display().to_string(), &lake));
     assert_eq!(s.events as usize, recs.len(), "{}", s.line());
-    let r = detect(
-        &lake,
-        &DetectPlan {
-            baseline_days: 9,
-            window_days: 1,
-            until: Some(day("2026-03-11")),
-            ..Default::default()
-        },
-    );
+    let judged = DetectPlan {
+        baseline_days: 9,
+        window_days: 1,
+        until: Some(day("2026-03-11")),
+        ..Default::default()
+    };
+    let r = detect(&lake, &judged);
     const RULES: &[&str] = &[
         "pass_role_new_compute",
         "secrets_mass_read",
@@ -529,15 +527,7 @@ fn persistence_and_escalation_rules_fire_on_planted_cases_only() {
     );
     // The rules that look back (the deployer's usual secrets, its usual PassRole) read the same
     // history from the daily profiles as from the events.
-    let (profiled, built) = detect_profiled(
-        &lake,
-        &DetectPlan {
-            baseline_days: 9,
-            window_days: 1,
-            until: Some(day("2026-03-11")),
-            ..Default::default()
-        },
-    );
+    let (profiled, built) = detect_profiled(&lake, &judged);
     assert!(built > 0);
     assert_eq!(
         serde_json::to_string(&profiled).unwrap(),

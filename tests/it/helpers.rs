@@ -458,17 +458,23 @@ pub fn two_trail_files() -> Vec<(String, Vec<u8>)> {
     ]
 }
 
+/// A local lake and a session over it, with attribution.
+async fn lake_session(lake: &str) -> (pipewarden::lake::Lake, datafusion::prelude::SessionContext) {
+    let lake = pipewarden::lake::Lake::open(
+        &lake.parse().unwrap(),
+        None,
+        pipewarden::lake::Access::Create,
+    )
+    .unwrap();
+    let ctx = pipewarden::engine::session(&lake).await.unwrap();
+    (lake, ctx)
+}
+
 /// Runs detection on a lake (outside any tokio runtime).
 pub fn detect(lake: &str, plan: &pipewarden::detect::DetectPlan) -> pipewarden::detect::Report {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(
-            &lake.parse().unwrap(),
-            None,
-            pipewarden::lake::Access::Create,
-        )
-        .unwrap();
-        let ctx = pipewarden::engine::session(&lake).await.unwrap();
+        let (_, ctx) = lake_session(lake).await;
         pipewarden::detect::detect(&ctx, plan).await.unwrap()
     })
 }
@@ -481,13 +487,7 @@ pub fn detect_profiled(
 ) -> (pipewarden::detect::Report, usize) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(
-            &lake.parse().unwrap(),
-            None,
-            pipewarden::lake::Access::Create,
-        )
-        .unwrap();
-        let ctx = pipewarden::engine::session(&lake).await.unwrap();
+        let (lake, ctx) = lake_session(lake).await;
         let w = pipewarden::detect::window(&ctx, plan).await.unwrap();
         let built = pipewarden::profiles::prepare(
             &lake,
