@@ -136,16 +136,8 @@ pub fn schema() -> SchemaRef {
 
 /// The build query with its detectors' values filled (the window placeholders are left).
 pub fn build_sql() -> String {
-    use crate::detect::catalog::{SECRET_READS_SQL, detector_lists, with_shared};
-    let (names, values) = detector_lists();
-    crate::bundled::fill_with(
-        &with_shared(BUILD_SQL.1),
-        &[
-            ("detectors", &names.join(", ")),
-            ("values", &values.join(", ")),
-            ("secret_reads", SECRET_READS_SQL.1),
-        ],
-    )
+    use crate::detect::catalog::{SECRET_READS_SQL, with_detector_lists};
+    with_detector_lists(BUILD_SQL.1, &[("secret_reads", SECRET_READS_SQL.1)])
 }
 
 /// What [`prepare`] did.

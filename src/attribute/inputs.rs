@@ -127,21 +127,11 @@ impl Input {
     }
 }
 
-/// What [`prepare`] did.
-#[derive(Debug, Clone, Default)]
-pub struct Prepared {
-    /// Days of CloudTrail.
-    pub days: usize,
-    /// Day extracts built in this run (each input counts).
-    pub built: usize,
-}
-
 /// Makes every day's extract of every input current, then registers the inputs' tables over the
 /// current files. Attribution ([`super::register`]) reads them when they are registered.
-pub async fn prepare(lake: &Lake, ctx: &SessionContext) -> Result<Prepared, ProfileError> {
+pub async fn prepare(lake: &Lake, ctx: &SessionContext) -> Result<(), ProfileError> {
     let event_files = day_files(lake, CLOUDTRAIL.dir).await?;
     let days: Vec<i32> = event_files.keys().copied().collect();
-    let mut built = 0;
     let mut tables = vec![];
     for input in INPUTS {
         let query = crate::findings::fnv1a([
@@ -185,7 +175,6 @@ pub async fn prepare(lake: &Lake, ctx: &SessionContext) -> Result<Prepared, Prof
                     existing.get(&day),
                 )
                 .await?;
-                built += 1;
             }
         }
         let urls: Vec<String> = days
@@ -198,10 +187,7 @@ pub async fn prepare(lake: &Lake, ctx: &SessionContext) -> Result<Prepared, Prof
         register_files(ctx, input.table, input.schema(), &urls)
             .map_err(|e| query_error(input.table, e))?;
     }
-    Ok(Prepared {
-        days: days.len(),
-        built,
-    })
+    Ok(())
 }
 
 /// Whether a session reads attribution's inputs from the extracts.

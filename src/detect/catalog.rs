@@ -395,17 +395,21 @@ pub fn detector_lists() -> (Vec<String>, Vec<String>) {
     (names, values)
 }
 
+/// `sql` (a query that counts every detector in one scan) with its lists of detectors and values
+/// (`${detectors}`, `${values}`: [`detector_lists`]), the shared definitions and `more` filled;
+/// the window's placeholders are left.
+pub fn with_detector_lists(sql: &str, more: &[(&str, &str)]) -> String {
+    let (names, values) = detector_lists();
+    let (names, values) = (names.join(", "), values.join(", "));
+    let mut all: Vec<(&str, &str)> = vec![("detectors", &names), ("values", &values)];
+    all.extend_from_slice(more);
+    crate::bundled::fill_with(&with_shared(sql), &all)
+}
+
 /// [`JUDGED_SQL`] with its lists and shared definitions filled (the window's placeholders and
 /// `${all_subjects}` are left).
 pub fn judged_sql() -> String {
-    let (names, values) = detector_lists();
-    crate::bundled::fill_with(
-        &with_shared(JUDGED_SQL.1),
-        &[
-            ("detectors", &names.join(", ")),
-            ("values", &values.join(", ")),
-        ],
-    )
+    with_detector_lists(JUDGED_SQL.1, &[])
 }
 
 impl Detector {
