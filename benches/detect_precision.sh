@@ -2,7 +2,8 @@
 # Detection quality at scale: `detect` over the ~10 million generated events of
 # benches/lake_10m.sh (the anomaly window, 2026-09-21 .. 2026-10-01, against the 20 days before),
 # scored against the generator's labels: precision at k (k = the labels in the window), every
-# label's best rank, and the time and peak RSS of the run.
+# label's best rank, and the time and peak RSS of the run. It also ranks each label as the report
+# leads with it: the incidents by combined score, then the findings in no incident, by rank.
 #
 #   benches/detect_precision.sh            # builds release, generates and ingests once (cached)
 #   PIPEWARDEN_BIN=path benches/detect_precision.sh [extra detect flags]
@@ -33,6 +34,17 @@ print(f"{len(findings)} findings, {k} labels in the window, {len(found)} found; 
       f"precision@{k} = {top / k:.2f}; worst label rank {max(found) if found else '-'}")
 for name, r in sorted(ranks.items(), key=lambda x: (x[1] or 10**9)):
     print(f"  {r if r else 'missed':>6}  {name}")
+# The report's lead order: incidents first (combined score), then the findings in none.
+items = [[f for f in findings if f.get("incident_id") == i["id"]] for i in report.get("incidents", [])]
+items += [[f] for f in findings if not f.get("incident_id") and not f.get("suppressed")]
+lead = {}
+for l in labels:
+    r = [i + 1 for i, fs in enumerate(items) if any(shows(l, f) for f in fs)]
+    lead[l["id"] + " " + l["kind"]] = min(r) if r else None
+worst = max((r for r in lead.values() if r), default=None)
+print(f"report order: {len(report.get('incidents', []))} incidents then {len(items) - len(report.get('incidents', []))} "
+      f"findings in none; worst label rank {worst}; labels in the first 20 items: "
+      f"{sum(1 for r in lead.values() if r and r <= 20)} of {k}")
 print("top findings:")
 for f in findings[:k + 5]:
     mark = "*" if any(shows(l, f) for l in labels) else " "

@@ -235,6 +235,10 @@ pub struct Finding {
     pub mitre: Technique,
     /// Evidence event ids (at most 100).
     pub event_ids: Vec<String>,
+    /// The session chains those events were made in, each named by the access key of the chain's
+    /// first session (the lake's `sessions.chain_access_key_id`; a session issued before the
+    /// loaded data by its own key). Calls made with a long-term key are in no chain.
+    pub session_chains: Vec<String>,
     /// One sentence, with the baseline's numbers.
     pub explanation: String,
     /// Baseline numbers (baseline detectors).

@@ -74,7 +74,7 @@
 //!   ports open to the world), all pure and called by rules as SQL
 //!   functions, a pipeline's identity acting with no run active and build records that go
 //!   silent ([`detect::activity`], pure), suppressions ([`detect::suppress`]), the ranking, and
-//!   incidents: findings that share a run or a subject within the hour ([`detect::incidents`], pure).
+//!   incidents: findings that share a run, a session chain, or a subject within the hour ([`detect::incidents`], pure).
 //! - [`profiles`]: the daily profiles detect reads its history from: one scan of a day's
 //!   `pipeline_events` counts every detector (`queries/profiles/build.sql`), one file per day
 //!   named by the fingerprint of its inputs (the day's event files, the attribution that reaches

@@ -129,6 +129,10 @@ pub struct Session {
     pub oidc_subject: Option<String>,
     /// The OIDC provider at the root of the chain, if any.
     pub oidc_provider: Option<String>,
+    /// The chain this session belongs to, named by the access key of its first session in the
+    /// loaded data (its own key at depth 0). Every hop of one role chain shares it; two sessions
+    /// the same identity started separately do not.
+    pub chain: String,
 }
 
 fn json_str(v: &Value, key: &str) -> Option<String> {
@@ -318,6 +322,7 @@ fn resolve_one(
             complete: parent.complete,
             oidc_subject: parent.oidc_subject.clone(),
             oidc_provider: parent.oidc_provider.clone(),
+            chain: parent.chain.clone(),
         });
         return;
     }
@@ -332,6 +337,7 @@ fn resolve_one(
         complete,
         oidc_subject: if oidc { s.subject.clone() } else { None },
         oidc_provider: if oidc { s.provider.clone() } else { None },
+        chain: s.key.clone(),
     });
 }
 

@@ -315,6 +315,7 @@ pub fn sessions_schema() -> SchemaRef {
         utf8("source_identity"),
         utf8("caller_arn"),
         utf8("parent_access_key_id"),
+        utf8("chain_access_key_id"),
         Field::new("chain_depth", DataType::Int64, false),
         utf8("origin_type"),
         utf8("origin"),
@@ -355,6 +356,7 @@ fn sessions_batch(sessions: &[Session], att: &Attribution) -> RecordBatch {
         col(&|i| sessions[i].issued.source_identity.clone()),
         col(&|i| sessions[i].issued.caller_arn.clone()),
         col(&|i| sessions[i].parent.map(|p| sessions[p].issued.key.clone())),
+        col(&|i| Some(sessions[i].chain.clone())),
         Arc::new(
             sessions
                 .iter()

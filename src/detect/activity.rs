@@ -288,6 +288,7 @@ fn outside_finding(pipeline: &str, identity: &str, ms: &[&Minute], runs: &Runs) 
         ),
         baseline: None,
         suppressed: None,
+        session_chains: vec![],
         incident_id: None,
         subject: String::new(),
     }
@@ -421,6 +422,7 @@ pub fn silence_finding(s: &Silence, system: &str, event_ids: Vec<String>) -> Fin
         ),
         baseline: None,
         suppressed: None,
+        session_chains: vec![],
         incident_id: None,
         subject: String::new(),
     }
@@ -494,6 +496,7 @@ pub fn number_gaps(
                 ),
                 baseline: None,
                 suppressed: None,
+                session_chains: vec![],
                 incident_id: None,
                 subject: String::new(),
             }

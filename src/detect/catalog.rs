@@ -367,6 +367,11 @@ pub const EVIDENCE_SQL: (&str, &str) = (
     "queries/detect/evidence.sql",
     include_str!("../../queries/detect/evidence.sql"),
 );
+/// The session chain of each evidence event (an incident tie).
+pub const SESSION_CHAINS_SQL: (&str, &str) = (
+    "queries/detect/session_chains.sql",
+    include_str!("../../queries/detect/session_chains.sql"),
+);
 /// The evidence of an [`Evidence::OfRuns`] finding.
 pub const RUN_EVIDENCE_SQL: (&str, &str) = (
     "queries/detect/run_evidence.sql",

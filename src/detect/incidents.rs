@@ -1,7 +1,9 @@
 //! Incidents: findings that tell one story, grouped. Two unsuppressed findings belong together
-//! when they share a run, or are about the same subject ([`Finding::subject`]: its pipeline,
-//! else the identity that acted, else the value) and started within an hour of each other; an
-//! incident is a connected group of two or more. Its combined score is a noisy-OR in which the strongest finding counts fully
+//! when they share a run, or a session chain ([`Finding::session_chains`]: their events were
+//! made with credentials of one role chain, however far apart in time and whatever each finding
+//! is about), or are about the same subject ([`Finding::subject`]: its pipeline, else the
+//! identity that acted, else the value) and started within an hour of each other; an incident is
+//! a connected group of two or more. Its combined score is a noisy-OR in which the strongest finding counts fully
 //! and each other one at half weight: `100 × (1 − (1 − s₁)·Π(1 − sᵢ)^½)`, so five medium
 //! findings from one run outrank any one of them, and many weak ones never make a critical one.
 //! Pure: it reads ranked findings (their ids set) and leaves them as they are.
@@ -23,6 +25,13 @@ fn subject(f: &Finding) -> &str {
 fn linked(a: &Finding, b: &Finding) -> Option<String> {
     if let Some(r) = a.run_ids.iter().find(|r| b.run_ids.contains(r)) {
         return Some(format!("run {r}"));
+    }
+    if let Some(c) = a
+        .session_chains
+        .iter()
+        .find(|c| b.session_chains.contains(c))
+    {
+        return Some(format!("session chain {c}"));
     }
     // Started within the hour of each other: a finding that spans days does not pull in
     // everything its subject did in them.
@@ -146,6 +155,7 @@ mod tests {
             explanation: String::new(),
             baseline: None,
             suppressed: None,
+            session_chains: vec![],
             incident_id: None,
             subject: String::new(),
         }
@@ -188,6 +198,29 @@ mod tests {
         assert!(user.pipelines.is_empty());
         // Highest first.
         assert!(inc[0].score >= inc[1].score);
+    }
+
+    #[test]
+    fn one_session_chain_whatever_the_subject_and_time() {
+        let h = HOUR_US;
+        let chained = |id: &str, value: &str, chains: &[&str], t: i64| Finding {
+            session_chains: chains.iter().map(|c| c.to_string()).collect(),
+            ..f(id, None, value, &[], t, 70)
+        };
+        let fs = vec![
+            // A burst of reads by a user's session, and five hours later an administrator
+            // policy attached from a role that session assumed: one chain, two subjects.
+            chained("a", "iam_user:u", &["ASIA1"], 0),
+            chained("b", "role admin attached", &["ASIA1", "ASIA2"], 5 * h),
+            // Another session of the same user, the next day: not tied by the chain.
+            chained("c", "role other", &["ASIA3"], 30 * h),
+            // No chain (a long-term key's calls).
+            chained("d", "role third", &[], 40 * h),
+        ];
+        let inc = group(&fs);
+        assert_eq!(inc.len(), 1, "{inc:#?}");
+        assert_eq!(inc[0].finding_ids, vec!["a", "b"]);
+        assert_eq!(inc[0].why, "session chain ASIA1");
     }
 
     #[test]

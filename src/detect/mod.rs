@@ -139,6 +139,10 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
         catalog::RUN_EVIDENCE_SQL.0.into(),
         run_evidence_sql(w, &["r".to_string()]),
     ));
+    out.push((
+        catalog::SESSION_CHAINS_SQL.0.into(),
+        w.fill(catalog::SESSION_CHAINS_SQL.1),
+    ));
     // The daily profile, the history read from profiles, and the judged days beside it.
     out.push((
         crate::profiles::BUILD_SQL.0.into(),
@@ -309,6 +313,7 @@ pub async fn detect_in(
             f.subject = f.pipeline_id.clone().unwrap_or_else(|| f.value.clone());
         }
     }
+    session_chains(ctx, w, &mut findings).await?;
     let expired = suppress(&mut findings, plan);
     rank(&mut findings, w.start);
     let incidents = incidents::group(&findings);
@@ -561,6 +566,7 @@ async fn baseline_finding(
             distinct_values: s.distinct,
         }),
         suppressed: None,
+        session_chains: vec![],
         incident_id: None,
         subject: principal_of(&pipeline, !s.row.principal),
     }))
@@ -741,6 +747,7 @@ async fn burst_findings(
                 distinct_values: 0,
             }),
             suppressed: None,
+            session_chains: vec![],
             incident_id: None,
             subject: principal_of(&b.hour.subject, b.hour.pipeline_id.is_some()),
         });
@@ -806,6 +813,62 @@ fn event_ids(batches: &[RecordBatch]) -> Vec<String> {
         .flat_map(|b| strs(b, "event_id"))
         .flatten()
         .collect()
+}
+
+/// Sets each finding's [`Finding::session_chains`] from its evidence events, in one query
+/// (`queries/detect/session_chains.sql`) over the window's days.
+async fn session_chains(
+    ctx: &SessionContext,
+    w: &Window,
+    findings: &mut [Finding],
+) -> Result<(), DetectError> {
+    use std::sync::Arc;
+    let ids: BTreeSet<&str> = findings
+        .iter()
+        .flat_map(|f| f.event_ids.iter().map(String::as_str))
+        .collect();
+    if ids.is_empty() || !ctx.table_exist("sessions").unwrap_or(false) {
+        return Ok(());
+    }
+    let ids: arrow::array::StringArray = ids.into_iter().map(Some).collect();
+    let batch = RecordBatch::try_from_iter([("event_id", Arc::new(ids) as arrow::array::ArrayRef)])
+        .expect("one column");
+    let table = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])
+        .map_err(|e| DetectError::Query {
+            query: catalog::SESSION_CHAINS_SQL.0.into(),
+            source: e,
+        })?;
+    let _ = ctx.deregister_table("finding_events");
+    ctx.register_table("finding_events", Arc::new(table))
+        .map_err(|e| DetectError::Query {
+            query: catalog::SESSION_CHAINS_SQL.0.into(),
+            source: e,
+        })?;
+    let rows = run_sql(
+        ctx,
+        catalog::SESSION_CHAINS_SQL.0,
+        &w.fill(catalog::SESSION_CHAINS_SQL.1),
+    )
+    .await;
+    let _ = ctx.deregister_table("finding_events");
+    let mut chain: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for b in &rows? {
+        for (e, c) in strs(b, "event_id").into_iter().zip(strs(b, "chain")) {
+            if let (Some(e), Some(c)) = (e, c) {
+                chain.entry(e).or_default().insert(c);
+            }
+        }
+    }
+    for f in findings {
+        let set: BTreeSet<&String> = f
+            .event_ids
+            .iter()
+            .filter_map(|e| chain.get(e))
+            .flatten()
+            .collect();
+        f.session_chains = set.into_iter().cloned().collect();
+    }
+    Ok(())
 }
 
 /// Marks suppressed findings; returns the expired suppressions that matched one.
@@ -1013,6 +1076,7 @@ async fn checks_findings(
                 explanation: checks::explain(r, &b),
                 baseline: None,
                 suppressed: None,
+                session_chains: vec![],
                 incident_id: None,
                 subject: String::new(),
             });
@@ -1310,6 +1374,7 @@ fn rule_finding(rule: &Rule, pipeline: Option<String>, value: String, mut g: Rul
         explanation,
         baseline: None,
         suppressed: None,
+        session_chains: vec![],
         incident_id: None,
         subject,
     }

@@ -857,6 +857,7 @@ pub fn findings(r: &Review) -> Vec<crate::findings::Finding> {
             explanation,
             baseline: None,
             suppressed: None,
+            session_chains: vec![],
             incident_id: None,
             subject: String::new(),
         };

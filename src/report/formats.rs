@@ -398,6 +398,7 @@ pub(crate) fn ocsf_finding(r: &Report, f: &Finding, version: OcsfVersion) -> Val
             "run_ids": f.run_ids,
             "rank": f.rank,
             "incident_id": f.incident_id,
+            "session_chains": f.session_chains,
         },
     });
     if let Some(b) = &f.baseline
@@ -623,6 +624,7 @@ mod tests {
             explanation: format!("e{}", "\u{e9}\u{1f600}".repeat(300)),
             baseline: None,
             suppressed: None,
+            session_chains: vec![],
             incident_id: None,
             subject: String::new(),
         };
@@ -664,6 +666,7 @@ mod tests {
             explanation: " ".repeat(5000),
             baseline: None,
             suppressed: None,
+            session_chains: vec![],
             incident_id: None,
             subject: String::new(),
         };

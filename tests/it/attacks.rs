@@ -792,3 +792,120 @@ fn a_discovery_sweep_is_a_change_of_api_mix() {
     assert!(r.findings.iter().all(|f| !f.subject.contains("frank")));
     assert!(r.findings.iter().all(|f| f.detector != "burst"));
 }
+
+/// Session chains tie an incident (issue 20, item 6): a user's key got a 12-hour session, and
+/// with it granted another user administrator at 01:10 and stopped CloudTrail at 06:30, five
+/// hours apart. One chain: one incident, whatever the gap. The same user's session of the next
+/// day, which changed a third user's console password, is another chain and not in it.
+#[test]
+fn findings_made_in_one_session_chain_are_one_incident() {
+    let mut recs = vec![];
+    let session = |recs: &mut Vec<Value>, id: &str, t: &str, key: &str, expires: &str| {
+        let mut c = call(
+            id,
+            t,
+            "ops",
+            "sts.amazonaws.com",
+            "GetSessionToken",
+            json!({"durationSeconds": 43200}),
+        );
+        c["responseElements"] = json!({"credentials": {"accessKeyId": key,
+            "sessionToken": "x", "expiration": expires}});
+        recs.push(c);
+    };
+    let with = |mut c: Value, key: &str| {
+        c["userIdentity"]["accessKeyId"] = json!(key);
+        c
+    };
+    session(
+        &mut recs,
+        "s-1",
+        "2026-04-02T01:00:00Z",
+        "ASIAOPSCHAIN1",
+        "2026-04-02T13:00:00Z",
+    );
+    recs.push(with(
+        call(
+            "grant",
+            "2026-04-02T01:10:00Z",
+            "ops",
+            "iam.amazonaws.com",
+            "AttachUserPolicy",
+            json!({"userName": "x", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        ),
+        "ASIAOPSCHAIN1",
+    ));
+    recs.push(with(
+        call(
+            "stop",
+            "2026-04-02T06:30:00Z",
+            "ops",
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            json!({"name": "main"}),
+        ),
+        "ASIAOPSCHAIN1",
+    ));
+    session(
+        &mut recs,
+        "s-2",
+        "2026-04-03T09:00:00Z",
+        "ASIAOPSCHAIN2",
+        "2026-04-03T21:00:00Z",
+    );
+    recs.push(with(
+        call(
+            "login",
+            "2026-04-03T09:20:00Z",
+            "ops",
+            "iam.amazonaws.com",
+            "CreateLoginProfile",
+            json!({"userName": "y", "passwordResetRequired": false}),
+        ),
+        "ASIAOPSCHAIN2",
+    ));
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("export.json.gz"), delivery(&recs)).unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    ingest(&plan(src.display().to_string(), &lake));
+    let r = detect(
+        &lake,
+        &DetectPlan {
+            baseline_days: 1,
+            window_days: 3,
+            until: Some(day("2026-04-04")),
+            min_score: 0,
+            ..Default::default()
+        },
+    );
+    let by = |detector: &str| {
+        r.findings
+            .iter()
+            .find(|f| f.detector == detector)
+            .unwrap_or_else(|| panic!("{detector}: {:#?}", r.findings))
+    };
+    let (grant, stop, login) = (
+        by("iam_admin_granted"),
+        by("cloudtrail_tampering"),
+        by("iam_credentials_for_other_user"),
+    );
+    assert_eq!(grant.session_chains, vec!["ASIAOPSCHAIN1"]);
+    assert_eq!(stop.session_chains, vec!["ASIAOPSCHAIN1"]);
+    assert_eq!(login.session_chains, vec!["ASIAOPSCHAIN2"]);
+    let inc = r
+        .incidents
+        .iter()
+        .find(|i| i.finding_ids.contains(&grant.id))
+        .unwrap_or_else(|| panic!("{:#?}", r.incidents));
+    assert!(inc.finding_ids.contains(&stop.id), "{inc:#?}");
+    assert!(!inc.finding_ids.contains(&login.id), "{inc:#?}");
+    assert!(
+        inc.why.contains("session chain ASIAOPSCHAIN1"),
+        "{}",
+        inc.why
+    );
+    assert_eq!(stop.incident_id.as_deref(), Some(inc.id.as_str()));
+    assert!(login.incident_id.as_ref().is_none_or(|i| *i != inc.id));
+}

@@ -617,6 +617,7 @@ fn report_with(n: usize) -> pipewarden::detect::Report {
         explanation: String::new(),
         baseline: None,
         suppressed: None,
+        session_chains: vec![],
         incident_id: None,
         subject: String::new(),
     };
