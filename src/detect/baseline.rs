@@ -12,6 +12,9 @@
 //! - **Hour**: the same, over 48 bins (hour of day on weekdays and on weekends), after spreading
 //!   each bin over the two hours either side (0.1, 0.2, 0.4, 0.2, 0.1) and blending in the other
 //!   day type (30%), so a run at 19:10 next to a usual 18:00 is not news, and a 03:00 deploy is.
+//!   A bin's probability is at least the share of the history that fell in bins rare for the
+//!   pipeline (Good–Turing's reasoning for hours): a pipeline that often strays into odd hours
+//!   is not surprised by one more.
 //! - **Volume and errors**: calls and AccessDenied per run (per hour without runs) follow a
 //!   negative binomial fitted to the history by moments (Poisson when not overdispersed); the
 //!   score is the upper tail `-log10 P(X ≥ x)`.
@@ -318,6 +321,19 @@ pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
             .filter(|&h| hist[0][h] > 0.0)
             .map(|h| format!("{h:02}"))
             .collect();
+        // A pipeline that runs 17 times a day does not know its hours 17 times better: the
+        // history counts at most HOUR_UNITS_PER_DAY runs a day as evidence of its hours.
+        let cap = (HOUR_UNITS_PER_DAY * days.max(1) as f64).min(total);
+        // Good–Turing for hours: how often the history itself landed in hours that are rare for
+        // this pipeline (under 1% each, the bar below). A pipeline whose runs often stray into
+        // odd hours is not surprised by one more; one that never strays keeps the bin's own
+        // probability.
+        let rare_units: f64 = (0..2)
+            .flat_map(|k| (0..24).map(move |h| (k, h)))
+            .filter(|&(k, h)| blended[k][h] / total < 0.01)
+            .map(|(k, h)| hist[k][h])
+            .sum();
+        let stray = (rare_units * cap / total + ALPHA) / (cap + ALPHA * 48.0);
         // The window's unusual hours of this pipeline: (weekend, hour, score, history, row).
         let mut odd: Vec<(usize, usize, f64, f64, &Row)> = vec![];
         for r in wrows {
@@ -328,10 +344,7 @@ pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
             if b / total >= 0.01 {
                 continue;
             }
-            // A pipeline that runs 17 times a day does not know its hours 17 times better: the
-            // history counts at most HOUR_UNITS_PER_DAY runs a day as evidence of its hours.
-            let cap = (HOUR_UNITS_PER_DAY * days.max(1) as f64).min(total);
-            let p = (b * cap / total + ALPHA) / (cap + ALPHA * 48.0);
+            let p = ((b * cap / total + ALPHA) / (cap + ALPHA * 48.0)).max(stray);
             let score = surprisal_score(p, r.units) * confidence(total);
             odd.push((k, h, score, hist[k][h], r));
         }
@@ -361,7 +374,7 @@ pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
         let value = bin_ranges(&bins);
         let most = odd.iter().map(|o| o.3).fold(0.0, f64::max);
         let explanation = format!(
-            "active at {value} UTC, where its {} runs of {days} days had {} (usual weekday hours: {})",
+            "active at {value} UTC, where its {} runs of {days} days had {} (usual weekday hours: {}; {:.0} of those runs were in hours that are rare for it)",
             total,
             if odd.len() == 1 {
                 format!("{most:.0}")
@@ -372,7 +385,8 @@ pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
                 "none".to_string()
             } else {
                 usual.join(", ")
-            }
+            },
+            rare_units
         );
         out.push(Scored {
             pipeline_id: pipeline.to_string(),
@@ -595,6 +609,49 @@ mod tests {
             score("calm")
         );
         assert!(score("calm") >= 60.0, "{}", score("calm"));
+    }
+
+    #[test]
+    fn pipelines_that_stray_into_odd_hours_are_not_surprised_by_one_more() {
+        let row = |p: &str, v: &str, units: u64, window: bool| Row {
+            pipeline_id: p.into(),
+            value: v.into(),
+            window,
+            units,
+            events: units,
+            ..Default::default()
+        };
+        let mut rows = vec![];
+        // 20 days of weekday hours 08h to 17h for both; one of them also ran once at each of
+        // twelve night and weekend hours. Both run once at 03h on a weekday.
+        for h in 8..18 {
+            rows.push(row("strict", &format!("weekday {h:02}h"), 8, false));
+            rows.push(row("stray", &format!("weekday {h:02}h"), 8, false));
+        }
+        for h in [0, 1, 5, 22] {
+            rows.push(row("stray", &format!("weekday {h:02}h"), 1, false));
+        }
+        for h in [0, 2, 3, 4, 6, 19, 21, 23] {
+            rows.push(row("stray", &format!("weekend {h:02}h"), 1, false));
+        }
+        rows.push(row("strict", "weekday 03h", 1, true));
+        rows.push(row("stray", "weekday 03h", 1, true));
+        let out = hours(&rows, 20, &mut vec![]);
+        let f = |p: &str| out.iter().find(|s| s.pipeline_id == p).unwrap();
+        assert!(f("strict").score >= 60.0, "{}", f("strict").score);
+        assert!(
+            f("stray").score < f("strict").score - 15.0,
+            "{} {}",
+            f("stray").score,
+            f("strict").score
+        );
+        assert!(
+            f("stray")
+                .explanation
+                .contains("12 of those runs were in hours that are rare for it"),
+            "{}",
+            f("stray").explanation
+        );
     }
 
     #[test]

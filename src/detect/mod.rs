@@ -141,7 +141,7 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
     ));
     out.push((
         catalog::SESSION_CHAINS_SQL.0.into(),
-        w.fill(catalog::SESSION_CHAINS_SQL.1),
+        session_chains_sql(w, ["e"]),
     ));
     // The daily profile, the history read from profiles, and the judged days beside it.
     out.push((
@@ -822,7 +822,6 @@ async fn session_chains(
     w: &Window,
     findings: &mut [Finding],
 ) -> Result<(), DetectError> {
-    use std::sync::Arc;
     let ids: BTreeSet<&str> = findings
         .iter()
         .flat_map(|f| f.event_ids.iter().map(String::as_str))
@@ -830,29 +829,14 @@ async fn session_chains(
     if ids.is_empty() || !ctx.table_exist("sessions").unwrap_or(false) {
         return Ok(());
     }
-    let ids: arrow::array::StringArray = ids.into_iter().map(Some).collect();
-    let batch = RecordBatch::try_from_iter([("event_id", Arc::new(ids) as arrow::array::ArrayRef)])
-        .expect("one column");
-    let table = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])
-        .map_err(|e| DetectError::Query {
-            query: catalog::SESSION_CHAINS_SQL.0.into(),
-            source: e,
-        })?;
-    let _ = ctx.deregister_table("finding_events");
-    ctx.register_table("finding_events", Arc::new(table))
-        .map_err(|e| DetectError::Query {
-            query: catalog::SESSION_CHAINS_SQL.0.into(),
-            source: e,
-        })?;
     let rows = run_sql(
         ctx,
         catalog::SESSION_CHAINS_SQL.0,
-        &w.fill(catalog::SESSION_CHAINS_SQL.1),
+        &session_chains_sql(w, ids),
     )
-    .await;
-    let _ = ctx.deregister_table("finding_events");
+    .await?;
     let mut chain: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for b in &rows? {
+    for b in &rows {
         for (e, c) in strs(b, "event_id").into_iter().zip(strs(b, "chain")) {
             if let (Some(e), Some(c)) = (e, c) {
                 chain.entry(e).or_default().insert(c);
@@ -869,6 +853,12 @@ async fn session_chains(
         f.session_chains = set.into_iter().cloned().collect();
     }
     Ok(())
+}
+
+/// `queries/detect/session_chains.sql` for some event ids (quoted: they come from logs).
+fn session_chains_sql<'a>(w: &Window, ids: impl IntoIterator<Item = &'a str>) -> String {
+    let list = ids.into_iter().map(sql_str).collect::<Vec<_>>().join(", ");
+    w.fill_with(catalog::SESSION_CHAINS_SQL.1, &[("event_ids", &list)])
 }
 
 /// Marks suppressed findings; returns the expired suppressions that matched one.
