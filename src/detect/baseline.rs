@@ -580,16 +580,20 @@ mod tests {
         assert!(count_tail(&over, 100.0) > count_tail(&[26.7; 30], 100.0));
     }
 
-    #[test]
-    fn busy_pipelines_do_not_know_their_hours_better_per_run() {
-        let row = |p: &str, v: &str, units: u64, window: bool| Row {
+    /// An hour-bin row of pipeline `p`.
+    fn row(p: &str, v: &str, units: u64, window: bool) -> Row {
+        Row {
             pipeline_id: p.into(),
             value: v.into(),
             window,
             units,
             events: units,
             ..Default::default()
-        };
+        }
+    }
+
+    #[test]
+    fn busy_pipelines_do_not_know_their_hours_better_per_run() {
         let mut rows = vec![];
         // 20 days of weekday hours 08h to 17h: one pipeline runs 4 times a day, another with
         // the same habits 40 times a day. Both run once at 21h.
@@ -613,14 +617,6 @@ mod tests {
 
     #[test]
     fn pipelines_that_stray_into_odd_hours_are_not_surprised_by_one_more() {
-        let row = |p: &str, v: &str, units: u64, window: bool| Row {
-            pipeline_id: p.into(),
-            value: v.into(),
-            window,
-            units,
-            events: units,
-            ..Default::default()
-        };
         let mut rows = vec![];
         // 20 days of weekday hours 08h to 17h for both; one of them also ran once at each of
         // twelve night and weekend hours. Both run once at 03h on a weekday.
