@@ -238,6 +238,12 @@ pub fn findings_schema() -> SchemaRef {
         s("suppression_expires"),
         s("subject"),
         s("incident_id"),
+        // Added with session chains: older findings files lack it (read as null).
+        Field::new(
+            "session_chains",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            true,
+        ),
     ]))
 }
 

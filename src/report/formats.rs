@@ -48,6 +48,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "explanation",
     "event_ids",
     "incident_id",
+    "session_chains",
 ];
 
 /// CSV with a header; every field neutralised against formula injection.
@@ -78,6 +79,7 @@ pub fn csv(r: &Report) -> Vec<u8> {
             f.explanation.clone(),
             f.event_ids.join(" "),
             f.incident_id.clone().unwrap_or_default(),
+            f.session_chains.join(" "),
         ];
         out.push_str(
             &fields

@@ -73,6 +73,7 @@ pub fn batch(report: &Report, detected_at: i64) -> RecordBatch {
         strs(&|i| f[i].suppressed.as_ref().map(|s| s.expires.clone())),
         strs(&|i| Some(f[i].subject.clone()).filter(|s| !s.is_empty())),
         strs(&|i| f[i].incident_id.clone()),
+        lists(&|x| &x.session_chains),
     ];
     RecordBatch::try_new((FINDINGS.schema)(), cols).expect("findings columns match their schema")
 }

@@ -908,4 +908,52 @@ fn findings_made_in_one_session_chain_are_one_incident() {
     );
     assert_eq!(stop.incident_id.as_deref(), Some(inc.id.as_str()));
     assert!(login.incident_id.as_ref().is_none_or(|i| *i != inc.id));
+
+    // The chains reach the lake's `findings` table and the CSV, for analysts and SIEMs.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let l = pipewarden::lake::Lake::open(
+            &lake.parse().unwrap(),
+            None,
+            pipewarden::lake::Access::Create,
+        )
+        .unwrap();
+        pipewarden::report::table::save(&l, &r).await.unwrap();
+    });
+    let chains = |detector: &str| {
+        scalar(
+            &lake,
+            &format!(
+                "SELECT array_to_string(session_chains, ' ') FROM findings WHERE detector = '{detector}'"
+            ),
+        )
+    };
+    assert_eq!(chains("cloudtrail_tampering"), "ASIAOPSCHAIN1");
+    assert_eq!(chains("iam_credentials_for_other_user"), "ASIAOPSCHAIN2");
+    let csv = String::from_utf8(pipewarden::report::formats::csv(&r)).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|c| *c == "session_chains").unwrap();
+    assert!(
+        csv.lines()
+            .skip(1)
+            .any(|l| l.split(',').nth(col) == Some("ASIAOPSCHAIN1")),
+        "{csv}"
+    );
+
+    // A findings file written before the column existed still reads, its chains null.
+    let t = pipewarden::report::table::batch(&r, 0);
+    let old = t
+        .project(&(0..t.num_columns() - 1).collect::<Vec<_>>())
+        .unwrap();
+    let file = std::fs::File::create(d.path().join("lake/findings/findings.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, old.schema(), None).unwrap();
+    w.write(&old).unwrap();
+    w.close().unwrap();
+    assert_eq!(
+        scalar(
+            &lake,
+            "SELECT count(*) FROM findings WHERE session_chains IS NULL"
+        ),
+        r.findings.len().to_string()
+    );
 }
