@@ -3,7 +3,9 @@
 # benches/lake_10m.sh (the anomaly window, 2026-09-21 .. 2026-10-01, against the 20 days before),
 # scored against the generator's labels: precision at k (k = the labels in the window), every
 # label's best rank, and the time and peak RSS of the run. It also ranks each label as the report
-# leads with it: the incidents by combined score, then the findings in no incident, by rank.
+# leads with it: the incidents by combined score, then the findings in no incident, by rank. And
+# it scores the 13 kinds the benchmark held when issue 20 set its aim (precision at 13, every
+# label in the top 20), with the findings that show only later kinds' labels set aside.
 #
 #   benches/detect_precision.sh            # builds release, generates and ingests once (cached)
 #   PIPEWARDEN_BIN=path benches/detect_precision.sh [extra detect flags]
@@ -45,6 +47,28 @@ worst = max((r for r in lead.values() if r), default=None)
 print(f"report order: {len(report.get('incidents', []))} incidents then {len(items) - len(report.get('incidents', []))} "
       f"findings in none; worst label rank {worst}; labels in the first 20 items: "
       f"{sum(1 for r in lead.values() if r and r <= 20)} of {k}")
+# The issue's own measure, on the 13 kinds the benchmark planted when it was written
+# (generate::anomalies::Anomaly::ALL): the findings that show only later kinds' labels set aside.
+FIRST = {"unknown_principal", "off_hours_deploy", "new_region", "long_term_key", "dev_touches_prod",
+         "pipeline_definition_changed", "pipeline_role_broadened", "cloudtrail_tampering",
+         "access_denied_burst", "volume_spike", "root_console_login_without_mfa", "foreign_network",
+         "unusual_build_trigger"}
+first = [l for l in labels if l["kind"] in FIRST]
+later = [l for l in labels if l["kind"] not in FIRST]
+kept = [f for f in findings
+        if any(shows(l, f) for l in first) or not any(shows(l, f) for l in later)]
+r13 = {}
+for l in first:
+    r = [i + 1 for i, f in enumerate(kept) if shows(l, f)]
+    r13[l["id"] + " " + l["kind"]] = min(r) if r else None
+k13 = len(first)
+top13 = sum(1 for f in kept[:k13] if any(shows(l, f) for l in first))
+worst13 = max((r for r in r13.values() if r), default=None)
+print(f"the first {k13} kinds, later kinds' findings set aside: {len(kept)} findings; "
+      f"precision@{k13} = {top13 / max(k13, 1):.2f}; worst label rank {worst13}; "
+      f"in the top 20: {sum(1 for r in r13.values() if r and r <= 20)} of {k13}")
+for name, r in sorted(r13.items(), key=lambda x: (x[1] or 10**9)):
+    print(f"  {r if r else 'missed':>6}  {name}")
 print("top findings:")
 for f in findings[:k + 5]:
     mark = "*" if any(shows(l, f) for l in labels) else " "

@@ -277,8 +277,15 @@ pub fn parse_ranges(text: &str) -> Vec<(usize, usize)> {
 /// Runs per day of history the hour model takes as evidence of a pipeline's hours, at most.
 pub const HOUR_UNITS_PER_DAY: f64 = 4.0;
 
-/// Scores the hour-of-week dimension.
-pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
+/// Scores the hour-of-week dimension: of the calls (`hour`, `verb` "active") or of the runs'
+/// starts (`builds:hour`, "started").
+pub fn hours(
+    rows: &[Row],
+    detector: &str,
+    verb: &str,
+    days: i64,
+    thin: &mut Vec<Thin>,
+) -> Vec<Scored> {
     let mut base: BTreeMap<&str, [[f64; 24]; 2]> = BTreeMap::new();
     let mut win: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
     for r in rows {
@@ -296,7 +303,7 @@ pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
             if !wrows[0].principal {
                 thin.push(Thin {
                     pipeline_id: pipeline.to_string(),
-                    detector: "hour".into(),
+                    detector: detector.into(),
                     units: total as u64,
                 });
             }
@@ -374,7 +381,7 @@ pub fn hours(rows: &[Row], days: i64, thin: &mut Vec<Thin>) -> Vec<Scored> {
         let value = bin_ranges(&bins);
         let most = odd.iter().map(|o| o.3).fold(0.0, f64::max);
         let explanation = format!(
-            "active at {value} UTC, where its {} runs of {days} days had {} (usual weekday hours: {}; {:.0} of those runs were in hours that are rare for it)",
+            "{verb} at {value} UTC, where its {} runs of {days} days had {} (usual weekday hours: {}; {:.0} of those runs were in hours that are rare for it)",
             total,
             if odd.len() == 1 {
                 format!("{most:.0}")
@@ -603,7 +610,7 @@ mod tests {
         }
         rows.push(row("calm", "weekday 21h", 1, true));
         rows.push(row("busy", "weekday 21h", 1, true));
-        let out = hours(&rows, 20, &mut vec![]);
+        let out = hours(&rows, "hour", "active", 20, &mut vec![]);
         let score = |p: &str| out.iter().find(|s| s.pipeline_id == p).unwrap().score;
         // Ten times the runs is not ten times the evidence about its hours.
         assert!(
@@ -632,7 +639,7 @@ mod tests {
         }
         rows.push(row("strict", "weekday 03h", 1, true));
         rows.push(row("stray", "weekday 03h", 1, true));
-        let out = hours(&rows, 20, &mut vec![]);
+        let out = hours(&rows, "hour", "active", 20, &mut vec![]);
         let f = |p: &str| out.iter().find(|s| s.pipeline_id == p).unwrap();
         assert!(f("strict").score >= 60.0, "{}", f("strict").score);
         assert!(
@@ -671,7 +678,7 @@ mod tests {
             rows.push(row(&format!("weekday {h:02}h"), 1, true, "long"));
         }
         rows.push(row("weekend 03h", 1, true, "night"));
-        let out = hours(&rows, 20, &mut vec![]);
+        let out = hours(&rows, "hour", "active", 20, &mut vec![]);
         assert_eq!(out.len(), 1, "{out:#?}");
         let f = &out[0];
         assert_eq!(f.value, "weekday 14h-22h, weekend 03h");

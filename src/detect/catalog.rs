@@ -294,6 +294,13 @@ pub const DETECTORS: &[Detector] = &[
     runs("builds:branch", "branch", "branch"),
     runs("builds:trigger", "trigger", "trigger"),
     runs("builds:runner_kind", "runner_kind", "runner kind"),
+    // The hour each run started, from the CI's own records: a workflow dispatched at 03:00
+    // shows here when the pipeline makes no cloud call at all, and when its runs last so long
+    // that their calls cover every hour.
+    Detector {
+        model: Model::Hours,
+        ..runs("builds:hour", "start_hour", "start hour")
+    },
 ];
 
 /// The feature query files.

@@ -462,7 +462,10 @@ async fn score(
         (Model::Categorical, _) => {
             baseline::categorical(&feature_rows(batches), d.name, d.label, days, thin)
         }
-        (Model::Hours, _) => baseline::hours(&feature_rows(batches), days, thin),
+        (Model::Hours, Feature::Runs(column)) => {
+            baseline::hours(&run_rows(batches, column), d.name, "started", days, thin)
+        }
+        (Model::Hours, _) => baseline::hours(&feature_rows(batches), d.name, "active", days, thin),
         (Model::Volume, _) => baseline::volume(&unit_counts(batches), false, thin),
         (Model::Errors, _) => baseline::volume(&unit_counts(batches), true, thin),
     };

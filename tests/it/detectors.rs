@@ -186,3 +186,87 @@ fn categorical_detectors_stay_quiet_on_the_usual_values() {
         );
     }
 }
+
+/// A Jenkins job's builds, from its own records only (no CloudTrail): one at 10:xx and one at
+/// 15:xx on each of the 30 days, then on the judged day (Monday 2026-08-31) one at `judged_hour`.
+fn jenkins_lake(dir: &Path, judged_hour: u32) -> String {
+    let logs = dir.join("builds");
+    std::fs::create_dir_all(&logs).unwrap();
+    let build = |n: u32, at: chrono::NaiveDateTime| {
+        json!({
+            "_class": "hudson.model.FreeStyleBuild", "number": n, "id": n.to_string(),
+            "url": format!("https://ci.example.com/job/release/{n}/"),
+            "timestamp": at.and_utc().timestamp_millis(), "duration": 300_000,
+            "result": "SUCCESS", "building": false, "builtOn": "agent-1",
+            "actions": [{"causes": [{"_class": "hudson.model.Cause$UserIdCause",
+                "shortDescription": "Started by user alice", "userId": "alice",
+                "userName": "alice"}]}],
+        })
+    };
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 8, 1).unwrap();
+    let mut records = vec![];
+    for d in 0..DAYS {
+        let date = first + chrono::Days::new(d as u64);
+        for (i, hour) in [10, 15].into_iter().enumerate() {
+            let at = date
+                .and_hms_opt(hour, (7 * d + 13 * i as u32) % 60, 0)
+                .unwrap();
+            records.push(build(1 + 2 * d + i as u32, at));
+        }
+    }
+    let judged = (first + chrono::Days::new(DAYS as u64))
+        .and_hms_opt(judged_hour, 12, 0)
+        .unwrap();
+    records.push(build(999, judged));
+    std::fs::write(
+        logs.join("builds.json"),
+        serde_json::to_string(&records).unwrap(),
+    )
+    .unwrap();
+    let lake = dir.join("lake").display().to_string();
+    let mut p = plan(logs.display().to_string(), &lake);
+    p.dataset = pipewarden::lake::Dataset::Builds;
+    ingest(&p);
+    lake
+}
+
+#[test]
+fn a_run_started_at_an_hour_the_pipeline_never_starts_is_builds_hour() {
+    let d = tempfile::tempdir().unwrap();
+    let lake = jenkins_lake(d.path(), 3);
+    let r = judge(&lake);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.detector == "builds:hour")
+        .unwrap_or_else(|| panic!("{:#?}", r.findings));
+    assert_eq!(
+        f.pipeline_id.as_deref(),
+        Some("jenkins:ci.example.com/release")
+    );
+    assert_eq!(f.value, "weekday 03h");
+    assert_eq!(f.run_ids, vec!["999"]);
+    assert_eq!(f.kind, Kind::Baseline);
+    assert!(
+        f.explanation
+            .contains("started at weekday 03h UTC, where its 60 runs of 30 days had 0"),
+        "{}",
+        f.explanation
+    );
+    assert!(
+        f.explanation.contains("usual weekday hours: 10, 15"),
+        "{}",
+        f.explanation
+    );
+    assert!(f.score >= 60, "{f:#?}");
+
+    // The same run at 11:12, an hour next to its usual ones, is no finding.
+    let d = tempfile::tempdir().unwrap();
+    let lake = jenkins_lake(d.path(), 11);
+    let r = judge(&lake);
+    assert!(
+        r.findings.iter().all(|f| f.detector != "builds:hour"),
+        "{:#?}",
+        r.findings
+    );
+}
