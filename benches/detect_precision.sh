@@ -25,24 +25,27 @@ findings = report["findings"]
 def shows(l, f):
     return bool(set(f.get("event_ids") or []) & set(l["event_ids"])) or \
         bool(set(f.get("run_ids") or []) & set(l.get("run_ids") or []))
-ranks = {}
-for l in labels:
-    r = [i + 1 for i, f in enumerate(findings) if shows(l, f)]
-    ranks[l["id"] + " " + l["kind"]] = min(r) if r else None
+def best_ranks(ls, items):
+    """Each label's first rank among items (each item a list of findings), None if in none."""
+    out = {}
+    for l in ls:
+        r = [i + 1 for i, fs in enumerate(items) if any(shows(l, f) for f in fs)]
+        out[l["id"] + " " + l["kind"]] = min(r) if r else None
+    return out
+def print_ranks(ranks):
+    for name, r in sorted(ranks.items(), key=lambda x: (x[1] or 10**9)):
+        print(f"  {r if r else 'missed':>6}  {name}")
+ranks = best_ranks(labels, [[f] for f in findings])
 k = len(labels)
 top = sum(1 for f in findings[:k] if any(shows(l, f) for l in labels))
 found = [r for r in ranks.values() if r]
 print(f"{len(findings)} findings, {k} labels in the window, {len(found)} found; "
       f"precision@{k} = {top / k:.2f}; worst label rank {max(found) if found else '-'}")
-for name, r in sorted(ranks.items(), key=lambda x: (x[1] or 10**9)):
-    print(f"  {r if r else 'missed':>6}  {name}")
+print_ranks(ranks)
 # The report's lead order: incidents first (combined score), then the findings in none.
 items = [[f for f in findings if f.get("incident_id") == i["id"]] for i in report.get("incidents", [])]
 items += [[f] for f in findings if not f.get("incident_id") and not f.get("suppressed")]
-lead = {}
-for l in labels:
-    r = [i + 1 for i, fs in enumerate(items) if any(shows(l, f) for f in fs)]
-    lead[l["id"] + " " + l["kind"]] = min(r) if r else None
+lead = best_ranks(labels, items)
 worst = max((r for r in lead.values() if r), default=None)
 print(f"report order: {len(report.get('incidents', []))} incidents then {len(items) - len(report.get('incidents', []))} "
       f"findings in none; worst label rank {worst}; labels in the first 20 items: "
@@ -57,18 +60,14 @@ first = [l for l in labels if l["kind"] in FIRST]
 later = [l for l in labels if l["kind"] not in FIRST]
 kept = [f for f in findings
         if any(shows(l, f) for l in first) or not any(shows(l, f) for l in later)]
-r13 = {}
-for l in first:
-    r = [i + 1 for i, f in enumerate(kept) if shows(l, f)]
-    r13[l["id"] + " " + l["kind"]] = min(r) if r else None
+r13 = best_ranks(first, [[f] for f in kept])
 k13 = len(first)
 top13 = sum(1 for f in kept[:k13] if any(shows(l, f) for l in first))
 worst13 = max((r for r in r13.values() if r), default=None)
 print(f"the first {k13} kinds, later kinds' findings set aside: {len(kept)} findings; "
       f"precision@{k13} = {top13 / max(k13, 1):.2f}; worst label rank {worst13}; "
       f"in the top 20: {sum(1 for r in r13.values() if r and r <= 20)} of {k13}")
-for name, r in sorted(r13.items(), key=lambda x: (x[1] or 10**9)):
-    print(f"  {r if r else 'missed':>6}  {name}")
+print_ranks(r13)
 print("top findings:")
 for f in findings[:k + 5]:
     mark = "*" if any(shows(l, f) for l in labels) else " "

@@ -912,12 +912,7 @@ fn findings_made_in_one_session_chain_are_one_incident() {
     // The chains reach the lake's `findings` table and the CSV, for analysts and SIEMs.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let l = pipewarden::lake::Lake::open(
-            &lake.parse().unwrap(),
-            None,
-            pipewarden::lake::Access::Create,
-        )
-        .unwrap();
+        let l = local_lake(&lake);
         pipewarden::report::table::save(&l, &r).await.unwrap();
     });
     let chains = |detector: &str| {

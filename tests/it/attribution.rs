@@ -292,7 +292,7 @@ repos = ["platform/billing"]
     let cfg = pipewarden::attribute::config::Config::load(&cfg_path).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let t = rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(&lake.parse().unwrap(), None, pipewarden::lake::Access::Create).unwrap();
+        let lake = local_lake(&lake);
         let ctx = pipewarden::engine::session_with(&lake, &cfg, &Default::default()).await.unwrap();
         let q = "SELECT pipeline_id, target_env, count(*) AS n FROM pipeline_events \
                  WHERE pipeline_id IN ('web-deploy', 'billing', 'github:acme/web:deploy.yml', 'gitlab:platform/billing') \

@@ -14,12 +14,7 @@ use crate::helpers::*;
 fn judge(lake: &str, until: &str, baseline: i64, window: i64, config: Option<&str>) -> Report {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(
-            &lake.parse().unwrap(),
-            None,
-            pipewarden::lake::Access::Create,
-        )
-        .unwrap();
+        let lake = local_lake(lake);
         let cfg = match config {
             Some(c) => pipewarden::attribute::config::Config::parse(c, "pipewarden.toml").unwrap(),
             None => Default::default(),

@@ -444,12 +444,7 @@ allowed_environments = ["dev"]
     .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let r = rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(
-            &lake.parse().unwrap(),
-            None,
-            pipewarden::lake::Access::Create,
-        )
-        .unwrap();
+        let lake = local_lake(lake);
         let ctx = pipewarden::engine::session_with(&lake, &cfg, &Default::default())
             .await
             .unwrap();

@@ -114,12 +114,7 @@ fn judge(lake: &str) -> Report {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(
-            &lake.parse().unwrap(),
-            None,
-            pipewarden::lake::Access::Create,
-        )
-        .unwrap();
+        let lake = local_lake(lake);
         let ctx = pipewarden::engine::session_with(&lake, &cfg, &Default::default())
             .await
             .unwrap();

@@ -458,14 +458,19 @@ pub fn two_trail_files() -> Vec<(String, Vec<u8>)> {
     ]
 }
 
-/// A local lake and a session over it, with attribution.
-async fn lake_session(lake: &str) -> (pipewarden::lake::Lake, datafusion::prelude::SessionContext) {
-    let lake = pipewarden::lake::Lake::open(
+/// A local lake (folder), opened as the commands open it.
+pub fn local_lake(lake: &str) -> pipewarden::lake::Lake {
+    pipewarden::lake::Lake::open(
         &lake.parse().unwrap(),
         None,
         pipewarden::lake::Access::Create,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// A local lake and a session over it, with attribution.
+async fn lake_session(lake: &str) -> (pipewarden::lake::Lake, datafusion::prelude::SessionContext) {
+    let lake = local_lake(lake);
     let ctx = pipewarden::engine::session(&lake).await.unwrap();
     (lake, ctx)
 }

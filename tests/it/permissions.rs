@@ -676,12 +676,7 @@ fn detect_with_permissions_finds_the_planted_broad_grants_and_not_the_tight_ones
     let lake_dir = sample_lake();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let r = rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(
-            &lake_dir.parse().unwrap(),
-            None,
-            pipewarden::lake::Access::Create,
-        )
-        .unwrap();
+        let lake = local_lake(lake_dir);
         let ctx = pipewarden::engine::session(&lake).await.unwrap();
         pipewarden::detect::detect(&ctx, &plan).await.unwrap()
     });

@@ -652,12 +652,7 @@ fn lint_plans_every_query_and_reports_every_failure() {
 fn files_read(lake: &str, sql: &str) -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let lake = pipewarden::lake::Lake::open(
-            &lake.parse().unwrap(),
-            None,
-            pipewarden::lake::Access::Create,
-        )
-        .unwrap();
+        let lake = local_lake(lake);
         let ctx = pipewarden::engine::session(&lake).await.unwrap();
         let plan = ctx
             .sql(sql)
