@@ -76,6 +76,12 @@ pub const HOURLY_HISTORY_SQL: (&str, &str) = (
     include_str!("../queries/profiles/hourly_history.sql"),
 );
 
+/// The errors detector's rate history (each unit's busiest five minutes) from the profiles.
+pub const ERROR_PEAKS_HISTORY_SQL: (&str, &str) = (
+    "queries/profiles/error_peaks_history.sql",
+    include_str!("../queries/profiles/error_peaks_history.sql"),
+);
+
 /// The runs' calls of the history from the profiles (`${run_calls}`).
 pub const RUN_CALLS_HISTORY_SQL: (&str, &str) = (
     "queries/profiles/run_calls_history.sql",
@@ -136,8 +142,14 @@ pub fn schema() -> SchemaRef {
 
 /// The build query with its detectors' values filled (the window placeholders are left).
 pub fn build_sql() -> String {
-    use crate::detect::catalog::{SECRET_READS_SQL, with_detector_lists};
-    with_detector_lists(BUILD_SQL.1, &[("secret_reads", SECRET_READS_SQL.1)])
+    use crate::detect::catalog::{SECRET_READS_SQL, refused_sql, with_detector_lists};
+    with_detector_lists(
+        BUILD_SQL.1,
+        &[
+            ("secret_reads", SECRET_READS_SQL.1),
+            ("refused", &refused_sql()),
+        ],
+    )
 }
 
 /// What [`prepare`] did.

@@ -9,7 +9,8 @@
 -- detect judges is its `--subjects`. Units are distinct runs (or sessions, or events) of a
 -- pipeline, distinct hours of an identity, within the day. The lists are kept for `hourly` rows
 -- only: the hour's networks and the APIs it called other than from the console.
--- The `secrets` rows come from a second, narrow scan of the day's secret reads (UNION ALL below).
+-- The `secrets` rows come from a second, narrow scan of the day's secret reads, and the
+-- `error_peaks` rows from a third, of the pipelines' refused calls (UNION ALL below).
 -- src/profiles.rs runs this over the days to build and writes one file per day.
 SELECT
   day AS event_date,
@@ -82,3 +83,29 @@ SELECT
   NULL AS apis
 FROM (${secret_reads})
 GROUP BY origin, hour
+UNION ALL
+-- `error_peaks`: per pipeline (the subject) and unit (the value: a run, or an hour of calls
+-- that have none), the most refused calls within five minutes on that day, in `events`, and
+-- its refused calls in `denied` (the history of the errors detector's rate:
+-- queries/detect/error_peaks.sql).
+SELECT
+  CAST(date_trunc('day', event_time) AS DATE) AS event_date,
+  'error_peaks' AS detector,
+  subject,
+  false AS principal,
+  subject AS pipeline_id,
+  unit AS value,
+  1 AS units,
+  max(in_five) AS events,
+  0 AS writes,
+  count(*) AS denied,
+  0 AS reads,
+  min(event_time) AS first_time,
+  max(event_time) AS last_time,
+  max(run_id) AS run_id,
+  NULL AS write_env,
+  0 AS env_writes,
+  NULL AS networks,
+  NULL AS apis
+FROM (${refused})
+GROUP BY 1, subject, unit

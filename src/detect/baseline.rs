@@ -17,7 +17,9 @@
 //!   is not surprised by one more.
 //! - **Volume and errors**: calls and AccessDenied per run (per hour without runs) follow a
 //!   negative binomial fitted to the history by moments (Poisson when not overdispersed); the
-//!   score is the upper tail `-log10 P(X ≥ x)`.
+//!   score is the upper tail `-log10 P(X ≥ x)`. `errors` judges a pipeline run's busiest five
+//!   minutes of AccessDenied the same way, against its earlier runs' busiest five minutes, and
+//!   reports the more surprising of the count and the rate.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -458,23 +460,46 @@ pub struct UnitCount {
     pub first: i64,
     /// Last call.
     pub last: i64,
-    /// Evidence (all calls).
-    pub event_ids: Vec<String>,
-    /// Evidence (the denied calls).
-    pub denied_ids: Vec<String>,
+    /// The most AccessDenied within five minutes (a pipeline's units only).
+    pub peak: u64,
+    /// When those five minutes ended (µs).
+    pub peak_end: i64,
+    /// The refused calls of those five minutes (window only): the evidence of a rate.
+    pub peak_ids: Vec<String>,
     /// Environments.
     pub environments: Vec<String>,
     /// Run id, when the unit is a run.
     pub run_id: Option<String>,
 }
 
-/// Scores calls per unit (`errors`: AccessDenied per unit) against the pipeline's history.
+/// A count against its history, when it departs: clearly more than usual (at least twice the
+/// mean) and enough to matter (at least 10 more). Its tail `P(X ≥ x)`, the mean and the sd.
+fn departure(hist: &[f64], x: f64) -> Option<(f64, f64, f64)> {
+    let n = hist.len() as f64;
+    let mean = hist.iter().sum::<f64>() / n;
+    let sd = (hist.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    if x < 2.0 * mean || x - mean < 10.0 {
+        return None;
+    }
+    Some((count_tail(hist, x), mean, sd))
+}
+
+/// The five minutes of a rate.
+const FIVE_MINUTES_US: i64 = 5 * 60 * 1_000_000;
+
+/// Scores calls per unit (`errors`: AccessDenied per unit) against the subject's history.
+/// `errors` also judges a pipeline unit's busiest five minutes of AccessDenied against its
+/// earlier units' busiest five minutes (a unit with none counts 0), and reports the more
+/// surprising of the two: 60 refusals within minutes inside a run whose hundreds over hours
+/// are usual is someone trying what the credentials may do.
 pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Scored> {
     let name = if errors { "errors" } else { "volume" };
     let get = |u: &UnitCount| if errors { u.denied } else { u.events } as f64;
     let mut base: HashMap<&str, Vec<f64>> = HashMap::new();
+    let mut peaks: HashMap<&str, Vec<f64>> = HashMap::new();
     for u in units.iter().filter(|u| !u.window) {
         base.entry(&u.pipeline_id).or_default().push(get(u));
+        peaks.entry(&u.pipeline_id).or_default().push(u.peak as f64);
     }
     let mut out = vec![];
     let mut thin_seen = std::collections::BTreeSet::new();
@@ -497,16 +522,19 @@ pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Sc
             }
             continue;
         }
-        let x = get(u);
-        let mean = hist.iter().sum::<f64>() / hist.len() as f64;
-        let sd = (hist.iter().map(|c| (c - mean).powi(2)).sum::<f64>()
-            / (hist.len() as f64 - 1.0).max(1.0))
-        .sqrt();
-        // Guards: clearly more than usual, and enough to matter.
-        if x < 2.0 * mean || x - mean < 10.0 {
+        let by_count = departure(&hist, get(u));
+        let by_rate = match peaks.get(u.pipeline_id.as_str()) {
+            Some(p) if errors && !u.principal => departure(p, u.peak as f64),
+            _ => None,
+        };
+        let rate = match (by_count, by_rate) {
+            (Some(c), Some(r)) => r.0 < c.0,
+            (_, r) => r.is_some(),
+        };
+        let Some((tail, mean, sd)) = (if rate { by_rate } else { by_count }) else {
             continue;
-        }
-        let tail = count_tail(&hist, x);
+        };
+        let x = if rate { u.peak as f64 } else { get(u) };
         let score = (-tail.log10() * 12.0).clamp(0.0, 100.0);
         let what = if errors {
             "AccessDenied responses"
@@ -527,10 +555,29 @@ pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Sc
         } else {
             "active hours"
         };
-        let explanation = format!(
-            "{unit} made {x:.0} {what}; its {} earlier {earlier} averaged {mean:.1} (sd {sd:.1}), P(≥ {x:.0}) {p}",
-            hist.len()
-        );
+        let explanation = if rate {
+            let end = chrono::DateTime::from_timestamp_micros(u.peak_end)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default();
+            let of = if u.run_id.is_some() { "run" } else { "hour" };
+            format!(
+                "{unit} made {x:.0} {what} within five minutes (up to {end}; {} in the {of}); \
+                 its {} earlier {earlier}' busiest five minutes averaged {mean:.1} (sd {sd:.1}), \
+                 P(≥ {x:.0}) {p}",
+                u.denied,
+                hist.len()
+            )
+        } else {
+            format!(
+                "{unit} made {x:.0} {what}; its {} earlier {earlier} averaged {mean:.1} (sd {sd:.1}), P(≥ {x:.0}) {p}",
+                hist.len()
+            )
+        };
+        let (first, last) = if rate {
+            (u.first.max(u.peak_end - FIVE_MINUTES_US), u.peak_end)
+        } else {
+            (u.first, u.last)
+        };
         out.push(Scored {
             pipeline_id: u.pipeline_id.clone(),
             value: unit,
@@ -543,13 +590,11 @@ pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Sc
                 units: 1,
                 events: x as u64,
                 writes: 0,
-                first: u.first,
-                last: u.last,
-                event_ids: if errors {
-                    u.denied_ids.clone()
-                } else {
-                    u.event_ids.clone()
-                },
+                first,
+                last,
+                // A rate's evidence is its five minutes; a count's is found by the detector's
+                // evidence query.
+                event_ids: if rate { u.peak_ids.clone() } else { vec![] },
                 run_ids: u.run_id.iter().cloned().collect(),
                 environments: u.environments.clone(),
                 principal: u.principal,

@@ -329,6 +329,17 @@ pub const VOLUME_SQL: (&str, &str) = (
     "queries/detect/volume.sql",
     include_str!("../../queries/detect/volume.sql"),
 );
+/// The pipelines' refused calls of a span, each with its unit's refused calls in the five
+/// minutes up to it (`${refused}`: [`refused_sql`]).
+pub const REFUSED_SQL: (&str, &str) = (
+    "queries/detect/refused.sql",
+    include_str!("../../queries/detect/refused.sql"),
+);
+/// Each pipeline unit's most AccessDenied within five minutes (the rate `errors` judges too).
+pub const ERROR_PEAKS_SQL: (&str, &str) = (
+    "queries/detect/error_peaks.sql",
+    include_str!("../../queries/detect/error_peaks.sql"),
+);
 /// One row per run.
 pub const BUILDS_SQL: (&str, &str) = (
     "queries/detect/builds.sql",
@@ -416,6 +427,17 @@ pub fn with_detector_lists(sql: &str, more: &[(&str, &str)]) -> String {
     let mut all: Vec<(&str, &str)> = vec![("detectors", &names), ("values", &values)];
     all.extend_from_slice(more);
     crate::bundled::fill_with(&with_shared(sql), &all)
+}
+
+/// [`REFUSED_SQL`] with its unit (the volume unit, [`VOLUME_UNIT`]) and shared definitions
+/// filled (the window's placeholders are left).
+pub fn refused_sql() -> String {
+    crate::bundled::fill_with(&with_shared(REFUSED_SQL.1), &[("unit", VOLUME_UNIT)])
+}
+
+/// [`ERROR_PEAKS_SQL`] with its refused calls filled (the window's placeholders are left).
+pub fn error_peaks_sql() -> String {
+    crate::bundled::fill_with(ERROR_PEAKS_SQL.1, &[("refused", &refused_sql())])
 }
 
 /// [`JUDGED_SQL`] with its lists and shared definitions filled (the window's placeholders and

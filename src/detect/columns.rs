@@ -144,15 +144,47 @@ pub fn unit_counts(batches: &[RecordBatch]) -> Vec<UnitCount> {
                 denied: denied[i].max(0) as u64,
                 first: first[i],
                 last: last[i],
-                event_ids: vec![],
-                denied_ids: vec![],
                 environments: envs[i].clone(),
                 run_id: run[i].clone(),
                 principal: principal[i],
+                ..Default::default()
             });
         }
     }
     out
+}
+
+/// Rows of `queries/detect/error_peaks.sql` (and of its history from the profiles) set on the
+/// units they belong to: each unit's busiest five minutes of AccessDenied, when they ended, and
+/// in the window their refused calls. A unit that has no row had none.
+pub fn set_peaks(units: &mut [UnitCount], batches: &[RecordBatch]) {
+    // Per subject, unit and period (window or not): peak, when it ended, its refused calls.
+    type Peak = (i64, i64, Vec<String>);
+    let mut peaks: BTreeMap<(String, String, bool), Peak> = BTreeMap::new();
+    for b in batches {
+        let (subject, unit, period) = (strs(b, "subject"), strs(b, "unit"), strs(b, "period"));
+        let (peak, end, ids) = (ints(b, "peak"), times(b, "peak_end"), lists(b, "peak_ids"));
+        for i in 0..b.num_rows() {
+            let key = (
+                subject[i].clone().unwrap_or_default(),
+                unit[i].clone().unwrap_or_default(),
+                period[i].as_deref() == Some("window"),
+            );
+            let e = peaks.entry(key).or_default();
+            if peak[i] > e.0 {
+                *e = (peak[i], end[i], ids[i].clone());
+            }
+        }
+    }
+    for u in units {
+        if let Some((peak, end, ids)) =
+            peaks.remove(&(u.pipeline_id.clone(), u.unit.clone(), u.window))
+        {
+            u.peak = peak.max(0) as u64;
+            u.peak_end = end;
+            u.peak_ids = ids;
+        }
+    }
 }
 
 /// Rows of `queries/detect/builds.sql` (one per run) rolled up per pipeline, value of `column`

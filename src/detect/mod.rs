@@ -156,10 +156,15 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
         crate::profiles::DIMENSION_HISTORY_SQL.1,
         &[("detector", "'api'")],
     );
+    out.push((
+        catalog::ERROR_PEAKS_SQL.0.into(),
+        w.fill(&catalog::error_peaks_sql()),
+    ));
     for (name, sql) in [
         (crate::profiles::DIMENSION_HISTORY_SQL.0, dimension.as_str()),
         crate::profiles::VOLUME_HISTORY_SQL,
         crate::profiles::HOURLY_HISTORY_SQL,
+        crate::profiles::ERROR_PEAKS_HISTORY_SQL,
     ] {
         out.push((name.into(), subjects_sql(w, sql, Subjects::All)));
     }
@@ -467,7 +472,14 @@ async fn score(
         }
         (Model::Hours, _) => baseline::hours(&feature_rows(batches), d.name, "active", days, thin),
         (Model::Volume, _) => baseline::volume(&unit_counts(batches), false, thin),
-        (Model::Errors, _) => baseline::volume(&unit_counts(batches), true, thin),
+        (Model::Errors, _) => {
+            let mut units = unit_counts(batches);
+            columns::set_peaks(
+                &mut units,
+                &error_peaks(ctx, w, plan.history, features).await?,
+            );
+            baseline::volume(&units, true, thin)
+        }
     };
     for s in &mut out {
         s.score *= d.weight_of(&s.value, s.row.writes);
@@ -483,6 +495,32 @@ async fn score(
         }
     }
     Ok(out)
+}
+
+/// Each pipeline unit's busiest five minutes of AccessDenied (`errors`' rate): from the events,
+/// or the history from the daily profiles and the judged days from the events.
+async fn error_peaks(
+    ctx: &SessionContext,
+    w: &Window,
+    history: History,
+    features: &mut Features,
+) -> Result<Vec<RecordBatch>, DetectError> {
+    let sql = catalog::error_peaks_sql();
+    let name = catalog::ERROR_PEAKS_SQL.0;
+    if history == History::Scan {
+        return Ok(features.get(ctx, name, &[w.fill(&sql)]).await?.to_vec());
+    }
+    let (history_name, history_sql) = crate::profiles::ERROR_PEAKS_HISTORY_SQL;
+    let mut b = features
+        .get(ctx, history_name, &[w.fill(history_sql)])
+        .await?
+        .to_vec();
+    b.extend_from_slice(
+        features
+            .get(ctx, name, &[w.judged_only().fill(&sql)])
+            .await?,
+    );
+    Ok(b)
 }
 
 /// Small queries run at once (rules, and the evidence of baseline findings): each is partly
@@ -528,8 +566,10 @@ async fn baseline_finding(
         return Ok(None);
     }
     let pipeline = s.pipeline_id.clone();
-    // Evidence for reported findings only: a bounded query, not every event id.
+    // Evidence for reported findings only: a bounded query, not every event id; a scorer that
+    // found its evidence already (the refused calls of a busiest five minutes) hands it on.
     let mut ids = match d.evidence {
+        _ if !s.row.event_ids.is_empty() => std::mem::take(&mut s.row.event_ids),
         Evidence::Matching { expr, extra } => {
             let q = evidence_sql(w, &pipeline, s.row.principal, expr, &s.row.value, extra);
             event_ids(&run_sql(ctx, "evidence", &q).await?)

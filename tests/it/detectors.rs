@@ -101,6 +101,10 @@ fn planted_lake(dir: &Path, planted: Option<(&str, &str)>) -> String {
 }
 
 fn judge(lake: &str) -> Report {
+    judge_with(lake, Default::default())
+}
+
+fn judge_with(lake: &str, history: pipewarden::profiles::History) -> Report {
     let cfg = Config::parse(
         &format!("[[pipelines]]\nid = \"deploy\"\nroles = [\"{ROLE}\"]\n"),
         "pipewarden.toml",
@@ -110,6 +114,7 @@ fn judge(lake: &str) -> Report {
         baseline_days: DAYS as i64,
         window_days: 1,
         until: chrono::NaiveDate::from_ymd_opt(2026, 9, 1),
+        history,
         ..Default::default()
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -264,4 +269,112 @@ fn a_run_started_at_an_hour_the_pipeline_never_starts_is_builds_hour() {
         "{:#?}",
         r.findings
     );
+}
+
+/// How a run's AccessDenied fall: every fourth of its 40 calls (one a minute), 15 of them
+/// within 70 seconds, or 15 spread over the run.
+#[derive(Clone, Copy, PartialEq)]
+enum Refusals {
+    Usual,
+    Burst,
+    Spread,
+}
+
+/// A lake of 30 days of runs whose 40 calls (one a minute) include 10 AccessDenied, four
+/// minutes apart; the judged day's first run refuses as `judged` says.
+fn refusing_lake(dir: &Path, judged: Refusals) -> String {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    for day in 0..=DAYS {
+        let mut records = vec![];
+        for run in 0..RUNS_PER_DAY {
+            let how = if day == DAYS && run == 0 {
+                judged
+            } else {
+                Refusals::Usual
+            };
+            let s = session(day, run, None);
+            records.push(s[0].clone());
+            let start = chrono::DateTime::parse_from_rfc3339(s[1]["eventTime"].as_str().unwrap())
+                .unwrap()
+                .to_utc();
+            for c in 0..40u32 {
+                let mut call = s[1].clone();
+                let (at, denied) = match how {
+                    Refusals::Usual => (i64::from(c) * 60, c % 4 == 3),
+                    Refusals::Spread => (i64::from(c) * 60, [1, 4, 6].contains(&(c % 8))),
+                    Refusals::Burst if c >= 25 => (1800 + i64::from(c - 25) * 5, true),
+                    Refusals::Burst => (i64::from(c) * 60, false),
+                };
+                let at = start + chrono::Duration::seconds(at);
+                call["eventTime"] = json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+                call["eventID"] = json!(format!("call-{day}-{run}-{c}"));
+                if denied {
+                    call["errorCode"] = json!("AccessDenied");
+                    call["errorMessage"] = json!("not authorized to perform s3:PutObject");
+                }
+                records.push(call);
+            }
+        }
+        let text = serde_json::to_string(&json!({ "Records": records })).unwrap();
+        std::fs::write(logs.join(format!("day-{day:02}.json")), text).unwrap();
+    }
+    let lake = dir.join("lake").display().to_string();
+    ingest(&plan(logs.display().to_string(), &lake));
+    lake
+}
+
+#[test]
+fn a_burst_of_access_denied_inside_a_usual_count_is_errors_by_its_rate() {
+    let d = tempfile::tempdir().unwrap();
+    let lake = refusing_lake(d.path(), Refusals::Burst);
+    let burst: Vec<String> = (25..40).map(|c| format!("call-{DAYS}-0-{c}")).collect();
+    // From the daily profiles (the default), then from the events alone: the same finding.
+    for history in [
+        pipewarden::profiles::History::Profiles,
+        pipewarden::profiles::History::Scan,
+    ] {
+        let r = judge_with(&lake, history);
+        let errors: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.detector == "errors")
+            .collect();
+        assert_eq!(errors.len(), 1, "{:#?}", r.findings);
+        let f = errors[0];
+        assert_eq!(f.pipeline_id.as_deref(), Some("deploy"));
+        assert!(
+            f.explanation.contains(
+                "made 15 AccessDenied responses within five minutes (up to 2026-08-31 10:32:10 \
+                 UTC; 15 in the"
+            ),
+            "{}",
+            f.explanation
+        );
+        assert!(
+            f.explanation
+                .contains("busiest five minutes averaged 2.0 (sd 0.0)"),
+            "{}",
+            f.explanation
+        );
+        let mut ids = f.event_ids.clone();
+        ids.sort();
+        let mut want = burst.clone();
+        want.sort();
+        assert_eq!(ids, want);
+        assert_eq!(f.count, 15);
+        assert!(f.score >= 60, "{f:#?}");
+    }
+
+    // As many refusals spread over the run, or the usual ten: no errors finding.
+    for how in [Refusals::Spread, Refusals::Usual] {
+        let d = tempfile::tempdir().unwrap();
+        let lake = refusing_lake(d.path(), how);
+        let r = judge(&lake);
+        assert!(
+            r.findings.iter().all(|f| f.detector != "errors"),
+            "{:#?}",
+            r.findings
+        );
+    }
 }
