@@ -5,7 +5,8 @@
 # label's best rank, and the time and peak RSS of the run. It also ranks each label as the report
 # leads with it: the incidents by combined score, then the findings in no incident, by rank. And
 # it scores the 13 kinds the benchmark held when issue 20 set its aim (precision at 13, every
-# label in the top 20), with the findings that show only later kinds' labels set aside.
+# label in the top 20), with the findings that show only later kinds' labels set aside, both by
+# finding and in the report's lead order.
 #
 #   benches/detect_precision.sh            # builds release, generates and ingests once (cached)
 #   PIPEWARDEN_BIN=path benches/detect_precision.sh [extra detect flags]
@@ -68,6 +69,17 @@ print(f"the first {k13} kinds, later kinds' findings set aside: {len(kept)} find
       f"precision@{k13} = {top13 / max(k13, 1):.2f}; worst label rank {worst13}; "
       f"in the top 20: {sum(1 for r in r13.values() if r and r <= 20)} of {k13}")
 print_ranks(r13)
+# The same 13 kinds as the report leads with them: incidents, then the findings in none.
+items13 = [[f for f in kept if f.get("incident_id") == i["id"]] for i in report.get("incidents", [])]
+items13 = [fs for fs in items13 if fs]
+items13 += [[f] for f in kept if not f.get("incident_id") and not f.get("suppressed")]
+lead13 = best_ranks(first, items13)
+worst_lead13 = max((r for r in lead13.values() if r), default=None)
+first_plain = next((i + 1 for i, fs in enumerate(items13)
+                    if not any(shows(l, f) for l in first for f in fs)), None)
+print(f"the first {k13} kinds in report order: {len(items13)} items; worst label rank "
+      f"{worst_lead13}; in the first 20 items: {sum(1 for r in lead13.values() if r and r <= 20)} "
+      f"of {k13}; first item with none of their labels: {first_plain}")
 print("top findings:")
 for f in findings[:k + 5]:
     mark = "*" if any(shows(l, f) for l in labels) else " "
