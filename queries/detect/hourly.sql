@@ -1,6 +1,6 @@
 -- detector: burst
--- question: how many calls, and how many data reads, each subject made in each hour of the
---   history and the window, so that an hour can be judged against the subject's trailing hours
+-- question: how many calls, data reads and AccessDenied (other than from the console) each
+--   subject made in each hour of the history and the window, so that an hour can be judged against the subject's trailing hours
 --   from the first day of the lake
 -- A subject is a pipeline, or (with --subjects all) the origin identity of calls no pipeline
 -- claims: an IAM user or its key, a role no pipeline uses, an Identity Center or SAML user, root.
@@ -16,6 +16,7 @@ SELECT
   date_trunc('hour', event_time) AS hour,
   count(*) AS calls,
   count(*) FILTER (WHERE ${data_read}) AS reads,
+  count(*) FILTER (WHERE ${denied} AND coalesce(${programmatic}, false)) AS denied,
   array_agg(DISTINCT ip_network(source_ip_address)) AS networks,
   array_agg(DISTINCT event_source || ':' || event_name) FILTER (WHERE ${programmatic}) AS apis
 FROM pipeline_events

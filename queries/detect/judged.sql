@@ -20,7 +20,8 @@ SELECT
   count(*) AS events,
   count(*) AS calls,
   sum(write) AS writes,
-  sum(denied) AS denied,
+  -- An hour's (`hourly`) refusals other than from the console: burst's AccessDenied rate.
+  sum(CASE WHEN detector = 'hourly' AND NOT programmatic THEN 0 ELSE denied END) AS denied,
   sum(data_read) AS reads,
   min(event_time) AS first_time,
   max(event_time) AS last_time,

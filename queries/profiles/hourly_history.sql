@@ -6,6 +6,7 @@ SELECT
   date_trunc('hour', first_time) AS hour,
   events AS calls,
   reads,
+  denied,
   networks,
   apis
 FROM profile_history

@@ -5,7 +5,10 @@
 //! is judged from the hours it holds, and the confidence follows how many there are. Pure: the
 //! hours come from `queries/detect/hourly.sql`.
 //!
-//! A third measure is the change of API mix: how many APIs the hour called that the subject
+//! A third measure is AccessDenied other than from the console, CloudTrail Insights' error
+//! rate, while the subject's history is too short for the `errors` detector (under
+//! [`super::baseline::MIN_UNITS`] units before the window): a stolen key trying what it may do
+//! is news from the first day. A fourth is the change of API mix: how many APIs the hour called that the subject
 //! never called in an earlier hour, against how many new APIs its earlier hours met (a
 //! discovery sweep of forty `List`/`Describe` calls by a key that used three APIs is news even
 //! when its call rate is not).
@@ -32,6 +35,8 @@ pub struct Hour {
     pub calls: u64,
     /// Data reads among them.
     pub reads: u64,
+    /// AccessDenied among them, other than from the AWS console.
+    pub denied: u64,
     /// Source networks.
     pub networks: Vec<String>,
     /// The APIs called (`eventSource:eventName`).
@@ -47,6 +52,9 @@ pub enum Measure {
     Calls,
     /// APIs the subject never called in an earlier hour.
     NewApis,
+    /// AccessDenied responses other than from the console (while the subject's history is too
+    /// short for the `errors` detector).
+    Denied,
 }
 
 impl Measure {
@@ -56,6 +64,7 @@ impl Measure {
             Measure::Reads => "data reads",
             Measure::Calls => "calls",
             Measure::NewApis => "APIs new to it",
+            Measure::Denied => "AccessDenied responses",
         }
     }
 }
@@ -94,6 +103,9 @@ pub struct Burst {
 /// New APIs in one hour, beyond the subject's usual, from which a change of mix is news.
 pub const MIN_NEW_APIS: f64 = 10.0;
 
+/// AccessDenied in one hour, beyond the subject's usual, from which a rate of refusals is news.
+pub const MIN_DENIED: f64 = 20.0;
+
 /// Active hours of history below which an hour is not judged.
 pub const MIN_HOURS: usize = 3;
 /// Active hours from which the history is trusted fully.
@@ -130,8 +142,17 @@ pub fn bursts(hours: &[Hour], window_start: i64, pipelines: bool) -> Vec<Burst> 
         if hs[0].pipeline_id.is_some() && !pipelines {
             continue;
         }
-        let (mut calls, mut reads, mut fresh): (Vec<f64>, Vec<f64>, Vec<f64>) =
-            (vec![], vec![], vec![]);
+        let (mut calls, mut reads, mut fresh, mut denied): (
+            Vec<f64>,
+            Vec<f64>,
+            Vec<f64>,
+            Vec<f64>,
+        ) = (vec![], vec![], vec![], vec![]);
+        // The `errors` detector judges refusals once the subject has its minimum of units
+        // before the window (an identity's unit is an active hour; a pipeline is judged here
+        // only while the lake is short): until then, they are judged here, from the first day.
+        let errors_judges = hs.iter().filter(|h| h.hour < window_start).count()
+            >= super::baseline::MIN_UNITS as usize;
         let mut seen_networks: BTreeSet<&str> = BTreeSet::new();
         let mut seen_apis: BTreeSet<&str> = BTreeSet::new();
         let mut found: Vec<Burst> = vec![];
@@ -147,6 +168,11 @@ pub fn bursts(hours: &[Hour], window_start: i64, pipelines: bool) -> Vec<Burst> 
                 let judged = judge(&reads, h.reads, 50.0)
                     .map(|j| (Measure::Reads, h.reads, j))
                     .or_else(|| judge(&calls, h.calls, 100.0).map(|j| (Measure::Calls, h.calls, j)))
+                    .or_else(|| {
+                        judge(&denied, h.denied, MIN_DENIED)
+                            .filter(|_| !errors_judges)
+                            .map(|j| (Measure::Denied, h.denied, j))
+                    })
                     .or_else(|| {
                         judge(&fresh, n_new, MIN_NEW_APIS).map(|j| (Measure::NewApis, n_new, j))
                     });
@@ -177,6 +203,7 @@ pub fn bursts(hours: &[Hour], window_start: i64, pipelines: bool) -> Vec<Burst> 
             }
             calls.push(h.calls as f64);
             reads.push(h.reads as f64);
+            denied.push(h.denied as f64);
             fresh.push(new_apis.len() as f64);
             seen_networks.extend(h.networks.iter().map(String::as_str));
             seen_apis.extend(h.apis.iter().map(String::as_str));
@@ -271,9 +298,43 @@ mod tests {
             hour: i * H,
             calls,
             reads,
+            denied: 0,
             networks: vec![net.into()],
             apis: vec!["s3:GetObject".into()],
         }
+    }
+
+    #[test]
+    fn refusals_are_judged_from_the_first_day_until_errors_can() {
+        // A key that makes 20 calls an hour, one of them refused now and then; then an hour of
+        // 40 calls, 32 refused: not a burst of calls, a burst of refusals.
+        let subject = |before: i64| {
+            let mut hs: Vec<Hour> = (0..before)
+                .map(|i| {
+                    let mut h = hour("iam_user:u", i, 20, 0, "n");
+                    h.denied = (i % 2) as u64;
+                    h
+                })
+                .collect();
+            let mut h = hour("iam_user:u", 100, 40, 0, "n");
+            h.denied = 32;
+            hs.push(h);
+            hs
+        };
+        let b = bursts(&subject(5), 100 * H, false);
+        assert_eq!(b.len(), 1, "{b:#?}");
+        assert_eq!((b[0].measure, b[0].count), (Measure::Denied, 32));
+        assert!(b[0].score >= 60.0, "{}", b[0].score);
+        let e = explain(&b[0], "1970-01-05T04:00Z", &[("ListUsers".into(), 32)]);
+        assert!(
+            e.contains("made 32 AccessDenied responses (ListUsers 32) of 40 calls"),
+            "{e}"
+        );
+        assert!(e.contains("averaged 0.4 AccessDenied responses"), "{e}");
+        // Eight hours before the window: the errors detector judges them, not burst.
+        assert!(bursts(&subject(8), 100 * H, false).is_empty());
+        // Two hours are too few to judge anything.
+        assert!(bursts(&subject(2), 100 * H, false).is_empty());
     }
 
     #[test]

@@ -250,6 +250,7 @@ pub fn hour_rows(batches: &[RecordBatch]) -> Vec<Hour> {
         };
         let (subject, pipeline) = (strs(b, "subject"), strs(b, "pipeline_id"));
         let (calls, reads, networks) = (ints(b, "calls"), ints(b, "reads"), lists(b, "networks"));
+        let denied = ints(b, "denied");
         let apis = lists(b, "apis");
         for i in 0..b.num_rows() {
             let Some(subject) = subject[i].clone() else {
@@ -261,6 +262,7 @@ pub fn hour_rows(batches: &[RecordBatch]) -> Vec<Hour> {
                 hour: hour[i],
                 calls: calls[i].max(0) as u64,
                 reads: reads[i].max(0) as u64,
+                denied: denied[i].max(0) as u64,
                 networks: networks[i].clone(),
                 apis: apis[i].clone(),
             });

@@ -133,7 +133,7 @@ pub fn filled_queries(w: &Window, failures: &mut Vec<String>) -> Vec<(String, St
     out.push((catalog::HOURLY_SQL.0.into(), hourly_sql(w, Subjects::All)));
     out.push((
         catalog::BURST_EVIDENCE_SQL.0.into(),
-        burst_evidence_sql(w, "iam_user:u", 0),
+        burst_evidence_sql(w, "iam_user:u", 0, burst::Measure::Denied),
     ));
     out.push((
         catalog::RUN_EVIDENCE_SQL.0.into(),
@@ -668,12 +668,19 @@ fn hourly_sql(w: &Window, subjects: Subjects) -> String {
 }
 
 /// `queries/detect/burst_evidence.sql` for one subject's hour, in one pass.
-fn burst_evidence_sql(w: &Window, subject: &str, hour: i64) -> String {
+/// A burst of AccessDenied shows its refused calls only.
+fn burst_evidence_sql(w: &Window, subject: &str, hour: i64, measure: burst::Measure) -> String {
+    let only = if measure == burst::Measure::Denied {
+        catalog::with_shared(" AND ${denied} AND coalesce(${programmatic}, false)")
+    } else {
+        String::new()
+    };
     w.fill_with(
         catalog::BURST_EVIDENCE_SQL.1,
         &[
             ("subject", &sql_str(subject)),
             ("hour", &sql_str(&Time::from_micros(hour).sql_timestamp())),
+            ("only", &only),
         ],
     )
 }
@@ -713,7 +720,7 @@ async fn burst_findings(
         if score < plan.min_score {
             continue;
         }
-        let q = burst_evidence_sql(w, &b.hour.subject, b.hour.hour);
+        let q = burst_evidence_sql(w, &b.hour.subject, b.hour.hour, b.measure);
         let ev = run_sql(ctx, catalog::BURST_EVIDENCE_SQL.0, &q).await?;
         let mut apis: Vec<(String, u64)> = vec![];
         let mut ids: Vec<String> = vec![];
@@ -776,7 +783,7 @@ async fn burst_findings(
                     id: "T1526".into(),
                     name: "Cloud Service Discovery".into(),
                 },
-                burst::Measure::NewApis => Technique {
+                burst::Measure::NewApis | burst::Measure::Denied => Technique {
                     id: "T1580".into(),
                     name: "Cloud Infrastructure Discovery".into(),
                 },

@@ -793,6 +793,104 @@ fn a_discovery_sweep_is_a_change_of_api_mix() {
     assert!(r.findings.iter().all(|f| f.detector != "burst"));
 }
 
+/// A stolen key trying what it may do, from the first day (CloudTrail Insights' error rate): an
+/// export of a few hours per user, too short for the `errors` detector. gina's key makes 20 calls
+/// an hour, now and then one refused; then an hour of 36 calls, 30 of them refused IAM, Secrets
+/// Manager and KMS calls. hank gets as many refusals in the console (a page calls every API it
+/// shows, allowed or not): no finding about him.
+#[test]
+fn a_burst_of_access_denied_from_a_short_history_is_a_burst() {
+    let mut recs = vec![];
+    let mut n = 0;
+    let mut push = |recs: &mut Vec<Value>, t: &str, actor: &str, name: &str, denied: bool| {
+        n += 1;
+        let mut c = call(
+            &format!("ev-{n:06}"),
+            t,
+            actor,
+            "s3.amazonaws.com",
+            name,
+            json!(null),
+        );
+        c["readOnly"] = json!(true);
+        if denied {
+            c["errorCode"] = json!("AccessDenied");
+            c["errorMessage"] = json!("User is not authorized to perform this operation");
+        }
+        if actor == "hank" {
+            c["userAgent"] =
+                json!("Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0");
+        }
+        recs.push(c);
+        format!("ev-{n:06}")
+    };
+    for d in 1..=2 {
+        for h in [9, 14] {
+            for k in 0..20 {
+                let t = format!("2026-04-0{d}T{h:02}:{:02}:00Z", 2 + k * 2);
+                for actor in ["gina", "hank"] {
+                    push(&mut recs, &t, actor, "ListBuckets", k == 7 && h == 9);
+                }
+            }
+        }
+    }
+    let mut refused = vec![];
+    for k in 0..36 {
+        let t = format!("2026-04-03T21:{:02}:{:02}Z", k / 6, (k * 10) % 60);
+        let denied = k >= 6;
+        let id = push(&mut recs, &t, "gina", &format!("Get{k:02}"), denied);
+        if denied {
+            refused.push(id);
+        }
+        push(&mut recs, &t, "hank", &format!("Get{k:02}"), denied);
+    }
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("export.json.gz"), delivery(&recs)).unwrap();
+    let lake = d.path().join("lake").display().to_string();
+    ingest(&plan(src.display().to_string(), &lake));
+    let r = detect(&lake, &DetectPlan::default());
+    for f in &r.findings {
+        eprintln!(
+            "  {} {} [{}] {}",
+            f.score, f.detector, f.subject, f.explanation
+        );
+    }
+    let bursts: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.detector == "burst")
+        .collect();
+    assert_eq!(bursts.len(), 1, "{:#?}", r.findings);
+    let b = bursts[0];
+    assert_eq!(b.subject, "arn:aws:iam::111122223333:user/gina");
+    assert_eq!(b.count, 30);
+    assert_eq!(b.mitre.id, "T1580");
+    assert!(b.score >= 60, "{} {}", b.score, b.explanation);
+    assert!(
+        b.explanation
+            .contains("hour 2026-04-03T21:00Z made 30 AccessDenied responses (Get06 1, "),
+        "{}",
+        b.explanation
+    );
+    assert!(
+        b.explanation
+            .contains("of 36 calls; its 4 earlier active hours"),
+        "{}",
+        b.explanation
+    );
+    let mut ids = b.event_ids.clone();
+    ids.sort();
+    refused.sort();
+    assert_eq!(ids, refused);
+    assert!(
+        r.findings.iter().all(|f| !f.subject.contains("hank")),
+        "{:#?}",
+        r.findings
+    );
+}
+
 /// Session chains tie an incident (issue 20, item 6): a user's key got a 12-hour session, and
 /// with it granted another user administrator at 01:10 and stopped CloudTrail at 06:30, five
 /// hours apart. One chain: one incident, whatever the gap. The same user's session of the next
