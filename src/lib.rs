@@ -66,7 +66,8 @@
 //! - [`detect`]: the baseline detectors as data ([`detect::catalog`]: feature query, model,
 //!   unit, weight, technique, evidence), the window ([`detect::plan`]), query results as rows
 //!   ([`detect::columns`]), scoring with statrs ([`detect::baseline`], pure), each subject's
-//!   hours against its trailing hours from the first day ([`detect::burst`], pure), rules with typed
+//!   hours (calls, data reads, AccessDenied, new APIs) against its trailing hours from the first
+//!   day ([`detect::burst`], pure), rules with typed
 //!   headers from `queries/rules/` ([`detect::rules`]), required checks and their bypasses
 //!   ([`detect::checks`]), what changed between pipeline definitions ([`detect::definitions`]),
 //!   how wide an OIDC trust is ([`detect::trust`]) and what an IAM or sharing change grants
