@@ -225,6 +225,29 @@ fn instance_call(id: &str, time: &str, instance: &str, ip: &str) -> Value {
     c
 }
 
+/// An incident's export: `recs` as one delivery file, ingested into a lake under `dir`.
+fn export_lake(dir: &std::path::Path, recs: &[Value]) -> String {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("export.json.gz"), delivery(recs)).unwrap();
+    let lake = dir.join("lake").display().to_string();
+    ingest(&plan(src.display().to_string(), &lake));
+    lake
+}
+
+/// detect with the defaults (a 1-day window, and 30 days of baseline that an export does not
+/// hold), each finding printed for a failing test's output.
+fn detect_export(lake: &str) -> pipewarden::detect::Report {
+    let r = detect(lake, &DetectPlan::default());
+    for f in &r.findings {
+        eprintln!(
+            "  {} {} [{}] {}",
+            f.score, f.detector, f.subject, f.explanation
+        );
+    }
+    r
+}
+
 /// Planted cases (event ids `fire-*`) and look-alikes (`quiet-*`) for the rules no peer's test
 /// cases cover; history before the window (`hist-*`) is what "never did it" is judged against.
 #[test]
@@ -597,13 +620,8 @@ fn a_quiet_key_reading_thousands_in_an_hour_is_high_from_the_first_day() {
         push(&mut recs, t, "chris", src, name, "203.0.113.66");
     }
     let d = tempfile::tempdir().unwrap();
-    let src = d.path().join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("export.json.gz"), delivery(&recs)).unwrap();
-    let lake = d.path().join("lake").display().to_string();
-    ingest(&plan(src.display().to_string(), &lake));
-    // The defaults: a 1-day window and 30 days of baseline the lake does not hold.
-    let r = detect(&lake, &DetectPlan::default());
+    let lake = export_lake(d.path(), &recs);
+    let r = detect_export(&lake);
     let bursts: Vec<_> = r
         .findings
         .iter()
@@ -758,18 +776,8 @@ fn a_discovery_sweep_is_a_change_of_api_mix() {
         );
     }
     let d = tempfile::tempdir().unwrap();
-    let src = d.path().join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("export.json.gz"), delivery(&recs)).unwrap();
-    let lake = d.path().join("lake").display().to_string();
-    ingest(&plan(src.display().to_string(), &lake));
-    let r = detect(&lake, &DetectPlan::default());
-    for f in &r.findings {
-        eprintln!(
-            "  {} {} [{}] {}",
-            f.score, f.detector, f.subject, f.explanation
-        );
-    }
+    let lake = export_lake(d.path(), &recs);
+    let r = detect_export(&lake);
     let mix: Vec<_> = r
         .findings
         .iter()
@@ -845,18 +853,8 @@ fn a_burst_of_access_denied_from_a_short_history_is_a_burst() {
         push(&mut recs, &t, "hank", &format!("Get{k:02}"), denied);
     }
     let d = tempfile::tempdir().unwrap();
-    let src = d.path().join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("export.json.gz"), delivery(&recs)).unwrap();
-    let lake = d.path().join("lake").display().to_string();
-    ingest(&plan(src.display().to_string(), &lake));
-    let r = detect(&lake, &DetectPlan::default());
-    for f in &r.findings {
-        eprintln!(
-            "  {} {} [{}] {}",
-            f.score, f.detector, f.subject, f.explanation
-        );
-    }
+    let lake = export_lake(d.path(), &recs);
+    let r = detect_export(&lake);
     let bursts: Vec<_> = r
         .findings
         .iter()
@@ -963,11 +961,7 @@ fn findings_made_in_one_session_chain_are_one_incident() {
         "ASIAOPSCHAIN2",
     ));
     let d = tempfile::tempdir().unwrap();
-    let src = d.path().join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("export.json.gz"), delivery(&recs)).unwrap();
-    let lake = d.path().join("lake").display().to_string();
-    ingest(&plan(src.display().to_string(), &lake));
+    let lake = export_lake(d.path(), &recs);
     let r = detect(
         &lake,
         &DetectPlan {
