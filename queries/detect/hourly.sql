@@ -1,7 +1,7 @@
 -- detector: burst
 -- question: how many calls, data reads and AccessDenied (other than from the console) each
---   subject made in each hour of the history and the window, so that an hour can be judged against the subject's trailing hours
---   from the first day of the lake
+--   subject made in each hour of the history and the window, so that an hour can be judged
+--   against the subject's trailing hours from the first day of the lake
 -- A subject is a pipeline, or (with --subjects all) the origin identity of calls no pipeline
 -- claims: an IAM user or its key, a role no pipeline uses, an Identity Center or SAML user, root.
 -- AWS services acting for someone are not subjects. Data reads are the calls that hand out

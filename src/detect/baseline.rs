@@ -472,16 +472,31 @@ pub struct UnitCount {
     pub run_id: Option<String>,
 }
 
-/// A count against its history, when it departs: clearly more than usual (at least twice the
-/// mean) and enough to matter (at least 10 more). Its tail `P(X ≥ x)`, the mean and the sd.
-fn departure(hist: &[f64], x: f64) -> Option<(f64, f64, f64)> {
+/// A count that departs from its history ([`departure`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Departure {
+    /// The history's mean.
+    pub mean: f64,
+    /// Its standard deviation.
+    pub sd: f64,
+    /// `P(X ≥ x)` under the history ([`count_tail`]).
+    pub tail: f64,
+}
+
+/// Count `x` against the counts of its history, when it departs: clearly more than usual (at
+/// least `times` the mean) and enough to matter (at least `excess` more).
+pub fn departure(hist: &[f64], x: f64, times: f64, excess: f64) -> Option<Departure> {
     let n = hist.len() as f64;
     let mean = hist.iter().sum::<f64>() / n;
     let sd = (hist.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
-    if x < 2.0 * mean || x - mean < 10.0 {
+    if x < times * mean || x - mean < excess {
         return None;
     }
-    Some((count_tail(hist, x), mean, sd))
+    Some(Departure {
+        mean,
+        sd,
+        tail: count_tail(hist, x),
+    })
 }
 
 /// The five minutes of a rate.
@@ -499,7 +514,9 @@ pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Sc
     let mut peaks: HashMap<&str, Vec<f64>> = HashMap::new();
     for u in units.iter().filter(|u| !u.window) {
         base.entry(&u.pipeline_id).or_default().push(get(u));
-        peaks.entry(&u.pipeline_id).or_default().push(u.peak as f64);
+        if errors {
+            peaks.entry(&u.pipeline_id).or_default().push(u.peak as f64);
+        }
     }
     let mut out = vec![];
     let mut thin_seen = std::collections::BTreeSet::new();
@@ -522,16 +539,17 @@ pub fn volume(units: &[UnitCount], errors: bool, thin: &mut Vec<Thin>) -> Vec<Sc
             }
             continue;
         }
-        let by_count = departure(&hist, get(u));
+        // Clearly more than usual (twice the mean) and enough to matter (10 more).
+        let by_count = departure(&hist, get(u), 2.0, 10.0);
         let by_rate = match peaks.get(u.pipeline_id.as_str()) {
-            Some(p) if errors && !u.principal => departure(p, u.peak as f64),
+            Some(p) if !u.principal => departure(p, u.peak as f64, 2.0, 10.0),
             _ => None,
         };
         let rate = match (by_count, by_rate) {
-            (Some(c), Some(r)) => r.0 < c.0,
+            (Some(c), Some(r)) => r.tail < c.tail,
             (_, r) => r.is_some(),
         };
-        let Some((tail, mean, sd)) = (if rate { by_rate } else { by_count }) else {
+        let Some(Departure { mean, sd, tail }) = (if rate { by_rate } else { by_count }) else {
             continue;
         };
         let x = if rate { u.peak as f64 } else { get(u) };

@@ -8,8 +8,8 @@
 //! A third measure is AccessDenied other than from the console, CloudTrail Insights' error
 //! rate, while the subject's history is too short for the `errors` detector (under
 //! [`super::baseline::MIN_UNITS`] units before the window): a stolen key trying what it may do
-//! is news from the first day. A fourth is the change of API mix: how many APIs the hour called that the subject
-//! never called in an earlier hour, against how many new APIs its earlier hours met (a
+//! is news from the first day. A fourth is the change of API mix: how many APIs the hour called
+//! that the subject never called in an earlier hour, against how many new APIs its earlier hours met (a
 //! discovery sweep of forty `List`/`Describe` calls by a key that used three APIs is news even
 //! when its call rate is not).
 //!
@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::baseline::count_tail;
+use super::baseline::{Departure, departure};
 
 /// One subject's calls in one hour.
 #[derive(Debug, Clone, Default)]
@@ -116,16 +116,10 @@ pub fn confidence(n: usize) -> f64 {
     (0.6 + 0.4 * (n as f64 / FULL_HOURS)).min(1.0)
 }
 
-fn judge(hist: &[f64], x: u64, min_excess: f64) -> Option<(f64, f64, f64)> {
-    let n = hist.len() as f64;
-    let mean = hist.iter().sum::<f64>() / n;
-    let sd = (hist.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
-    let x = x as f64;
-    // Clearly more than usual, and enough to matter.
-    if x < 3.0 * mean.max(1.0) || x - mean < min_excess {
-        return None;
-    }
-    Some((mean, sd, count_tail(hist, x)))
+/// An hour departs from the subject's earlier hours from 3 times their mean and `min_excess`
+/// more ([`departure`]).
+fn judge(hist: &[f64], x: u64, min_excess: f64) -> Option<Departure> {
+    departure(hist, x as f64, 3.0, min_excess)
 }
 
 /// Each subject's worst hour in `[window_start, ..)`, judged against its earlier active hours.
@@ -176,7 +170,7 @@ pub fn bursts(hours: &[Hour], window_start: i64, pipelines: bool) -> Vec<Burst> 
                     .or_else(|| {
                         judge(&fresh, n_new, MIN_NEW_APIS).map(|j| (Measure::NewApis, n_new, j))
                     });
-                if let Some((measure, count, (mean, sd, tail))) = judged {
+                if let Some((measure, count, Departure { mean, sd, tail })) = judged {
                     let c = confidence(calls.len());
                     let score = ((-tail.log10()) * 12.0).clamp(0.0, 100.0) * c;
                     found.push(Burst {

@@ -248,6 +248,20 @@ fn detect_export(lake: &str) -> pipewarden::detect::Report {
     r
 }
 
+/// The report's one finding of `detector` (the test fails on none, or on more than one).
+fn only_finding<'a>(
+    r: &'a pipewarden::detect::Report,
+    detector: &str,
+) -> &'a pipewarden::findings::Finding {
+    let of: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.detector == detector)
+        .collect();
+    assert_eq!(of.len(), 1, "one {detector} finding: {:#?}", r.findings);
+    of[0]
+}
+
 /// Planted cases (event ids `fire-*`) and look-alikes (`quiet-*`) for the rules no peer's test
 /// cases cover; history before the window (`hist-*`) is what "never did it" is judged against.
 #[test]
@@ -622,13 +636,7 @@ fn a_quiet_key_reading_thousands_in_an_hour_is_high_from_the_first_day() {
     let d = tempfile::tempdir().unwrap();
     let lake = export_lake(d.path(), &recs);
     let r = detect_export(&lake);
-    let bursts: Vec<_> = r
-        .findings
-        .iter()
-        .filter(|f| f.detector == "burst")
-        .collect();
-    assert_eq!(bursts.len(), 1, "{:#?}", r.findings);
-    let b = bursts[0];
+    let b = only_finding(&r, "burst");
     assert_eq!(b.value, "iam_user:arn:aws:iam::111122223333:user/chris");
     assert!(b.score >= 70, "{} {}", b.score, b.explanation);
     assert_eq!(b.count, 3000);
@@ -778,13 +786,7 @@ fn a_discovery_sweep_is_a_change_of_api_mix() {
     let d = tempfile::tempdir().unwrap();
     let lake = export_lake(d.path(), &recs);
     let r = detect_export(&lake);
-    let mix: Vec<_> = r
-        .findings
-        .iter()
-        .filter(|f| f.detector == "api_mix")
-        .collect();
-    assert_eq!(mix.len(), 1, "{:#?}", r.findings);
-    let m = mix[0];
+    let m = only_finding(&r, "api_mix");
     assert_eq!(m.subject, "arn:aws:iam::111122223333:user/erin");
     assert!(m.score >= 60, "{} {}", m.score, m.explanation);
     assert_eq!(m.count, 45);
@@ -855,13 +857,7 @@ fn a_burst_of_access_denied_from_a_short_history_is_a_burst() {
     let d = tempfile::tempdir().unwrap();
     let lake = export_lake(d.path(), &recs);
     let r = detect_export(&lake);
-    let bursts: Vec<_> = r
-        .findings
-        .iter()
-        .filter(|f| f.detector == "burst")
-        .collect();
-    assert_eq!(bursts.len(), 1, "{:#?}", r.findings);
-    let b = bursts[0];
+    let b = only_finding(&r, "burst");
     assert_eq!(b.subject, "arn:aws:iam::111122223333:user/gina");
     assert_eq!(b.count, 30);
     assert_eq!(b.mitre.id, "T1580");

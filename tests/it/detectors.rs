@@ -78,19 +78,15 @@ fn session(day: u32, run: u32, planted: Option<(&str, &str)>) -> Vec<Value> {
     out
 }
 
-/// A lake of the planted history; the judged day's first run changes `planted`'s field.
-fn planted_lake(dir: &Path, planted: Option<(&str, &str)>) -> String {
+/// A lake of 31 days of history, each day's runs as `runs(day, run, judged)` gives them, where
+/// `judged` marks the first run of the judged (last) day.
+fn history_lake(dir: &Path, runs: impl Fn(u32, u32, bool) -> Vec<Value>) -> String {
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     for day in 0..=DAYS {
         let mut records = vec![];
         for run in 0..RUNS_PER_DAY {
-            let change = if day == DAYS && run == 0 {
-                planted
-            } else {
-                None
-            };
-            records.extend(session(day, run, change));
+            records.extend(runs(day, run, day == DAYS && run == 0));
         }
         let text = serde_json::to_string(&json!({ "Records": records })).unwrap();
         std::fs::write(logs.join(format!("day-{day:02}.json")), text).unwrap();
@@ -98,6 +94,13 @@ fn planted_lake(dir: &Path, planted: Option<(&str, &str)>) -> String {
     let lake = dir.join("lake").display().to_string();
     ingest(&plan(logs.display().to_string(), &lake));
     lake
+}
+
+/// A lake of the planted history; the judged day's first run changes `planted`'s field.
+fn planted_lake(dir: &Path, planted: Option<(&str, &str)>) -> String {
+    history_lake(dir, |day, run, judged| {
+        session(day, run, planted.filter(|_| judged))
+    })
 }
 
 fn judge(lake: &str) -> Report {
@@ -283,45 +286,32 @@ enum Refusals {
 /// A lake of 30 days of runs whose 40 calls (one a minute) include 10 AccessDenied, four
 /// minutes apart; the judged day's first run refuses as `judged` says.
 fn refusing_lake(dir: &Path, judged: Refusals) -> String {
-    let logs = dir.join("logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    for day in 0..=DAYS {
-        let mut records = vec![];
-        for run in 0..RUNS_PER_DAY {
-            let how = if day == DAYS && run == 0 {
-                judged
-            } else {
-                Refusals::Usual
+    history_lake(dir, |day, run, is_judged| {
+        let how = if is_judged { judged } else { Refusals::Usual };
+        let s = session(day, run, None);
+        let start = chrono::DateTime::parse_from_rfc3339(s[1]["eventTime"].as_str().unwrap())
+            .unwrap()
+            .to_utc();
+        let mut records = vec![s[0].clone()];
+        for c in 0..40u32 {
+            let mut call = s[1].clone();
+            let (at, denied) = match how {
+                Refusals::Usual => (i64::from(c) * 60, c % 4 == 3),
+                Refusals::Spread => (i64::from(c) * 60, [1, 4, 6].contains(&(c % 8))),
+                Refusals::Burst if c >= 25 => (1800 + i64::from(c - 25) * 5, true),
+                Refusals::Burst => (i64::from(c) * 60, false),
             };
-            let s = session(day, run, None);
-            records.push(s[0].clone());
-            let start = chrono::DateTime::parse_from_rfc3339(s[1]["eventTime"].as_str().unwrap())
-                .unwrap()
-                .to_utc();
-            for c in 0..40u32 {
-                let mut call = s[1].clone();
-                let (at, denied) = match how {
-                    Refusals::Usual => (i64::from(c) * 60, c % 4 == 3),
-                    Refusals::Spread => (i64::from(c) * 60, [1, 4, 6].contains(&(c % 8))),
-                    Refusals::Burst if c >= 25 => (1800 + i64::from(c - 25) * 5, true),
-                    Refusals::Burst => (i64::from(c) * 60, false),
-                };
-                let at = start + chrono::Duration::seconds(at);
-                call["eventTime"] = json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
-                call["eventID"] = json!(format!("call-{day}-{run}-{c}"));
-                if denied {
-                    call["errorCode"] = json!("AccessDenied");
-                    call["errorMessage"] = json!("not authorized to perform s3:PutObject");
-                }
-                records.push(call);
+            let at = start + chrono::Duration::seconds(at);
+            call["eventTime"] = json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            call["eventID"] = json!(format!("call-{day}-{run}-{c}"));
+            if denied {
+                call["errorCode"] = json!("AccessDenied");
+                call["errorMessage"] = json!("not authorized to perform s3:PutObject");
             }
+            records.push(call);
         }
-        let text = serde_json::to_string(&json!({ "Records": records })).unwrap();
-        std::fs::write(logs.join(format!("day-{day:02}.json")), text).unwrap();
-    }
-    let lake = dir.join("lake").display().to_string();
-    ingest(&plan(logs.display().to_string(), &lake));
-    lake
+        records
+    })
 }
 
 #[test]
